@@ -1,0 +1,37 @@
+# Switchyard: the two commands a newcomer needs are `make demo` and `make test`.
+# Both create .venv/ from the committed lock on first use and reuse it afterwards.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-from-lock
+
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
+
+.PHONY: demo test lint bench lock clean
+
+$(STAMP): requirements.lock
+	@echo "==> creating $(VENV) from requirements.lock (first run only, ~2 minutes)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@$(PY) -m switchyard.demo
+
+test: $(STAMP)
+	@$(PY) -m ruff check .
+	@$(PY) -m pytest
+
+lint: $(STAMP)
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check plugins tests dags
+
+bench: $(STAMP)
+	@$(PY) benchmarks/engine_bench.py
+
+# Regenerate the lock after editing requirements.in (needs uv: `pip install uv`).
+lock:
+	uv pip compile requirements.in -o requirements.lock --universal --python-version 3.11 --generate-hashes
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
