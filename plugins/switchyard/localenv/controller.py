@@ -1,0 +1,609 @@
+"""The simulated kubelet and controllers: pods, deployment and job status, endpoints, ingress addresses.
+
+Everything a probe reads is derived on each tick from the stored specs, the behaviour table and
+the simulated clock: a Deployment gets pods (labels from its template plus ``pod-template-hash``,
+owned directly by the Deployment — the ReplicaSet layer is not modelled), each pod's phase,
+readiness, restart count and container state reason follow the behaviour of its image over
+simulated time; Deployment and Job status, Endpoints and EndpointSlices, and Events follow the pods.
+A rolling update keeps old pods until the new ones are ready, so a crash-looping new image leaves
+the old pods serving, as on a real cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import logging
+import math
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from switchyard.localenv.behaviours import Behaviour, BehaviourTable
+from switchyard.localenv.clock import SimClock
+from switchyard.localenv.store import (
+    DEPLOYMENTS, ENDPOINT_SLICES, ENDPOINTS, EVENTS, INGRESSES, JOBS, NODES, PODS, SERVICES,
+    ObjectStore, now_iso, owner_reference,
+)
+
+log = logging.getLogger("switchyard.localenv")
+
+Obj = dict[str, Any]
+NODE_NAME = "switchyard-local-node"
+DEFAULT_CONTAINER_PORT = 8080
+
+
+@dataclass
+class ContainerSim:
+    behaviour: Behaviour
+    since: float  # simulated time the current behaviour started for this container
+    restarts_base: int = 0
+    started: bool = False  # ran before: a behaviour change does not repeat ContainerCreating
+
+
+@dataclass
+class PodSim:
+    born: float
+    ip: str
+    containers: dict[str, ContainerSim] = field(default_factory=dict)
+    last_reasons: dict[str, str] = field(default_factory=dict)
+    log_lines: list[tuple[str, str]] = field(default_factory=list)  # (container, line)
+    log_marks: dict[str, tuple[str, int]] = field(default_factory=dict)
+    logged_start: set[str] = field(default_factory=set)
+    finished: bool = False
+
+
+@dataclass
+class RolloutSim:
+    template_hash: str
+    progress_at: float  # last time the rollout made progress (new pod ready)
+    ready_new: int = 0
+
+
+class WorkloadController:
+    def __init__(
+        self, store: ObjectStore, behaviours: BehaviourTable, clock: SimClock, *,
+        region: str = "eu-central-1", interval: float = 0.05,
+    ) -> None:
+        self.store = store
+        self.behaviours = behaviours
+        self.clock = clock
+        self.region = region
+        self.interval = interval
+        self._pods: dict[tuple[str, str], PodSim] = {}
+        self._rollouts: dict[str, RolloutSim] = {}
+        self._derived_endpoints: set[tuple[str, str]] = set()
+        self._ips = (str(ip) for ip in ipaddress.ip_network("10.244.0.0/16").hosts())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.backdate = 0.0  # pods created while > 0 are born this many seconds in the past (seeding)
+
+    # ------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="localenv-controller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # a bug in one tick must not stop the simulated cluster
+                log.exception("controller tick failed")
+
+    def advance(self, seconds: float, step: float = 1.0) -> None:
+        """Move simulated time forward by ``seconds``, reconciling at every ``step`` on the way."""
+        remaining = seconds
+        with self.store.lock:
+            while remaining > 1e-9:
+                delta = min(step, remaining)
+                self.clock.advance(delta)
+                remaining -= delta
+                self.tick()
+
+    def settle(self, age: float = 3600.0) -> None:
+        """Reconcile as if every current workload had been running for ``age`` seconds (seeding)."""
+        with self.store.lock:
+            self.backdate = age
+            try:
+                self.tick()
+                self.tick()
+            finally:
+                self.backdate = 0.0
+            self.tick()
+
+    # ------------------------------------------------------------- reconcile
+    def tick(self) -> None:
+        now = self.clock.now()
+        self.behaviours.apply_due(now)
+        with self.store.lock:
+            self._ensure_node()
+            for deployment in self.store.list(DEPLOYMENTS):
+                self._reconcile_deployment(deployment, now)
+            for job in self.store.list(JOBS):
+                self._reconcile_job(job, now)
+            self._collect_garbage()
+            for pod in self.store.list(PODS):
+                self._update_pod(pod, now)
+            for service in self.store.list(SERVICES):
+                self._reconcile_endpoints(service)
+            for ingress in self.store.list(INGRESSES):
+                self._assign_ingress_address(ingress)
+
+    def _ensure_node(self) -> None:
+        if self.store.find(NODES, None, NODE_NAME) is None:
+            self.store.create(NODES, None, {
+                "metadata": {"name": NODE_NAME, "labels": {"kubernetes.io/hostname": NODE_NAME,
+                                                           "topology.kubernetes.io/region": self.region}},
+                "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+                           "nodeInfo": {"kubeletVersion": "v1.32.0-switchyard"}},
+            })
+
+    # ------------------------------------------------------------- deployments
+    def _reconcile_deployment(self, deployment: Obj, now: float) -> None:
+        meta, spec = deployment["metadata"], deployment["spec"]
+        namespace, name = meta["namespace"], meta["name"]
+        desired = int(spec.get("replicas", 1))
+        template = spec.get("template") or {}
+        template_hash = _template_hash(template)
+        pods = [p for p in self._owned_pods(deployment) if not p["metadata"].get("deletionTimestamp")]
+        new = [p for p in pods if (p["metadata"].get("labels") or {}).get("pod-template-hash") == template_hash]
+        old = [p for p in pods if p not in new]
+        if spec.get("paused"):
+            return
+        for _ in range(desired - len(new)):
+            new.append(self._create_pod(deployment, template, template_hash, now))
+        if len(new) > desired:
+            surplus = sorted(new, key=lambda p: (self._is_ready(p), p["metadata"]["name"]))[: len(new) - desired]
+            for pod in surplus:
+                self._delete_pod(pod)
+            new = [p for p in new if p not in surplus]
+        ready_new = sum(1 for p in new if self._is_ready(p))
+        # Old pods serve until the new ones are ready (a rolling update that cannot progress keeps them).
+        keep_old = max(desired - ready_new, 0)
+        ready_old = sorted(old, key=lambda p: (not self._is_ready(p), p["metadata"]["name"]))
+        for pod in ready_old[keep_old:]:
+            self._delete_pod(pod)
+        old = ready_old[:keep_old]
+
+        rollout = self._rollouts.get(meta["uid"])
+        if rollout is None or rollout.template_hash != template_hash:
+            rollout = self._rollouts[meta["uid"]] = RolloutSim(template_hash, now)
+        if ready_new > rollout.ready_new:
+            rollout.progress_at = now
+        rollout.ready_new = ready_new
+
+        all_pods = new + old
+        ready = sum(1 for p in all_pods if self._is_ready(p))
+        max_unavailable = _max_unavailable(spec, desired)
+        complete = len(new) == desired and ready_new >= desired and not old
+        deadline = float(spec.get("progressDeadlineSeconds", 600))
+        previous = {c["type"]: c for c in (deployment.get("status") or {}).get("conditions") or []}
+        rs_name = f"{name}-{template_hash}"
+        if complete:
+            progressing = ("True", "NewReplicaSetAvailable", f'ReplicaSet "{rs_name}" has successfully progressed.')
+        elif now - rollout.progress_at > deadline:
+            progressing = ("False", "ProgressDeadlineExceeded", f'ReplicaSet "{rs_name}" has timed out progressing.')
+        else:
+            progressing = ("True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
+        available = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.") \
+            if ready >= desired - max_unavailable else \
+            ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        status: Obj = {"observedGeneration": meta.get("generation", 1)}
+        counts = {"replicas": len(all_pods), "updatedReplicas": len(new), "readyReplicas": ready,
+                  "availableReplicas": ready, "unavailableReplicas": max(desired - ready, 0)}
+        # Like the real API server, zero counts are omitted (readyReplicas is absent, not 0).
+        status.update({k: v for k, v in counts.items() if v})
+        status["conditions"] = [_condition("Available", *available, previous.get("Available")),
+                                _condition("Progressing", *progressing, previous.get("Progressing"))]
+        self.store.write_status(DEPLOYMENTS, namespace, name, status)
+
+    def _owned_pods(self, owner: Obj) -> list[Obj]:
+        uid = owner["metadata"]["uid"]
+        return [p for p in self.store.list(PODS, owner["metadata"]["namespace"])
+                if any(ref.get("uid") == uid for ref in p["metadata"].get("ownerReferences") or [])]
+
+    def _create_pod(self, owner: Obj, template: Obj, template_hash: str | None, now: float) -> Obj:
+        labels = dict((template.get("metadata") or {}).get("labels") or {})
+        owner_name = owner["metadata"]["name"]
+        if template_hash:
+            labels["pod-template-hash"] = template_hash
+            name = f"{owner_name}-{template_hash}-{uuid.uuid4().hex[:5]}"
+        else:
+            name = f"{owner_name}-{uuid.uuid4().hex[:5]}"
+        spec = json.loads(json.dumps(template.get("spec") or {}))
+        spec["nodeName"] = NODE_NAME
+        pod = self.store.create(PODS, owner["metadata"]["namespace"], {
+            "metadata": {"name": name, "labels": labels,
+                         "annotations": dict((template.get("metadata") or {}).get("annotations") or {}),
+                         "ownerReferences": [owner_reference(owner)]},
+            "spec": spec,
+        })
+        self._track(pod, now - self.backdate)
+        return pod
+
+    def _delete_pod(self, pod: Obj) -> None:
+        namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        self.store.remove_quietly(PODS, namespace, name)
+        self._pods.pop((namespace, name), None)
+
+    def _is_ready(self, pod: Obj) -> bool:
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+    # ------------------------------------------------------------- jobs
+    def _reconcile_job(self, job: Obj, now: float) -> None:
+        meta, spec = job["metadata"], job["spec"]
+        status = dict(job.get("status") or {})
+        if any(c["type"] in ("Complete", "Failed") and c["status"] == "True" for c in status.get("conditions") or []):
+            return
+        if spec.get("suspend"):
+            return
+        pods = self._owned_pods(job)
+        phases = [(p.get("status") or {}).get("phase") for p in pods]
+        succeeded, failed = phases.count("Succeeded"), phases.count("Failed")
+        active = [p for p, phase in zip(pods, phases, strict=True) if phase not in ("Succeeded", "Failed")]
+        completions = int(spec.get("completions", 1))
+        backoff_limit = int(spec.get("backoffLimit", 6))
+        status.setdefault("startTime", now_iso())
+        conditions: list[Obj] = []
+        if succeeded >= completions:
+            conditions = [_condition("SuccessCriteriaMet", "True", "CompletionsReached",
+                                     "Reached expected number of succeeded pods"),
+                          _condition("Complete", "True", "CompletionsReached",
+                                     "Reached expected number of succeeded pods")]
+            status["completionTime"] = now_iso()
+            for pod in active:
+                self._delete_pod(pod)
+            active = []
+        elif failed > backoff_limit:
+            conditions = [_condition("FailureTarget", "True", "BackoffLimitExceeded",
+                                     "Job has reached the specified backoff limit"),
+                          _condition("Failed", "True", "BackoffLimitExceeded",
+                                     "Job has reached the specified backoff limit")]
+            for pod in active:
+                self._delete_pod(pod)
+            active = []
+        elif not active:
+            active.append(self._create_pod(job, spec.get("template") or {}, None, now))
+        status.update({"active": len(active), "succeeded": succeeded, "failed": failed,
+                       "ready": sum(1 for p in active if self._is_ready(p)), "uncountedTerminatedPods": {}})
+        for key in ("active", "succeeded", "failed"):
+            if not status[key]:
+                del status[key]
+        if conditions:
+            status["conditions"] = conditions
+        self.store.write_status(JOBS, meta["namespace"], meta["name"], status)
+
+    # ------------------------------------------------------------- pods
+    def _track(self, pod: Obj, born: float) -> PodSim:
+        key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
+        sim = self._pods.get(key)
+        if sim is None:
+            sim = self._pods[key] = PodSim(born=born, ip=next(self._ips))
+        return sim
+
+    def _update_pod(self, pod: Obj, now: float) -> None:
+        meta, spec = pod["metadata"], pod.get("spec") or {}
+        sim = self._pods.get((meta["namespace"], meta["name"])) or self._track(pod, now - self.backdate)
+        if sim.finished:
+            return
+        run_to_completion = spec.get("restartPolicy", "Always") != "Always"
+        statuses, events = [], []
+        for container in spec.get("containers") or []:
+            cname, image = container.get("name", "main"), container.get("image", "")
+            behaviour = self.behaviours.lookup(image)
+            csim = sim.containers.get(cname)
+            if csim is None:
+                csim = sim.containers[cname] = ContainerSim(behaviour, sim.born)
+            elif csim.behaviour != behaviour:
+                self._change_behaviour(csim, behaviour, now)
+            state = _container_state(csim, now, run_to_completion)
+            if state["started"]:
+                csim.started = True
+            statuses.append({"name": cname, "image": image, "imageID": _image_id(image, state),
+                             "containerID": f"containerd://{uuid.uuid5(uuid.NAMESPACE_URL, meta['uid'] + cname).hex}"
+                             if state["started"] else None,
+                             "ready": state["ready"], "started": state["running"],
+                             "restartCount": state["restarts"], "state": state["state"],
+                             "lastState": state["last_state"]})
+            reason = state["reason"]
+            if reason != sim.last_reasons.get(cname):
+                sim.last_reasons[cname] = reason
+                events.append((cname, image, reason, csim.behaviour))
+            self._collect_logs(sim, cname, image, csim.behaviour, state)
+        for status in statuses:
+            if status["containerID"] is None:
+                del status["containerID"]
+        phase = _pod_phase([s["state"] for s in statuses], run_to_completion)
+        ready = bool(statuses) and all(s["ready"] for s in statuses) and phase == "Running"
+        previous = {c["type"]: c for c in (pod.get("status") or {}).get("conditions") or []}
+        scheduled = _condition("PodScheduled", "True", None, None, previous.get("PodScheduled"))
+        initialized = _condition("Initialized", "True", None, None, previous.get("Initialized"))
+        containers_ready = _condition("ContainersReady", "True" if ready else "False",
+                                      None if ready else "ContainersNotReady", None, previous.get("ContainersReady"))
+        ready_condition = _condition("Ready", "True" if ready else "False",
+                                     None if ready else "ContainersNotReady", None, previous.get("Ready"))
+        if phase in ("Succeeded", "Failed"):
+            for c in (containers_ready, ready_condition):
+                c.update(status="False", reason="PodCompleted")
+        status = {
+            "phase": phase, "conditions": [initialized, ready_condition, containers_ready, scheduled],
+            "hostIP": "192.168.0.10", "podIP": sim.ip, "podIPs": [{"ip": sim.ip}],
+            "startTime": (pod.get("status") or {}).get("startTime") or now_iso(),
+            "containerStatuses": statuses, "qosClass": "BestEffort",
+        }
+        self.store.write_status(PODS, meta["namespace"], meta["name"], status)
+        for cname, image, reason, behaviour in events:
+            self._emit_pod_event(pod, cname, image, reason, behaviour)
+        if phase in ("Succeeded", "Failed"):
+            sim.finished = True
+
+    @staticmethod
+    def _change_behaviour(csim: ContainerSim, behaviour: Behaviour, now: float) -> None:
+        """Live behaviour change. A serving container that keeps serving stays ready (5xx or latency
+        change only); otherwise the new behaviour starts now, keeping the restarts counted so far."""
+        state = _container_state(csim, now, False)
+        if not (csim.behaviour.serves and behaviour.serves):
+            csim.restarts_base = state["restarts"]
+            csim.since = now
+        csim.behaviour = behaviour
+
+    def _collect_logs(self, sim: PodSim, cname: str, image: str, behaviour: Behaviour, state: Obj) -> None:
+        """Append the lines a container writes when its state changes (what ``pods/log`` answers)."""
+        mark = (state["reason"], state["restarts"])
+        if sim.log_marks.get(cname) == mark:
+            return
+        sim.log_marks[cname] = mark
+        reason, lines = state["reason"], []
+        if reason in ("Running", "Ready", "Completed", "Error") and cname not in sim.logged_start:
+            sim.logged_start.add(cname)
+            lines.append(f"started {image}")
+            if behaviour.serves and reason in ("Running", "Ready"):
+                lines.append(f"listening on :{DEFAULT_CONTAINER_PORT}")
+        if reason == "CrashLoopBackOff":
+            lines.append(f"started {image}")
+            lines.extend(behaviour.logs or ("FATAL: cannot start: application exited with code 1",))
+        elif reason in ("Completed", "Error"):
+            default = ("running migrations", "applied 3 migrations", "done") if reason == "Completed" else \
+                ("running migrations", "ERROR: migration 0042 failed: duplicate column name 'sku'")
+            lines.extend(behaviour.logs or default)
+            lines.append(f"exit code {0 if reason == 'Completed' else 1}")
+        sim.log_lines.extend((cname, line) for line in lines)
+        del sim.log_lines[:-1000]
+
+    def pod_log(self, namespace: str, name: str, container: str | None = None, tail: int | None = None) -> str:
+        sim = self._pods.get((namespace, name))
+        lines = [line for cname, line in (sim.log_lines if sim else []) if container in (None, cname)]
+        if tail is not None:
+            lines = lines[-tail:] if tail > 0 else []
+        return "".join(f"{line}\n" for line in lines)
+
+    def _emit_pod_event(self, pod: Obj, cname: str, image: str, reason: str, behaviour: Behaviour) -> None:
+        message = {
+            "ContainerCreating": None,
+            "Running": (f"Started container {cname}", "Started", "Normal"),
+            "Ready": None,
+            "CrashLoopBackOff": (f"Back-off restarting failed container {cname} in pod {pod['metadata']['name']}",
+                                 "BackOff", "Warning"),
+            "ErrImagePull": (f'Failed to pull image "{image}": not found', "Failed", "Warning"),
+            "ImagePullBackOff": (f'Back-off pulling image "{image}"', "BackOff", "Warning"),
+            "MountFailure": ('MountVolume.SetUp failed for volume "app-config" : secret "app-config" not found',
+                             "FailedMount", "Warning"),
+            "Completed": (f"Container {cname} completed", "Completed", "Normal"),
+            "Error": (f"Container {cname} failed with exit code 1", "Failed", "Warning"),
+        }.get(reason)
+        if message is None:
+            return
+        text, event_reason, event_type = message
+        meta = pod["metadata"]
+        event_name = f"{meta['name']}.{hashlib.sha1(event_reason.encode()).hexdigest()[:12]}"
+        existing = self.store.find(EVENTS, meta["namespace"], event_name)
+        count = (existing or {}).get("count", 0) + 1
+        self.store.upsert(EVENTS, {
+            "metadata": {"name": event_name, "namespace": meta["namespace"]},
+            "involvedObject": {"kind": "Pod", "namespace": meta["namespace"], "name": meta["name"],
+                               "uid": meta["uid"], "apiVersion": "v1", "fieldPath": f"spec.containers{{{cname}}}"},
+            "reason": event_reason, "message": text, "type": event_type, "count": count,
+            "source": {"component": "kubelet", "host": NODE_NAME},
+            "firstTimestamp": (existing or {}).get("firstTimestamp") or now_iso(), "lastTimestamp": now_iso(),
+            "reportingComponent": "kubelet", "reportingInstance": NODE_NAME,
+        })
+
+    # ------------------------------------------------------------- services
+    def selected_pods(self, service: Obj) -> list[Obj]:
+        selector = (service.get("spec") or {}).get("selector") or {}
+        if not selector:
+            return []
+        label_selector = ",".join(f"{k}={v}" for k, v in selector.items())
+        return [p for p in self.store.list(PODS, service["metadata"]["namespace"], label_selector)
+                if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+
+    def ready_pods(self, service: Obj) -> list[Obj]:
+        return [p for p in self.selected_pods(service) if self._is_ready(p)]
+
+    def _reconcile_endpoints(self, service: Obj) -> None:
+        meta, spec = service["metadata"], service.get("spec") or {}
+        if not spec.get("selector"):
+            return  # Endpoints of selector-less Services are managed by hand, as on a real cluster
+        pods = self.selected_pods(service)
+        ready = [p for p in pods if self._is_ready(p)]
+        not_ready = [p for p in pods if p not in ready and (p.get("status") or {}).get("podIP")]
+
+        def address(pod: Obj) -> Obj:
+            return {"ip": pod["status"]["podIP"], "nodeName": NODE_NAME,
+                    "targetRef": {"kind": "Pod", "namespace": pod["metadata"]["namespace"],
+                                  "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]}}
+
+        ports = [{k: v for k, v in {"name": p.get("name"), "port": _target_port(p, pods),
+                                    "protocol": p.get("protocol", "TCP")}.items() if v is not None}
+                 for p in spec.get("ports") or []]
+        subset: Obj = {}
+        if ready:
+            subset["addresses"] = [address(p) for p in ready]
+        if not_ready:
+            subset["notReadyAddresses"] = [address(p) for p in not_ready]
+        endpoints: Obj = {"metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                                       "labels": dict(meta.get("labels") or {})}}
+        if subset:
+            subset["ports"] = ports
+            endpoints["subsets"] = [subset]
+        self.store.upsert(ENDPOINTS, endpoints)
+        self._derived_endpoints.add((meta["namespace"], meta["name"]))
+        self.store.upsert(ENDPOINT_SLICES, {
+            "metadata": {"name": f"{meta['name']}-local", "namespace": meta["namespace"],
+                         "labels": {"kubernetes.io/service-name": meta["name"],
+                                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
+                         "ownerReferences": [owner_reference(service)]},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [p["status"]["podIP"]], "nodeName": NODE_NAME,
+                           "conditions": {"ready": p in ready, "serving": p in ready, "terminating": False},
+                           "targetRef": address(p)["targetRef"]} for p in ready + not_ready],
+            "ports": ports,
+        })
+
+    def _assign_ingress_address(self, ingress: Obj) -> None:
+        meta = ingress["metadata"]
+        if ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+            return
+        digest = hashlib.sha1(f"{meta['namespace']}/{meta['name']}".encode()).hexdigest()[:10]
+        hostname = f"k8s-{meta['namespace']}-{meta['name']}-{digest}"[:52] + f".{self.region}.elb.amazonaws.com"
+        self.store.write_status(INGRESSES, meta["namespace"], meta["name"],
+                                {"loadBalancer": {"ingress": [{"hostname": hostname}]}})
+
+    # ------------------------------------------------------------- garbage collection
+    def _collect_garbage(self) -> None:
+        owners = {o["metadata"]["uid"] for rt in (DEPLOYMENTS, JOBS, SERVICES) for o in self.store.list(rt)}
+        for rt in (PODS, ENDPOINT_SLICES):
+            for obj in self.store.list(rt):
+                refs = obj["metadata"].get("ownerReferences") or []
+                if refs and not any(ref.get("uid") in owners for ref in refs):
+                    if rt is PODS:
+                        self._delete_pod(obj)
+                    else:
+                        self.store.remove_quietly(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])
+        services = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in self.store.list(SERVICES)
+                    if (s.get("spec") or {}).get("selector")}
+        for key in self._derived_endpoints - services:
+            self.store.remove_quietly(ENDPOINTS, *key)
+            self._derived_endpoints.discard(key)
+        live = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in self.store.list(PODS)}
+        for key in [k for k in self._pods if k not in live]:
+            del self._pods[key]
+
+
+# ----------------------------------------------------------------- pure helpers
+def _container_state(csim: ContainerSim, now: float, run_to_completion: bool) -> dict[str, Any]:
+    """State of one container after ``now - csim.since`` simulated seconds of its behaviour."""
+    b = csim.behaviour
+    t = max(now - csim.since, 0.0)
+    startup = 0.0 if csim.started else b.startup_seconds
+    restarts = csim.restarts_base
+    waiting = {"waiting": {"reason": "ContainerCreating"}}
+    result = {"ready": False, "running": False, "started": False, "restarts": restarts, "state": waiting,
+              "last_state": {}, "reason": "ContainerCreating"}
+    if b.kind == "image_pull_failure":
+        reason = "ErrImagePull" if t % 20.0 < 5.0 else "ImagePullBackOff"
+        result["state"] = {"waiting": {"reason": reason, "message": "failed to pull and unpack image: not found"
+                                       if reason == "ErrImagePull" else "Back-off pulling image"}}
+        result["reason"] = reason
+        return result
+    if b.kind == "never_ready":
+        # A volume that cannot mount (a missing Secret): never started, so never restarted.
+        result["reason"] = "MountFailure"
+        return result
+    if t < startup:
+        return result
+    started_at = now_iso()
+    if run_to_completion:
+        failing = b.kind == "crash_loop" or b.job == "fail"
+        if t < startup + b.job_seconds:
+            result.update(running=True, started=True, reason="Running",
+                          state={"running": {"startedAt": started_at}})
+            return result
+        code, reason = (1, "Error") if failing else (0, "Completed")
+        result.update(started=True, reason=reason,
+                      state={"terminated": {"exitCode": code, "reason": reason, "finishedAt": started_at}})
+        return result
+    if b.kind == "crash_loop":
+        cycles, position = divmod(t - startup, b.restart_interval)
+        restarts += int(cycles)
+        result.update(restarts=restarts, started=True)
+        if restarts:
+            result["last_state"] = {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": started_at}}
+        if position < min(1.0, b.restart_interval / 2):
+            result.update(running=True, reason="Running", state={"running": {"startedAt": started_at}})
+        else:
+            result.update(reason="CrashLoopBackOff", state={"waiting": {
+                "reason": "CrashLoopBackOff",
+                "message": f"back-off {min(10 * 2 ** max(restarts - 1, 0), 300)}s restarting failed container"}})
+        return result
+    ready = t >= startup + b.ready_seconds
+    result.update(running=True, started=True, ready=ready, reason="Ready" if ready else "Running",
+                  state={"running": {"startedAt": started_at}})
+    return result
+
+
+def _pod_phase(states: list[Obj], run_to_completion: bool) -> str:
+    if not states:
+        return "Pending"
+    if all("terminated" in s for s in states) and run_to_completion:
+        return "Failed" if any(s["terminated"]["exitCode"] for s in states) else "Succeeded"
+    if any(s.get("waiting", {}).get("reason") in ("ContainerCreating", "ErrImagePull", "ImagePullBackOff")
+           for s in states):
+        return "Pending"
+    return "Running"
+
+
+def _condition(kind: str, status: str, reason: str | None, message: str | None,
+               previous: Obj | None = None) -> Obj:
+    changed = previous is None or previous.get("status") != status
+    condition: Obj = {"type": kind, "status": status,
+                      "lastTransitionTime": now_iso() if changed else previous.get("lastTransitionTime")}
+    if kind in ("Available", "Progressing"):
+        condition["lastUpdateTime"] = condition["lastTransitionTime"] \
+            if previous is None or previous.get("reason") != reason else previous.get("lastUpdateTime")
+    if reason:
+        condition["reason"] = reason
+    if message:
+        condition["message"] = message
+    return condition
+
+
+def _template_hash(template: Obj) -> str:
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    number = int(digest[:16], 16)
+    return "".join(alphabet[(number >> (5 * i)) % len(alphabet)] for i in range(10))
+
+
+def _max_unavailable(spec: Obj, desired: int) -> int:
+    value = ((spec.get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%")
+    if isinstance(value, str) and value.endswith("%"):
+        return math.floor(desired * float(value[:-1]) / 100)
+    return int(value)
+
+
+def _target_port(port: Obj, pods: list[Obj]) -> int:
+    target = port.get("targetPort", port.get("port"))
+    if isinstance(target, int):
+        return target
+    for pod in pods:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            for cport in container.get("ports") or []:
+                if cport.get("name") == target:
+                    return int(cport["containerPort"])
+    return DEFAULT_CONTAINER_PORT
+
+
+def _image_id(image: str, state: Obj) -> str:
+    if not state["started"]:
+        return ""
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    return f"{image.split(':')[0]}@sha256:{digest}"
