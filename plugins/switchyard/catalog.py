@@ -126,7 +126,9 @@ def load_catalog(extra_dirs: Iterable[str | Path] = (), use_env: bool = True) ->
 
 def _providers_in(directory: Path) -> list[Provider]:
     if not directory.is_dir():
-        raise CatalogError(f"types directory {directory} does not exist — pass an existing directory to --types")
+        raise CatalogError(
+            f"types directory {directory} does not exist — pass an existing directory to --types"
+        )
     if (directory / "manifest.yaml").is_file():
         return [load_provider(directory)]
     found = [load_provider(sub) for sub in sorted(directory.iterdir()) if (sub / "manifest.yaml").is_file()]
@@ -150,7 +152,9 @@ def load_provider(directory: Path) -> Provider:
     provider = Provider(
         name=name,
         version=Y.scalar_text(Y.get(meta, "version")) if Y.is_scalar(Y.get(meta, "version")) else "",
-        description=Y.scalar_text(Y.get(meta, "description")) if Y.is_scalar(Y.get(meta, "description")) else "",
+        description=Y.scalar_text(Y.get(meta, "description"))
+        if Y.is_scalar(Y.get(meta, "description"))
+        else "",
         directory=directory,
     )
     inline = Y.get(root, "types")
@@ -176,11 +180,17 @@ def _load_type(provider: str, name: str, node, path: Path) -> TypeDef:
     if not Y.is_mapping(node):
         raise CatalogError(f"{where}: a type must be a mapping with facts, states and default_active_state")
     facts: dict[str, FactDef] = {}
-    for fact_name, _, fact_node in Y.mapping_items(Y.get(node, "facts")) if Y.is_mapping(Y.get(node, "facts")) else []:
-        type_text = Y.scalar_text(Y.get(fact_node, "type")) if Y.is_scalar(Y.get(fact_node, "type")) else "string"
+    for fact_name, _, fact_node in (
+        Y.mapping_items(Y.get(node, "facts")) if Y.is_mapping(Y.get(node, "facts")) else []
+    ):
+        type_text = (
+            Y.scalar_text(Y.get(fact_node, "type")) if Y.is_scalar(Y.get(fact_node, "type")) else "string"
+        )
         desc_node = Y.get(fact_node, "description")
         facts[fact_name] = FactDef(
-            fact_name, type_text.removeprefix("mgtt."), Y.scalar_text(desc_node) if Y.is_scalar(desc_node) else ""
+            fact_name,
+            type_text.removeprefix("mgtt."),
+            Y.scalar_text(desc_node) if Y.is_scalar(desc_node) else "",
         )
     states: list[StateDef] = []
     states_node = Y.get(node, "states")

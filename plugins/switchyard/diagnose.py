@@ -82,7 +82,9 @@ class Diagnosis:
             if suspect == self.verdict.root_cause:
                 hints.append(f"suspect={suspect} — confirmed as root")
             elif suspect in self.verdict.chain:
-                hints.append(f"suspect={suspect} — appeared mid-chain; real root was {self.verdict.root_cause}")
+                hints.append(
+                    f"suspect={suspect} — appeared mid-chain; real root was {self.verdict.root_cause}"
+                )
             else:
                 hints.append(f"suspect={suspect} — not on the root chain")
         return hints
@@ -97,8 +99,14 @@ class Diagnosis:
             "stopped": self.stopped,
             "suspects": self.suspect_hints(),
             "trail": [
-                {"component": s.component, "fact": s.fact, "value": s.value, "status": s.status,
-                 "detail": s.detail, "seconds": round(s.seconds, 3)}
+                {
+                    "component": s.component,
+                    "fact": s.fact,
+                    "value": s.value,
+                    "status": s.status,
+                    "detail": s.detail,
+                    "seconds": round(s.seconds, 3),
+                }
                 for s in self.trail
             ],
         }
@@ -123,7 +131,12 @@ def needed_facts(comp: Component, revealing_first: bool = False) -> list[str]:
                 continue
             own.append(cmp.fact)
             lhs = declared.get(cmp.fact)
-            if lhs and lhs.type in NUMERIC_FACT_TYPES and isinstance(cmp.literal, str) and not cmp.literal_quoted:
+            if (
+                lhs
+                and lhs.type in NUMERIC_FACT_TYPES
+                and isinstance(cmp.literal, str)
+                and not cmp.literal_quoted
+            ):
                 own.append(cmp.literal)
         named.update(own)
         if rule in comp.healthy_rules and len(own) == 1:
@@ -135,8 +148,15 @@ def needed_facts(comp: Component, revealing_first: bool = False) -> list[str]:
 
 
 class _Planner:
-    def __init__(self, model: Model, probe: Probe, facts: FactStore, scope: list[str] | None,
-                 suspects: list[str], prefer: list[str]) -> None:
+    def __init__(
+        self,
+        model: Model,
+        probe: Probe,
+        facts: FactStore,
+        scope: list[str] | None,
+        suspects: list[str],
+        prefer: list[str],
+    ) -> None:
         self.model, self.probe, self.facts = model, probe, facts
         self.scope, self.suspects, self.prefer = scope, suspects, prefer
         self.vouching = scope is not None
@@ -144,7 +164,9 @@ class _Planner:
         self.height = _heights(model)
 
     def probeable(self, comp: Component) -> bool:
-        if comp.type_def is None or comp.type_def.provider == GENERIC and not getattr(self.probe, "asks_operator", False):
+        if comp.type_def is None or (
+            comp.type_def.provider == GENERIC and not getattr(self.probe, "asks_operator", False)
+        ):
             return False
         return self.probe.can_probe(comp)
 
@@ -156,7 +178,9 @@ class _Planner:
         health = conclusion.health[name]
         if health.failing:
             return None
-        if health.eliminated and (not self.vouching or health.vouched or (self.scope and name not in self.scope)):
+        if health.eliminated and (
+            not self.vouching or health.vouched or (self.scope and name not in self.scope)
+        ):
             return None
         facts = needed_facts(comp, revealing_first=name in self.suspects)
         return next((f for f in facts if self.facts.get(name, f) is None), None)
@@ -179,11 +203,21 @@ class _Planner:
             # the one with the longest chain below it first (the engine prefers longer chains).
             for name in reversed(failing):
                 deps = model.components[name].depends_on
-                yield from sorted(deps, key=lambda d: (-self.height.get(d, 0), -self.fan_in.get(d, 0),
-                                                       model.components[d].index if d in model.components else 0))
+                yield from sorted(
+                    deps,
+                    key=lambda d: (
+                        -self.height.get(d, 0),
+                        -self.fan_in.get(d, 0),
+                        model.components[d].index if d in model.components else 0,
+                    ),
+                )
             alive = sorted(
                 (f for f in conclusion.alive_paths),
-                key=lambda f: (-len(f.path), -self.fan_in.get(f.terminal, 0), model.components[f.terminal].index),
+                key=lambda f: (
+                    -len(f.path),
+                    -self.fan_in.get(f.terminal, 0),
+                    model.components[f.terminal].index,
+                ),
             )
             for fate in alive:
                 yield fate.terminal
@@ -199,7 +233,10 @@ class _Planner:
     def root_settled(self, conclusion: Conclusion) -> bool:
         if not conclusion.root_confirmed:
             return False
-        return all(self.next_fact(dep, conclusion) is None for dep in self.model.components[conclusion.root_cause].depends_on)
+        return all(
+            self.next_fact(dep, conclusion) is None
+            for dep in self.model.components[conclusion.root_cause].depends_on
+        )
 
 
 def _heights(model: Model) -> dict[str, int]:
@@ -273,12 +310,16 @@ def diagnose(
         facts.add(Fact(name, fact, value, result.status, "probe"))
         after = conclude(model, facts, prefer_list).health[name]
         state = "failing" if after.failing else "healthy" if after.eliminated else "undecided"
-        step = TrailStep(len(trail) + 1, name, fact, value, result.status, result.detail, state, clock() - began)
+        step = TrailStep(
+            len(trail) + 1, name, fact, value, result.status, result.detail, state, clock() - began
+        )
         trail.append(step)
         if on_step:
             on_step(step)
     verdict = verdict_for(model, conclusion, facts, scope_list)
-    return Diagnosis(verdict, conclusion, trail, max_probes, deadline_seconds, clock() - start, stopped, suspect_list)
+    return Diagnosis(
+        verdict, conclusion, trail, max_probes, deadline_seconds, clock() - start, stopped, suspect_list
+    )
 
 
 class ScenarioProbe:

@@ -207,10 +207,14 @@ class _Parser:
             raise ExprSyntaxError(f"expected a fact name, found {ref.text!r}", ref.column)
         op = self.peek()
         if op is None:
-            raise ExprSyntaxError(f"expected a comparison (== != < > <= >=) after {ref.text!r}", self.end_column())
+            raise ExprSyntaxError(
+                f"expected a comparison (== != < > <= >=) after {ref.text!r}", self.end_column()
+            )
         if op.kind != "op" or op.text not in _COMPARISONS:
             hint = " (use == for equality)" if op.text == "=" else ""
-            raise ExprSyntaxError(f"expected a comparison (== != < > <= >=), found {op.text!r}{hint}", op.column)
+            raise ExprSyntaxError(
+                f"expected a comparison (== != < > <= >=), found {op.text!r}{hint}", op.column
+            )
         self.take()
         value = self.peek()
         if value is None:
@@ -378,9 +382,13 @@ def _compare(node: Comparison, current: str, facts: FactLookup, states) -> Resul
             other = facts.lookup(component, str(literal))
             if other is None or other[0] is None:
                 status = other[1] if other else "missing"
-                return Result(False, Unresolved(component, str(literal), status if status != "ok" else "missing"))
+                return Result(
+                    False, Unresolved(component, str(literal), status if status != "ok" else "missing")
+                )
             rhs = _number(other[0])
             if rhs is None:
                 return Result(False, Unresolved(component, str(literal), "type mismatch"))
         return Result(_numeric_compare(op, float(value), rhs))
-    return Result(False, EvalFailure(f"{component}.{node.fact} has a value that cannot be compared: {value!r}"))
+    return Result(
+        False, EvalFailure(f"{component}.{node.fact} has a value that cannot be compared: {value!r}")
+    )

@@ -35,7 +35,9 @@ class Verdict:
     def summary(self) -> str:
         """One paragraph for a log line, an exception message or a notification."""
         if self.outcome == FAILING:
-            confirmed = "" if self.root_confirmed else " (unconfirmed: not observed, behind a failing component)"
+            confirmed = (
+                "" if self.root_confirmed else " (unconfirmed: not observed, behind a failing component)"
+            )
             text = (
                 f"root cause: {self.root_cause} ({self.root_state}){confirmed}; chain: {' → '.join(self.chain)}; "
                 f"eliminated: {', '.join(self.eliminated) or '-'}"
@@ -44,7 +46,9 @@ class Verdict:
             text = f"healthy: {len(self.scope)} component(s) vouched for"
         else:
             reasons = "; ".join(f"{c}: {why}" for c, why in self.unvouched.items())
-            text = f"unknown — not enough visibility to vouch for {len(self.unvouched)} component(s): {reasons}"
+            text = (
+                f"unknown — not enough visibility to vouch for {len(self.unvouched)} component(s): {reasons}"
+            )
         if self.partial_visibility:
             text += f"; partial visibility: {', '.join(self.partial_visibility)}"
         return text
@@ -64,7 +68,9 @@ class Verdict:
         }
 
 
-def verdict_for(model: Model, conclusion: Conclusion, facts: FactStore, scope: Iterable[str] | None) -> Verdict:
+def verdict_for(
+    model: Model, conclusion: Conclusion, facts: FactStore, scope: Iterable[str] | None
+) -> Verdict:
     """Turn the engine's conclusion into a gate verdict over ``scope`` (None: what was observed)."""
     partial = [f"{f.component}.{f.name} ({f.status})" for f in facts.unknown_facts() if f.status != OK]
     explicit = scope is not None
@@ -81,8 +87,10 @@ def verdict_for(model: Model, conclusion: Conclusion, facts: FactStore, scope: I
         unreadable = [f"{n} {f.status}" for n, f in facts.facts_of(name).items() if f.status != OK]
         if not health.observed:
             verdict.unvouched[name] = "not observed"
-        elif health.unknown or unreadable and not health.vouched:
-            verdict.unvouched[name] = "facts unknown: " + ", ".join(unreadable or health.unknown_facts or ["state undecided"])
+        elif health.unknown or (unreadable and not health.vouched):
+            verdict.unvouched[name] = "facts unknown: " + ", ".join(
+                unreadable or health.unknown_facts or ["state undecided"]
+            )
         elif explicit and not health.vouched:
             verdict.unvouched[name] = "rules undecided: " + ", ".join(health.unresolved_rules)
     verdict.outcome = UNKNOWN if verdict.unvouched else HEALTHY

@@ -19,7 +19,16 @@ from switchyard.catalog import GENERIC, Catalog, TypeDef, load_catalog
 from switchyard.errors import Location, ModelError, YamlError
 from switchyard.expr import ExprSyntaxError, Rule, parse
 
-COMPONENT_KEYS = ("type", "resource", "providers", "depends", "healthy", "vars", "failure_modes", "description")
+COMPONENT_KEYS = (
+    "type",
+    "resource",
+    "providers",
+    "depends",
+    "healthy",
+    "vars",
+    "failure_modes",
+    "description",
+)
 _PLACEHOLDER = re.compile(r"\{([^}]+)\}")
 
 
@@ -122,11 +131,22 @@ class Model:
         for comp in self.components.values():
             if comp.name in removed:
                 continue
-            deps = [Dependency([t for t in d.targets if t not in removed], d.while_rule, d.location) for d in comp.depends]
+            deps = [
+                Dependency([t for t in d.targets if t not in removed], d.while_rule, d.location)
+                for d in comp.depends
+            ]
             kept[comp.name] = _replace_depends(comp, [d for d in deps if d.targets])
         return Model(
-            self.name, self.version, self.files, self.catalog, self.providers, self.vars,
-            self.strict_types, self.scenarios_option, kept, list(self.problems),
+            self.name,
+            self.version,
+            self.files,
+            self.catalog,
+            self.providers,
+            self.vars,
+            self.strict_types,
+            self.scenarios_option,
+            kept,
+            list(self.problems),
         )
 
     def source_bytes(self) -> bytes:
@@ -177,7 +197,11 @@ def read_model(paths: Sequence[str | Path] | str | Path, catalog: Catalog | None
             continue
         if not Y.is_mapping(node):
             model.problems.append(
-                Problem("error", "a model file must be a mapping with meta: and components:", Y.location(path, node))
+                Problem(
+                    "error",
+                    "a model file must be a mapping with meta: and components:",
+                    Y.location(path, node),
+                )
             )
             continue
         documents.append((path, node))
@@ -206,13 +230,17 @@ def _string_map(model: Model, node, where: Location, component: str | None, what
     if Y.is_null(node):
         return {}
     if not Y.is_mapping(node):
-        model.problems.append(Problem("error", f"{what} must be a mapping of names to values", where, component))
+        model.problems.append(
+            Problem("error", f"{what} must be a mapping of names to values", where, component)
+        )
         return {}
     out: dict[str, str] = {}
     for key, _, value in Y.mapping_items(node):
         if not Y.is_scalar(value):
             model.problems.append(
-                Problem("error", f"{what}.{key} must be a plain value, not a list or mapping", where, component)
+                Problem(
+                    "error", f"{what}.{key} must be a plain value, not a list or mapping", where, component
+                )
             )
             continue
         out[key] = _text(value)
@@ -233,23 +261,33 @@ def _read_meta(model: Model, documents: list[tuple[Path, yaml.Node]]) -> None:
     metas = [(path, Y.get(node, "meta")) for path, node in documents if Y.get(node, "meta") is not None]
     if not metas:
         where = Location(str(model.files[0])) if model.files else None
-        model.problems.append(Problem("error", "meta.name is required", where, fix="add a meta: section with name and version"))
+        model.problems.append(
+            Problem("error", "meta.name is required", where, fix="add a meta: section with name and version")
+        )
         model.problems.append(Problem("error", "meta.version is required", where))
         return
     if len(metas) > 1:
         others = ", ".join(str(p) for p, _ in metas[1:])
         model.problems.append(
-            Problem("error", f"meta: is defined again in {others}", Location(str(metas[0][0])),
-                    fix="keep meta: in one file of a split model")
+            Problem(
+                "error",
+                f"meta: is defined again in {others}",
+                Location(str(metas[0][0])),
+                fix="keep meta: in one file of a split model",
+            )
         )
     path, meta = metas[0]
     where = Y.location(path, meta)
     model.name = _text(Y.get(meta, "name"))
     model.version = _text(Y.get(meta, "version"))
     if not model.name:
-        model.problems.append(Problem("error", "meta.name is required", where, fix="add meta.name: <system name>"))
+        model.problems.append(
+            Problem("error", "meta.name is required", where, fix="add meta.name: <system name>")
+        )
     if not model.version:
-        model.problems.append(Problem("error", "meta.version is required", where, fix='add meta.version: "1.0"'))
+        model.problems.append(
+            Problem("error", "meta.version is required", where, fix='add meta.version: "1.0"')
+        )
     providers = _string_list(Y.get(meta, "providers"))
     if providers is None:
         model.problems.append(Problem("error", "meta.providers must be a list of provider names", where))
@@ -268,14 +306,23 @@ def _read_components(model: Model, documents: list[tuple[Path, yaml.Node]]) -> N
         if Y.is_null(comps):
             continue
         if not Y.is_mapping(comps):
-            model.problems.append(Problem("error", "components: must be a mapping of name to component", Y.location(path, comps)))
+            model.problems.append(
+                Problem(
+                    "error", "components: must be a mapping of name to component", Y.location(path, comps)
+                )
+            )
             continue
         for name, key_node, node in Y.mapping_items(comps):
             where = Y.location(path, key_node)
             if name in seen:
                 model.problems.append(
-                    Problem("error", f"duplicate component key {name!r}, first defined at {seen[name]}", where, name,
-                            fix="rename one of them or remove the copy")
+                    Problem(
+                        "error",
+                        f"duplicate component key {name!r}, first defined at {seen[name]}",
+                        where,
+                        name,
+                        fix="rename one of them or remove the copy",
+                    )
                 )
                 continue
             seen[name] = where
@@ -290,19 +337,33 @@ def _read_components(model: Model, documents: list[tuple[Path, yaml.Node]]) -> N
 def _read_component(model: Model, name: str, node, where: Location, path: Path) -> Component:
     comp = Component(name=name, type="", location=where)
     if not Y.is_mapping(node):
-        model.problems.append(Problem("error", "a component must be a mapping with at least type:", where, name))
+        model.problems.append(
+            Problem("error", "a component must be a mapping with at least type:", where, name)
+        )
         return comp
     for key, key_node, _ in Y.mapping_items(node):
         if key not in COMPONENT_KEYS:
             hint = " (dependencies are written depends: [{on: x}])" if key.startswith("depend") else ""
             model.problems.append(
-                Problem("warning", f"unknown key {key!r} is ignored{hint}", Y.location(path, key_node), name,
-                        fix=f"use one of: {', '.join(COMPONENT_KEYS)}")
+                Problem(
+                    "warning",
+                    f"unknown key {key!r} is ignored{hint}",
+                    Y.location(path, key_node),
+                    name,
+                    fix=f"use one of: {', '.join(COMPONENT_KEYS)}",
+                )
             )
     comp.type = _text(Y.get(node, "type"))
     if not comp.type:
-        model.problems.append(Problem("error", f'component "{name}" has no type', where, name,
-                                      fix="add type: <one of the catalog types>"))
+        model.problems.append(
+            Problem(
+                "error",
+                f'component "{name}" has no type',
+                where,
+                name,
+                fix="add type: <one of the catalog types>",
+            )
+        )
     providers = _string_list(Y.get(node, "providers"))
     if providers is None:
         model.problems.append(Problem("error", "providers must be a list of provider names", where, name))
@@ -320,7 +381,9 @@ def _template_resource(model: Model, comp: Component, node, path: Path) -> str:
     if Y.is_null(node):
         return ""
     if not Y.is_scalar(node):
-        model.problems.append(Problem("error", "resource must be a string", Y.location(path, node), comp.name))
+        model.problems.append(
+            Problem("error", "resource must be a string", Y.location(path, node), comp.name)
+        )
         return ""
     template = _text(node)
     missing = [k for k in _PLACEHOLDER.findall(template) if k not in model.vars]
@@ -332,8 +395,13 @@ def _template_resource(model: Model, comp: Component, node, path: Path) -> str:
             else f"define {', '.join(missing)} under meta.vars"
         )
         model.problems.append(
-            Problem("error", f"resource: undefined var(s) {', '.join(missing)} in {template!r}",
-                    Y.location(path, node), comp.name, fix=fix)
+            Problem(
+                "error",
+                f"resource: undefined var(s) {', '.join(missing)} in {template!r}",
+                Y.location(path, node),
+                comp.name,
+                fix=fix,
+            )
         )
         return template
     return _PLACEHOLDER.sub(lambda m: model.vars[m.group(1)], template)
@@ -344,8 +412,13 @@ def _parse_rule(model: Model, comp: Component, source: str, where: Location, wha
         return parse(source)
     except ExprSyntaxError as exc:
         model.problems.append(
-            Problem("error", f"{what} rule {source!r} does not parse at column {exc.column}: {exc.message}",
-                    where, comp.name, fix="rules read like `ready_replicas >= 1` joined with and/or/not")
+            Problem(
+                "error",
+                f"{what} rule {source!r} does not parse at column {exc.column}: {exc.message}",
+                where,
+                comp.name,
+                fix="rules read like `ready_replicas >= 1` joined with and/or/not",
+            )
         )
         return None
 
@@ -354,28 +427,49 @@ def _read_depends(model: Model, comp: Component, node, path: Path) -> list[Depen
     if Y.is_null(node):
         return []
     if not Y.is_sequence(node):
-        model.problems.append(Problem("error", "depends must be a list of {on: <component>} entries",
-                                      Y.location(path, node), comp.name, fix="write depends: [{on: x}]"))
+        model.problems.append(
+            Problem(
+                "error",
+                "depends must be a list of {on: <component>} entries",
+                Y.location(path, node),
+                comp.name,
+                fix="write depends: [{on: x}]",
+            )
+        )
         return []
     out: list[Dependency] = []
     for entry in node.value:
         where = Y.location(path, entry)
         if Y.is_scalar(entry):
             model.problems.append(
-                Problem("error", f"dependency {_text(entry)!r} is a bare string", where, comp.name,
-                        fix=f"write `- on: {_text(entry)}`")
+                Problem(
+                    "error",
+                    f"dependency {_text(entry)!r} is a bare string",
+                    where,
+                    comp.name,
+                    fix=f"write `- on: {_text(entry)}`",
+                )
             )
             continue
         if not Y.is_mapping(entry):
-            model.problems.append(Problem("error", "a dependency must be a mapping with on:", where, comp.name))
+            model.problems.append(
+                Problem("error", "a dependency must be a mapping with on:", where, comp.name)
+            )
             continue
         on = Y.get(entry, "on")
         targets = _string_list(on)
         if targets is None:
             targets = [_text(on)] if Y.is_scalar(on) else []
         if not targets:
-            model.problems.append(Problem("error", "dependency without on: target", where, comp.name,
-                                          fix="write `- on: <component>`"))
+            model.problems.append(
+                Problem(
+                    "error",
+                    "dependency without on: target",
+                    where,
+                    comp.name,
+                    fix="write `- on: <component>`",
+                )
+            )
             continue
         while_node = Y.get(entry, "while")
         while_rule = None
@@ -390,12 +484,19 @@ def _read_healthy(model: Model, comp: Component, node, path: Path) -> list[Rule]
         return []
     if Y.is_scalar(node):
         model.problems.append(
-            Problem("error", "healthy must be a list of rules, not a single string", Y.location(path, node), comp.name,
-                    fix=f"write healthy: [{_text(node)!r}]")
+            Problem(
+                "error",
+                "healthy must be a list of rules, not a single string",
+                Y.location(path, node),
+                comp.name,
+                fix=f"write healthy: [{_text(node)!r}]",
+            )
         )
         return []
     if not Y.is_sequence(node):
-        model.problems.append(Problem("error", "healthy must be a list of rules", Y.location(path, node), comp.name))
+        model.problems.append(
+            Problem("error", "healthy must be a list of rules", Y.location(path, node), comp.name)
+        )
         return []
     rules = []
     for item in node.value:
@@ -418,20 +519,34 @@ def _resolve_types(model: Model) -> None:
         if comp.type_def is None:
             guess = closest(comp.type, known)
             model.problems.append(
-                Problem("error", f"unknown type {comp.type!r}; known types: {', '.join(known)}", comp.location,
-                        comp.name, fix=f'did you mean "{guess}"?' if guess else "add the type with --types DIR")
+                Problem(
+                    "error",
+                    f"unknown type {comp.type!r}; known types: {', '.join(known)}",
+                    comp.location,
+                    comp.name,
+                    fix=f'did you mean "{guess}"?' if guess else "add the type with --types DIR",
+                )
             )
         elif model.strict_types and comp.type_def.provider == GENERIC:
             model.problems.append(
-                Problem("error", f'type "{comp.type}" has no typed provider (strict_types: true rejects generic types)',
-                        comp.location, comp.name)
+                Problem(
+                    "error",
+                    f'type "{comp.type}" has no typed provider (strict_types: true rejects generic types)',
+                    comp.location,
+                    comp.name,
+                )
             )
     for ref in model.providers:
         bare = ref.split("@", 1)[0].rsplit("/", 1)[-1]
         if bare not in model.catalog.providers:
             model.problems.append(
-                Problem("warning", f"provider {ref!r} is not in the type catalog", None, None,
-                        fix=f"add its directory with --types, or remove it (known: {', '.join(sorted(model.catalog.providers))})")
+                Problem(
+                    "warning",
+                    f"provider {ref!r} is not in the type catalog",
+                    None,
+                    None,
+                    fix=f"add its directory with --types, or remove it (known: {', '.join(sorted(model.catalog.providers))})",
+                )
             )
 
 
@@ -444,8 +559,13 @@ def _check_references(model: Model) -> None:
                 if target not in model.components:
                     guess = closest(target, names)
                     model.problems.append(
-                        Problem("error", f'depends on unknown component "{target}"', dep.location, comp.name,
-                                fix=f'did you mean "{guess}"?' if guess else "declare it under components:")
+                        Problem(
+                            "error",
+                            f'depends on unknown component "{target}"',
+                            dep.location,
+                            comp.name,
+                            fix=f'did you mean "{guess}"?' if guess else "declare it under components:",
+                        )
                     )
             if dep.while_rule:
                 _check_rule_facts(model, comp, dep.while_rule, dep.location, "while")
@@ -455,8 +575,12 @@ def _check_references(model: Model) -> None:
             key = (comp.type_def.provider, comp.type_def.name, comp.resource)
             if key in resources:
                 model.problems.append(
-                    Problem("warning", f'duplicate resource "{comp.resource}" — same type as component "{resources[key]}"',
-                            comp.location, comp.name)
+                    Problem(
+                        "warning",
+                        f'duplicate resource "{comp.resource}" — same type as component "{resources[key]}"',
+                        comp.location,
+                        comp.name,
+                    )
                 )
             else:
                 resources[key] = comp.name
@@ -464,8 +588,13 @@ def _check_references(model: Model) -> None:
     cycle = find_cycle(model)
     if cycle:
         model.problems.append(
-            Problem("error", "circular dependency detected: " + " → ".join(cycle), model.components[cycle[0]].location,
-                    None, fix="a dependency graph must be acyclic; remove one of these edges")
+            Problem(
+                "error",
+                "circular dependency detected: " + " → ".join(cycle),
+                model.components[cycle[0]].location,
+                None,
+                fix="a dependency graph must be acyclic; remove one of these edges",
+            )
         )
 
 
@@ -475,8 +604,13 @@ def _check_rule_facts(model: Model, comp: Component, rule: Rule, where: Location
         owner = model.components.get(owner_name)
         if owner is None:
             model.problems.append(
-                Problem("error", f"{what} rule {rule.source!r} names unknown component {owner_name!r}", where, comp.name,
-                        fix=f'did you mean "{closest(owner_name, list(model.components))}"?')
+                Problem(
+                    "error",
+                    f"{what} rule {rule.source!r} names unknown component {owner_name!r}",
+                    where,
+                    comp.name,
+                    fix=f'did you mean "{closest(owner_name, list(model.components))}"?',
+                )
             )
             continue
         if owner.type_def is None or cmp.fact == "state":
@@ -486,8 +620,13 @@ def _check_rule_facts(model: Model, comp: Component, rule: Rule, where: Location
             if fact not in facts:
                 guess = closest(fact, list(facts))
                 model.problems.append(
-                    Problem("error", f"{what} rule {rule.source!r}: type {owner.type!r} has no fact {fact!r}", where,
-                            comp.name, fix=(f'did you mean "{guess}"? ' if guess else "") + f"facts: {', '.join(facts)}")
+                    Problem(
+                        "error",
+                        f"{what} rule {rule.source!r}: type {owner.type!r} has no fact {fact!r}",
+                        where,
+                        comp.name,
+                        fix=(f'did you mean "{guess}"? ' if guess else "") + f"facts: {', '.join(facts)}",
+                    )
                 )
 
 
@@ -502,8 +641,13 @@ def _facts_named(cmp, facts) -> list[str]:
 
 
 def _check_triggered_by(model: Model) -> None:
-    producers = {label for p in model.catalog.providers.values() for t in p.types.values()
-                 for labels in t.failure_modes.values() for label in labels}
+    producers = {
+        label
+        for p in model.catalog.providers.values()
+        for t in p.types.values()
+        for labels in t.failure_modes.values()
+        for label in labels
+    }
     reported: set[tuple[str, str, str]] = set()
     for comp in model.components.values():
         if not comp.type_def:
@@ -514,8 +658,13 @@ def _check_triggered_by(model: Model) -> None:
                 if label not in producers and key not in reported:
                     reported.add(key)
                     model.problems.append(
-                        Problem("warning", f'type "{comp.type}" state "{state.name}": triggered_by label "{label}" '
-                                "has no producer (no can_cause mentions it)", comp.location, comp.name)
+                        Problem(
+                            "warning",
+                            f'type "{comp.type}" state "{state.name}": triggered_by label "{label}" '
+                            "has no producer (no can_cause mentions it)",
+                            comp.location,
+                            comp.name,
+                        )
                     )
 
 

@@ -89,8 +89,13 @@ def assess(model: Model, facts: FactStore, states: dict[str, str] | None = None)
                 if isinstance(result.error, Unresolved):
                     unknown.append(f"{result.error.component}.{result.error.fact}")
         out[comp.name] = Health(
-            comp.name, states[comp.name], comp.default_state, facts.observed(comp.name),
-            tuple(failed), tuple(unresolved), tuple(dict.fromkeys(unknown)),
+            comp.name,
+            states[comp.name],
+            comp.default_state,
+            facts.observed(comp.name),
+            tuple(failed),
+            tuple(unresolved),
+            tuple(dict.fromkeys(unknown)),
         )
     return out
 
@@ -134,7 +139,9 @@ class Conclusion:
         return [f for f in self.fates if f.alive]
 
 
-def shortest_paths(model: Model, states: dict[str, str], facts: FactStore, prefer: Iterable[str] = ()) -> list[list[str]]:
+def shortest_paths(
+    model: Model, states: dict[str, str], facts: FactStore, prefer: Iterable[str] = ()
+) -> list[list[str]]:
     """One path per component reachable from the entry: the first breadth-first discovery.
 
     ``prefer`` lists components expanded before their siblings, so that shared dependencies are
@@ -185,8 +192,14 @@ def _fate(path: list[str], health: dict[str, Health]) -> PathFate:
             return PathFate(path, True, f"{terminal.name} {what}, behind failing {name}", False)
         if ancestor.eliminated:
             return PathFate(path, False, f"{terminal.name} {what}, shielded by healthy {name}", False)
-    return PathFate(path, False, f"{terminal.name} has no observations" if what == "unobserved"
-                    else f"{terminal.name} unknown, nothing failing before it", False)
+    return PathFate(
+        path,
+        False,
+        f"{terminal.name} has no observations"
+        if what == "unobserved"
+        else f"{terminal.name} unknown, nothing failing before it",
+        False,
+    )
 
 
 def conclude(model: Model, facts: FactStore, prefer: Iterable[str] = ()) -> Conclusion:

@@ -1,13 +1,13 @@
 """Scenario files: injected facts and the conclusion the engine is expected to reach.
 
-    name: rds unavailable
-    inject:   {rds: {available: false}, ...}      # component → fact → value
-    unknown:  {rds: {connection_count: forbidden}} # Switchyard: facts that could not be read
-    expect:
-      root_cause: rds | none
-      path: [cloudflare, ..., rds]                 # ordered subsequence (S7)
-      eliminated: [redis, ...]                     # subset (S7)
-      outcome: healthy | failing | unknown         # Switchyard: the gate's verdict
+name: rds unavailable
+inject:   {rds: {available: false}, ...}      # component → fact → value
+unknown:  {rds: {connection_count: forbidden}} # Switchyard: facts that could not be read
+expect:
+  root_cause: rds | none
+  path: [cloudflare, ..., rds]                 # ordered subsequence (S7)
+  eliminated: [redis, ...]                     # subset (S7)
+  outcome: healthy | failing | unknown         # Switchyard: the gate's verdict
 """
 
 from __future__ import annotations
@@ -81,7 +81,9 @@ def load_scenario(path: Path, model: Model | None = None) -> Scenario:
         unknown[str(comp)] = {str(k): str(v) for k, v in facts.items()}
     expect_raw = data.get("expect") or {}
     if not isinstance(expect_raw, dict):
-        raise ScenarioError(f"{path}: expect must be a mapping with root_cause (and optionally path, eliminated)")
+        raise ScenarioError(
+            f"{path}: expect must be a mapping with root_cause (and optionally path, eliminated)"
+        )
     if "root_cause" not in expect_raw and "outcome" not in expect_raw:
         raise ScenarioError(f"{path}: expect.root_cause is required (a component name, or none)")
     outcome = str(expect_raw.get("outcome") or "")
@@ -115,7 +117,10 @@ def hygiene_warnings(scenario: Scenario, model: Model) -> list[str]:
         component = model.components.get(comp)
         if component is None:
             guess = closest(comp, names)
-            out.append(f"{scenario.name}: injects unknown component {comp!r}" + (f' (did you mean "{guess}"?)' if guess else ""))
+            out.append(
+                f"{scenario.name}: injects unknown component {comp!r}"
+                + (f' (did you mean "{guess}"?)' if guess else "")
+            )
             continue
         if component.type_def is None:
             continue

@@ -25,10 +25,19 @@ class ScenarioResult:
             "name": self.scenario.name,
             "file": str(self.scenario.file) if self.scenario.file else None,
             "passed": self.passed,
-            "expected": {"root_cause": exp.root_cause, "path": exp.path, "eliminated": exp.eliminated,
-                         **({"outcome": exp.outcome} if exp.outcome else {})},
-            "got": {"root_cause": got.root_cause, "root_state": got.root_state, "path": got.path,
-                    "eliminated": got.eliminated, "outcome": self.verdict.outcome},
+            "expected": {
+                "root_cause": exp.root_cause,
+                "path": exp.path,
+                "eliminated": exp.eliminated,
+                **({"outcome": exp.outcome} if exp.outcome else {}),
+            },
+            "got": {
+                "root_cause": got.root_cause,
+                "root_state": got.root_state,
+                "path": got.path,
+                "eliminated": got.eliminated,
+                "outcome": self.verdict.outcome,
+            },
             "mismatches": self.mismatches,
             "warnings": self.scenario.warnings,
         }

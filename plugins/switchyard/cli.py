@@ -1,0 +1,240 @@
+"""Command line: ``python -m switchyard``. Parses arguments and prints; the engine decides.
+
+Exit codes: 0 pass, 1 a reasoning failure (validation errors, failed scenario, root cause or
+unknown), 2 bad input (a one-line error, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from switchyard import __version__
+from switchyard.catalog import load_catalog
+from switchyard.chains import drift, table_path, write_table
+from switchyard.diagnose import ScenarioProbe, diagnose
+from switchyard.errors import SwitchyardError
+from switchyard.model import load_model, read_model
+from switchyard.report import diagnosis_report, scenario_line, validation_report
+from switchyard.scenarios import load_scenario, scenario_files
+from switchyard.simulate import run_scenario
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every other bad input
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _duration(text: str) -> float:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 5m or 1h")
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
+    return float(match.group(1)) * scale
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m switchyard", description="Switchyard model engine")
+    parser.add_argument("--version", action="version", version=f"switchyard {__version__}")
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="model file or directory (repeat for a model split over several files)",
+    )
+    common.add_argument(
+        "--types",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra provider directories (repeatable; also $SWITCHYARD_TYPES, ':'-separated)",
+    )
+    common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    model_cmd = commands.add_parser("model", help="model commands")
+    model_sub = model_cmd.add_subparsers(dest="model_command", required=True, parser_class=_Parser)
+    model_sub.add_parser("validate", parents=[common], help="check a model and report every problem")
+
+    sim = commands.add_parser("simulate", parents=[common], help="run scenario files through the engine")
+    which = sim.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", metavar="DIR", help="every *.yaml scenario in DIR")
+    which.add_argument("--scenario", metavar="FILE", help="one scenario file")
+    sim.add_argument("--strict", action="store_true", help="path and eliminated must match exactly")
+
+    scen = commands.add_parser("scenarios", help="the enumerated failure-chain table")
+    scen_sub = scen.add_subparsers(dest="scenarios_command", required=True, parser_class=_Parser)
+    for name, text in (
+        ("write", "enumerate every failure chain and write the table"),
+        ("drift", "compare the committed table with a fresh enumeration"),
+    ):
+        p = scen_sub.add_parser(name, parents=[common], help=text)
+        p.add_argument(
+            "--out", metavar="FILE", help="table path (default: <model>.chains.yaml beside the model)"
+        )
+
+    diag = commands.add_parser("diagnose", parents=[common], help="probe facts until a root cause is named")
+    diag.add_argument(
+        "--facts",
+        metavar="FILE",
+        required=True,
+        help="a scenario-format file whose inject: answers the probes (the observable system)",
+    )
+    diag.add_argument("--suspect", action="append", default=[], metavar="C", help="component to probe first")
+    diag.add_argument("--scope", action="append", metavar="C", help="components a gate must vouch for")
+    diag.add_argument("--max-probes", type=int, default=20, metavar="N")
+    diag.add_argument("--deadline", type=_duration, default=300.0, metavar="DURATION")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except SwitchyardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.types)
+    if args.command == "model":
+        return _validate(args, catalog)
+    model = load_model(args.model, catalog)
+    if args.command == "simulate":
+        return _simulate(args, model)
+    if args.command == "scenarios":
+        return _scenarios(args, model)
+    return _diagnose(args, model)
+
+
+def _validate(args, catalog) -> int:
+    for path in args.model:
+        if not Path(path).exists():
+            raise SwitchyardError(f"{path}: no such model file")
+    model = read_model(args.model, catalog)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": model.name,
+                    "components": len(model.components),
+                    "valid": not model.errors,
+                    "problems": [
+                        {
+                            "severity": p.severity,
+                            "component": p.component,
+                            "message": p.message,
+                            "location": str(p.location) if p.location else None,
+                            "fix": p.fix,
+                        }
+                        for p in model.problems
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(validation_report(model))
+    if model.errors:
+        print("error: model has validation errors", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _simulate(args, model) -> int:
+    files = scenario_files(Path(args.all)) if args.all else [Path(args.scenario)]
+    scenarios = [load_scenario(f, model) for f in files]
+    for scenario in scenarios:
+        for warning in scenario.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    results = [run_scenario(model, s, strict=args.strict) for s in scenarios]
+    passed = sum(r.passed for r in results)
+    if args.json:
+        print(
+            json.dumps(
+                {"passed": passed, "total": len(results), "scenarios": [r.as_dict() for r in results]},
+                indent=2,
+            )
+        )
+    else:
+        for result in results:
+            print(scenario_line(result))
+        if args.all:
+            print(f"\n  {passed}/{len(results)} scenarios passed")
+    return EXIT_OK if passed == len(results) else EXIT_FAILED
+
+
+def _scenarios(args, model) -> int:
+    path = Path(args.out) if args.out else table_path(model)
+    if args.scenarios_command == "write":
+        count = write_table(model, path)
+        print(f"wrote {count} chains to {path}")
+        if model.scenarios_option.lower() == "none":
+            print(f"note: {model.name} sets meta.scenarios: none — the drift check skips it", file=sys.stderr)
+        return EXIT_OK
+    if model.scenarios_option.lower() == "none" and not args.out:
+        print("meta.scenarios: none — drift check skipped")
+        return EXIT_OK
+    if not path.exists():
+        print(f"no chain table at {path} — drift check skipped")
+        return EXIT_OK
+    result = drift(model, path)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "table": str(path),
+                    "drifted": result.drifted,
+                    "stale_hash": result.stale_hash,
+                    "added": result.added,
+                    "removed": result.removed,
+                },
+                indent=2,
+            )
+        )
+    else:
+        for text in result.added:
+            print(f"  + {text}")
+        for text in result.removed:
+            print(f"  - {text}")
+        state = "drifted" if result.drifted else "up to date"
+        print(f"{path}: {state} ({len(result.added)} added, {len(result.removed)} removed)")
+        if result.stale_hash and not result.drifted:
+            print(
+                "note: the model or types changed without changing any chain; rewrite to refresh source_hash"
+            )
+    return EXIT_FAILED if result.drifted else EXIT_OK
+
+
+def _diagnose(args, model) -> int:
+    scenario = load_scenario(Path(args.facts), model)
+    on_step = None if args.json else (lambda step: print(step.line(), flush=True))
+    result = diagnose(
+        model,
+        ScenarioProbe(scenario),
+        suspects=args.suspect,
+        scope=args.scope,
+        max_probes=args.max_probes,
+        deadline_seconds=args.deadline,
+        on_step=on_step,
+    )
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, default=str))
+    else:
+        text = diagnosis_report(model, result)
+        print(text.split("\n\n", 1)[1] if result.trail else text)  # steps were printed live
+    return EXIT_OK if result.verdict.outcome == "healthy" else EXIT_FAILED
