@@ -18,8 +18,12 @@ import yaml
 from switchyard.errors import Location, YamlError
 
 
-class _PlainLoader(yaml.SafeLoader):
-    """SafeLoader whose plain scalars all compose as ``str`` nodes (we resolve them later)."""
+# libyaml's parser when PyYAML was built with it (about 10× faster), else the pure-Python one.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _PlainLoader(_BaseLoader):
+    """A loader whose plain scalars all compose as ``str`` nodes (we resolve them later)."""
 
 
 _PlainLoader.yaml_implicit_resolvers = {}
@@ -129,7 +133,7 @@ def to_python(node: yaml.Node | None) -> Any:
     if node is None:
         return None
     if isinstance(node, yaml.ScalarNode):
-        if node.style is None and node.tag == _STR_TAG:
+        if not node.style and node.tag == _STR_TAG:
             return resolve_plain_scalar(node.value)
         if node.tag in _TYPED_TAGS:  # explicit !!int, !!float, !!bool, !!null
             return resolve_plain_scalar(node.value)
@@ -146,7 +150,7 @@ def scalar_text(node: yaml.Node | None) -> str:
     if node is None:
         return ""
     if isinstance(node, yaml.ScalarNode):
-        if node.style is None and node.value in ("~", "null", "Null", "NULL"):
+        if not node.style and node.value in ("~", "null", "Null", "NULL"):
             return ""
         return node.value
     raise TypeError("not a scalar")
@@ -166,7 +170,7 @@ def is_sequence(node: yaml.Node | None) -> bool:
 
 def is_null(node: yaml.Node | None) -> bool:
     return node is None or (
-        isinstance(node, yaml.ScalarNode) and node.style is None and node.value in ("", "~", "null")
+        isinstance(node, yaml.ScalarNode) and not node.style and node.value in ("", "~", "null")
     )
 
 

@@ -1,0 +1,132 @@
+"""Engine benchmark: prints figures, never asserts. Run with `make bench`.
+
+Figures, each next to the issue's target and the reference engine's (Go) figure:
+- simulate of the five seed scenarios in-process (model + scenarios loaded each round) and via the CLI;
+- enumeration of acme-shop: time, chain count, table size on disk;
+- probes used by diagnose per seed scenario, probes answered from the scenario's injected facts.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from switchyard.catalog import load_catalog  # noqa: E402
+from switchyard.chains import enumerate_chains, write_table  # noqa: E402
+from switchyard.diagnose import ScenarioProbe, diagnose  # noqa: E402
+from switchyard.model import load_model  # noqa: E402
+from switchyard.scenarios import load_scenario  # noqa: E402
+from switchyard.simulate import run_scenario  # noqa: E402
+
+MODEL = ROOT / "include/models/acme-shop.model.yaml"
+SCENARIO_DIR = ROOT / "include/scenarios/acme-shop"
+SEEDS = sorted(SCENARIO_DIR.glob("0[1-5]-*.yaml"))
+SUSPECTS = {  # what an alert would point at, as the seed's transcript does
+    "02": ["acme-shop-nginx-blue"],
+    "03": ["acme-shop-php-fpm-blue"],
+    "04": ["acme-shop-php-fpm-blue"],
+    "05": ["acme-shop-php-fpm-blue"],
+}
+
+
+def timed(fn, rounds: int) -> list[float]:
+    out = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def ms(values: list[float]) -> str:
+    return f"median {statistics.median(values) * 1000:7.2f} ms   min {min(values) * 1000:7.2f} ms"
+
+
+def main() -> None:
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    catalog = load_catalog(use_env=False)
+
+    def simulate_five_cold() -> None:
+        model = load_model(MODEL, catalog)
+        for path in SEEDS:
+            assert run_scenario(model, load_scenario(path, model)).passed
+
+    model = load_model(MODEL, catalog)
+    scenarios = [load_scenario(p, model) for p in SEEDS]
+
+    def simulate_five_warm() -> None:
+        for scenario in scenarios:
+            run_scenario(model, scenario)
+
+    simulate_five_cold()  # warm imports
+    cold = timed(simulate_five_cold, 50)
+    warm = timed(simulate_five_warm, 200)
+    print("\n== simulate, five seed scenarios (target ≤ 15 ms; reference 15 ms incl. process start)")
+    print(
+        f"  in-process, load model + scenarios each round : {ms(cold)}   ratio to target {statistics.median(cold) / 0.015:.2f}"
+    )
+    print(f"  in-process, model already loaded             : {ms(warm)}")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins")}
+    cmd = [sys.executable, "-m", "switchyard", "simulate", "--model", str(MODEL), "--all", str(SCENARIO_DIR)]
+    cli = timed(lambda: subprocess.run(cmd, env=env, capture_output=True, check=False), 5)
+    print(
+        f"  CLI process, all {len(list(SCENARIO_DIR.glob('*.yaml')))} scenarios in the directory : {ms(cli)}"
+    )
+
+    print("\n== enumeration of acme-shop (target ≤ 1.5 s and ≤ 4 MB; reference 3.1 s, 8.6 MB, 12,755 chains)")
+    durations = timed(lambda: enumerate_chains(model), 5)
+    tracemalloc.start()
+    chains = enumerate_chains(model)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    with tempfile.TemporaryDirectory() as tmp:
+        table = Path(tmp) / "acme-shop.chains.yaml"
+        write_start = time.perf_counter()
+        write_table(model, table, chains)
+        write_time = time.perf_counter() - write_start
+        size = table.stat().st_size
+    lengths = {}
+    for chain in chains:
+        lengths[len(chain)] = lengths.get(len(chain), 0) + 1
+    print(f"  enumerate: {ms(durations)}   ratio to reference {statistics.median(durations) / 3.1:.3f}")
+    print(
+        f"  write table: {write_time * 1000:.1f} ms; size {size / 1e6:.2f} MB (ratio to reference {size / 8.6e6:.2f})"
+    )
+    print(f"  chains: {len(chains)} distinct (reference 12,755 of which 3,399 duplicates → 9,356 distinct)")
+    print(
+        f"  by length: {dict(sorted(lengths.items()))}; peak Python memory while enumerating {peak / 1e6:.1f} MB"
+    )
+
+    print(
+        "\n== diagnose, probes until a decision (target: external-secrets case ≤ 6 probes; the seed shows 9)"
+    )
+    print(f"  {'scenario':<42} {'suspect':<24} {'probes':>6} {'strict':>6}  result")
+    for path in SEEDS:
+        scenario = load_scenario(path, model)
+        for suspects in ([], SUSPECTS.get(path.name[:2], [])):
+            described = diagnose(model, ScenarioProbe(scenario), suspects=suspects, max_probes=60)
+            strict = diagnose(
+                model, ScenarioProbe(scenario, describe_only=False), suspects=suspects, max_probes=60
+            )
+            right = "✓" if described.verdict.root_cause == scenario.expect.root_cause else "✗"
+            print(
+                f"  {scenario.name:<42} {(suspects or ['-'])[0]:<24} {described.probes_run:>6} {strict.probes_run:>6}"
+                f"  {right} {described.verdict.outcome} {described.verdict.root_cause}"
+            )
+            if path.name[:2] not in SUSPECTS:
+                break
+    print("  probes: components the scenario does not describe cannot be observed;")
+    print("  strict: every fact the scenario lacks is probed and answers 'missing' (a fully blind system).")
+
+
+if __name__ == "__main__":
+    main()
