@@ -24,8 +24,18 @@ from typing import Any
 from switchyard.localenv.behaviours import Behaviour, BehaviourTable
 from switchyard.localenv.clock import SimClock
 from switchyard.localenv.store import (
-    DEPLOYMENTS, ENDPOINT_SLICES, ENDPOINTS, EVENTS, INGRESSES, JOBS, NODES, PODS, SERVICES,
-    ObjectStore, now_iso, owner_reference,
+    DEPLOYMENTS,
+    ENDPOINT_SLICES,
+    ENDPOINTS,
+    EVENTS,
+    INGRESSES,
+    JOBS,
+    NODES,
+    PODS,
+    SERVICES,
+    ObjectStore,
+    now_iso,
+    owner_reference,
 )
 
 log = logging.getLogger("switchyard.localenv")

@@ -72,7 +72,7 @@ class JsonHandler(BaseHTTPRequestHandler):
     faults: FaultTable | None = None
 
     # ------------------------------------------------------------ plumbing
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
@@ -96,6 +96,7 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         self._body: bytes | None = None
         try:
+            self.read_body()  # always consume the body, even where it is ignored (DELETE options)
             self._apply_fault(method)
             self.route(method)
         except Response as answer:

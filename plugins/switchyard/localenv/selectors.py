@@ -86,12 +86,14 @@ def match_label_selector(selector: Mapping[str, Any] | None, labels: Mapping[str
             return False
     for expr in selector.get("matchExpressions") or []:
         key, op, values = expr.get("key"), expr.get("operator"), set(expr.get("values") or [])
-        ok = {
-            "In": lambda: labels.get(key) in values,
-            "NotIn": lambda: labels.get(key) not in values,
-            "Exists": lambda: key in labels,
-            "DoesNotExist": lambda: key not in labels,
-        }.get(op, lambda: False)()
+        if op == "In":
+            ok = labels.get(key) in values
+        elif op == "NotIn":
+            ok = labels.get(key) not in values
+        elif op in ("Exists", "DoesNotExist"):
+            ok = (key in labels) == (op == "Exists")
+        else:
+            ok = False
         if not ok:
             return False
     return True
