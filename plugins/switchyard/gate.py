@@ -1,7 +1,8 @@
 """A gate's verdict: healthy, failing (root cause and chain), or unknown (rule S6).
 
 Unknown is never reported as healthy: a component the gate must vouch for whose facts could not
-be read (forbidden, transient, missing) makes the verdict unknown unless something is failing.
+be read (forbidden, transient, missing) makes the verdict unknown unless a root cause is named;
+so does a component that is failing where no path from the entry reaches it (no chain to name).
 """
 
 from __future__ import annotations
@@ -87,6 +88,13 @@ def verdict_for(
         unreadable = [f"{n} {f.status}" for n, f in facts.facts_of(name).items() if f.status != OK]
         if not health.observed:
             verdict.unvouched[name] = "not observed"
+        elif health.failing:
+            # Failing, yet no root was named: no path from the entry reaches it (a business process,
+            # a second entry point). The path model cannot chain it, and a gate cannot vouch for it.
+            rules = f"; false: {', '.join(health.failed_rules)}" if health.failed_rules else ""
+            verdict.unvouched[name] = (
+                f"failing ({health.state}{rules}) off every path from the entry {conclusion.entry or '-'}"
+            )
         elif health.unknown or (unreadable and not health.vouched):
             verdict.unvouched[name] = "facts unknown: " + ", ".join(
                 unreadable or health.unknown_facts or ["state undecided"]
