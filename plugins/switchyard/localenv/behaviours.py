@@ -65,6 +65,7 @@ class Behaviour:
     job: str = "succeed"  # what a Job's pod running this image does
     job_seconds: float = 3.0
     logs: tuple[str, ...] = ()
+    requires_migration: bool = False  # published as an annotation of the image's manifest in ECR
 
     @property
     def serves(self) -> bool:
@@ -109,6 +110,8 @@ class Behaviour:
         if data.get("restart_interval", 1.0) <= 0:
             raise ConfigError(f"{where}: restart_interval must be positive")
         data["logs"] = tuple(str(line) for line in data.get("logs") or ())
+        if not isinstance(data.get("requires_migration", False), bool):
+            raise ConfigError(f"{where}: requires_migration must be true or false")
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:

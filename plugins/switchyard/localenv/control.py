@@ -19,6 +19,8 @@ POST     /_emulator/clock/advance              ``{"seconds": n}``: jump, reconci
 POST     /_emulator/reconcile                  run one controller pass now
 PUT      /_emulator/traffic/NAMESPACE/APP      ``{"rps": n}`` live requests per second
 GET      /_emulator/log                        ``?category=fault|behaviour``: the emulator's log
+PUT      /_emulator/aws/metrics                ``{"namespace", "metric", "dimensions", "value"}``:
+                                               a CloudWatch value, re-published periodically
 =======  ====================================  ==============================================
 
 KEY is an image (URL-encoded: ``registry%2Frepo%3Av2``) or a tag (``v2``).
@@ -46,7 +48,7 @@ def handle(handler: JsonHandler, cluster: Cluster, method: str, path: str) -> No
     parts = [unquote(p) for p in path.split("/")[2:]]
     try:
         _route(handler, cluster, method, parts)
-    except (ConfigError, ValueError, TypeError) as exc:
+    except (ConfigError, ValueError, TypeError, KeyError) as exc:
         raise _error(400, str(exc)) from exc
     raise _error(404, f"no control route {method} {path}; see switchyard.localenv.control")
 
@@ -104,5 +106,11 @@ def _route(handler: JsonHandler, cluster: Cluster, method: str, parts: list[str]
     if head == "traffic" and method == "PUT" and len(parts) == 3:
         cluster.traffic.set_rps(parts[1], parts[2], float((body or {}).get("rps")))
         raise Response(200, cluster.traffic.snapshot())
+    if head == "aws" and parts[1:] == ["metrics"] and method == "PUT":
+        aws = getattr(handler, "aws", None)
+        if aws is None or aws.feeder is None:
+            raise _error(404, "local AWS is not running in this environment")
+        aws.feeder.set(body["namespace"], body["metric"], dict(body.get("dimensions") or {}), float(body["value"]))
+        raise Response(200, {"set": body["metric"]})
     if head == "log" and method == "GET":
         raise Response(200, cluster.events.entries(handler.query.get("category")))

@@ -58,11 +58,13 @@ class LoopbackServer(ThreadingHTTPServer):
         self._thread.start()
 
     def stop(self) -> None:
+        """Idempotent; safe on a server that never started serving."""
         self.stopping.set()
-        self.shutdown()
-        self.server_close()
-        if self._thread:
+        if self._thread is not None:
+            self.shutdown()
             self._thread.join(timeout=5)
+            self._thread = None
+        self.server_close()
 
 
 class JsonHandler(BaseHTTPRequestHandler):

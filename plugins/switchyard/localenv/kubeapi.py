@@ -307,7 +307,8 @@ def _openapi_v3(gv: str) -> dict[str, Any]:
             "paths": paths, "components": {"schemas": {}}}
 
 
-def make_handler(cluster: Cluster) -> type[KubeApiHandler]:
+def make_handler(cluster: Cluster, aws: Any = None) -> type[KubeApiHandler]:
+    """A handler class bound to one cluster (and, for the control API, the local AWS if any)."""
     return type("BoundKubeApiHandler", (KubeApiHandler,), {
-        "cluster": cluster, "faults": cluster.faults, "_proxy_counters": {}})
+        "cluster": cluster, "faults": cluster.faults, "aws": aws, "_proxy_counters": {}})
 

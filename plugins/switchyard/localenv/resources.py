@@ -65,6 +65,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
                  subresources=("status",)),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases"),
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
+    ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+                 namespaced=False, short_names=("crd", "crds"), subresources=("status",)),
 )
 
 BY_PATH: dict[tuple[str, str, str], ResourceType] = {(r.group, r.version, r.plural): r for r in RESOURCE_TYPES}

@@ -1,0 +1,6 @@
+"""Switchyard's local environment: a Kubernetes API emulator, a Prometheus emulator and local AWS
+(moto), seeded from a model, so DAG code runs its real provider hooks over HTTP without a cluster.
+
+Start it with ``python -m switchyard.localenv up`` (``make env``) or, in Python,
+``switchyard.localenv.environment.LocalEnvironment``. Nothing here imports Airflow.
+"""
