@@ -35,3 +35,10 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Local environment: Kubernetes API emulator + Prometheus emulator + local AWS (moto), seeded from
+# the acme-shop model, in the foreground until Ctrl-C. Override: make env ENV_ARGS="--time-scale 30".
+ENV_ARGS ?= --behaviours include/behaviours/acme-shop.yaml
+.PHONY: env
+env: $(STAMP)
+	@$(PY) -m switchyard.localenv up $(ENV_ARGS)
