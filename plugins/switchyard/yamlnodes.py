@@ -17,7 +17,6 @@ import yaml
 
 from switchyard.errors import Location, YamlError
 
-
 # libyaml's parser when PyYAML was built with it (about 10× faster), else the pure-Python one.
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -32,10 +31,11 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _TYPED_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null")}
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 _OCT_LEGACY_RE = re.compile(r"^[-+]?0[0-7_]+$")
-_OCT_RE = re.compile(r"^[-+]?0o[0-7_]+$")
-_HEX_RE = re.compile(r"^[-+]?0x[0-9a-fA-F_]+$")
-_BIN_RE = re.compile(r"^[-+]?0b[01_]+$")
-_FLOAT_RE = re.compile(r"^[-+]?([0-9][0-9_]*)?(\.[0-9_]*)?([eE][-+]?[0-9]+)?$")
+_OCT_RE = re.compile(r"^[-+]?0o_*[0-7][0-7_]*$")
+_HEX_RE = re.compile(r"^[-+]?0x_*[0-9a-fA-F][0-9a-fA-F_]*$")
+_BIN_RE = re.compile(r"^[-+]?0b_*[01][01_]*$")
+# The mantissa needs a digit: `e3`, `E5` or `.e3` are words (an instance class), not numbers.
+_FLOAT_RE = re.compile(r"^[-+]?([0-9][0-9_]*(\.[0-9_]*)?|\.[0-9_]*[0-9][0-9_]*)([eE][-+]?[0-9]+)?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -64,7 +64,7 @@ def resolve_plain_scalar(text: str) -> Any:
         return sign * math.inf
     if lowered == ".nan":
         return math.nan
-    if any(ch.isdigit() for ch in text) and _FLOAT_RE.match(text):
+    if _FLOAT_RE.match(text):
         return float(text.replace("_", ""))
     if _DATE_RE.match(text):
         try:
