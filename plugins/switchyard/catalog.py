@@ -98,6 +98,10 @@ class Catalog:
         generic = self.providers.get(GENERIC)
         return generic.types.get(type_name) if generic else None
 
+    def providers_declaring(self, type_name: str) -> list[str]:
+        """Names of the providers that declare a (non-dotted) type, sorted."""
+        return sorted(name for name, p in self.providers.items() if type_name in p.types)
+
     def known_type_names(self) -> list[str]:
         return sorted({name for p in self.providers.values() for name in p.types})
 

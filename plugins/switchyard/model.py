@@ -516,7 +516,23 @@ def _resolve_types(model: Model) -> None:
             continue
         refs = comp.providers or model.providers
         comp.type_def = model.catalog.resolve(refs, comp.type)
-        if comp.type_def is None:
+        declaring = model.catalog.providers_declaring(comp.type)
+        if comp.type_def is None and declaring:
+            # The type exists, but none of the providers this component looks in declares it.
+            where_listed = "the component's providers:" if comp.providers else "meta.providers"
+            own = "its providers:" if comp.providers else "meta.providers"
+            looked = f"looks only in {own} ({', '.join(refs)})" if refs else "has no providers to look in"
+            model.problems.append(
+                Problem(
+                    "error",
+                    f"type {comp.type!r} is declared by provider {' and '.join(declaring)}, "
+                    f"but the component {looked}",
+                    comp.location,
+                    comp.name,
+                    fix=f"add {declaring[0]} to {where_listed}, or write type: {declaring[0]}.{comp.type}",
+                )
+            )
+        elif comp.type_def is None:
             guess = closest(comp.type, known)
             model.problems.append(
                 Problem(
