@@ -126,7 +126,7 @@ class KubeApiHandler(JsonHandler):
             except ApiError:
                 target = None
             if target is not None:
-                verb = _verb(method, target, self.query.get("watch") in ("true", "1"))
+                verb = _verb(method, target, (self.query.get("watch") or "").lower() in ("true", "1"))
                 plural = f"{target.rt.plural}/{target.subresource}" if target.subresource else target.rt.plural
                 raise ApiError.forbidden(verb, plural, target.rt.group, target.namespace, target.name)
         super().inject(rule, method)
@@ -134,7 +134,7 @@ class KubeApiHandler(JsonHandler):
     # ------------------------------------------------------------ resources
     def resource_request(self, method: str, t: ResourcePath) -> None:
         store, rt = self.cluster.store, t.rt
-        dry_run = self.query.get("dryRun") == "All"
+        dry_run = self.query.get("dryRun") in ("All", "all")
         if t.subresource == "proxy" and rt.kind in ("Service", "Pod") and t.name:
             self.proxy(method, t)
         if t.subresource == "log" and rt.kind == "Pod" and t.name and method == "GET":
@@ -148,7 +148,7 @@ class KubeApiHandler(JsonHandler):
         if t.subresource and not t.name:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if method == "GET" and t.name is None:
-            if self.query.get("watch") in ("true", "1"):
+            if (self.query.get("watch") or "").lower() in ("true", "1"):
                 self.watch(rt, t.namespace)
                 return
             items = store.list(rt, t.namespace, self.query.get("labelSelector"), self.query.get("fieldSelector"))

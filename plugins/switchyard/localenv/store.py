@@ -8,6 +8,7 @@ changes, and every change is appended to an event log that watch requests follow
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
 import ipaddress
@@ -313,6 +314,9 @@ class ObjectStore:
             obj.setdefault("status", {"loadBalancer": {}})
         elif rt.kind == "Secret":
             obj.setdefault("type", "Opaque")
+            # stringData is write-only: the API server folds it into base64 data.
+            for key, value in (obj.pop("stringData", None) or {}).items():
+                obj.setdefault("data", {})[key] = base64.b64encode(str(value).encode()).decode()
 
 
 def _meta_without_rv(obj: Obj) -> Obj:
