@@ -24,7 +24,16 @@ class SwitchyardError(Exception):
 
 
 class YamlError(SwitchyardError):
-    """A file is not valid YAML, or has a duplicate key."""
+    """A file is not valid YAML, or has a duplicate key.
+
+    ``str()`` is the whole one-line message (with the file); ``location`` and ``detail`` let a
+    validation report show the position and the problem without repeating the file name.
+    """
+
+    def __init__(self, message: str, location: Location | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        self.location = location
+        self.detail = detail or message
 
 
 class ModelError(SwitchyardError):

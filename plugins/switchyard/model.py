@@ -185,13 +185,17 @@ def read_model(paths: Sequence[str | Path] | str | Path, catalog: Catalog | None
     catalog = catalog or load_catalog()
     model = Model(name="", version="", files=files, catalog=catalog)
     documents: list[tuple[Path, yaml.Node]] = []
+    unreadable: list[Path] = []
     for path in files:
         try:
             node = Y.load_node(path)
         except YamlError as exc:
             if not path.exists():
                 raise
-            model.problems.append(Problem("error", str(exc), Location(str(path)), fix="correct the YAML"))
+            model.problems.append(
+                Problem("error", exc.detail, exc.location or Location(str(path)), fix="correct the YAML")
+            )
+            unreadable.append(path)
             continue
         if node is None:
             continue
@@ -205,7 +209,7 @@ def read_model(paths: Sequence[str | Path] | str | Path, catalog: Catalog | None
             )
             continue
         documents.append((path, node))
-    _read_meta(model, documents)
+    _read_meta(model, documents, meta_may_be_unreadable=bool(unreadable))
     _read_components(model, documents)
     _resolve_types(model)
     _check_references(model)
@@ -257,8 +261,12 @@ def _string_list(node) -> list[str] | None:
     return None
 
 
-def _read_meta(model: Model, documents: list[tuple[Path, yaml.Node]]) -> None:
+def _read_meta(
+    model: Model, documents: list[tuple[Path, yaml.Node]], meta_may_be_unreadable: bool = False
+) -> None:
     metas = [(path, Y.get(node, "meta")) for path, node in documents if Y.get(node, "meta") is not None]
+    if not metas and meta_may_be_unreadable:
+        return  # meta: may well be in the file that did not parse; its YAML error is reported
     if not metas:
         where = Location(str(model.files[0])) if model.files else None
         model.problems.append(

@@ -88,8 +88,10 @@ def load_node(path: Path) -> yaml.Node | None:
         node = yaml.compose(text, Loader=_PlainLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise YamlError(f"{where}: invalid YAML: {exc.problem}") from None
+        where = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
+        raise YamlError(
+            f"{where}: invalid YAML: {exc.problem}", where, f"invalid YAML: {exc.problem}"
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"{path}: invalid YAML: {exc}") from None
     if node is not None:
@@ -111,10 +113,11 @@ def _check_duplicate_keys(node: yaml.Node, path: Path) -> None:
                 key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
                 line = key_node.start_mark.line + 1
                 if key in first_line:
-                    raise YamlError(
-                        f"{path}:{line}: mapping key {key!r} already defined at line {first_line[key]}"
+                    detail = (
+                        f"mapping key {key!r} already defined at line {first_line[key]}"
                         " — remove or rename one of them"
                     )
+                    raise YamlError(f"{path}:{line}: {detail}", Location(str(path), line), detail)
                 first_line[key] = line
                 stack.append(value_node)
         elif isinstance(current, yaml.SequenceNode):
