@@ -66,6 +66,7 @@ class Component:
     vars: dict[str, str] = field(default_factory=dict)
     depends: list[Dependency] = field(default_factory=list)
     healthy_override: list[Rule] = field(default_factory=list)
+    healthy_locations: list[Location] = field(default_factory=list)  # where each override rule is
     type_def: TypeDef | None = None
 
     @property
@@ -508,9 +509,11 @@ def _read_healthy(model: Model, comp: Component, node, path: Path) -> list[Rule]
         return []
     rules = []
     for item in node.value:
-        rule = _parse_rule(model, comp, _text(item), Y.location(path, item), "healthy")
+        where = Y.location(path, item)
+        rule = _parse_rule(model, comp, _text(item), where, "healthy")
         if rule is not None:
             rules.append(rule)
+            comp.healthy_locations.append(where)
     return rules
 
 
@@ -593,8 +596,9 @@ def _check_references(model: Model) -> None:
                     )
             if dep.while_rule:
                 _check_rule_facts(model, comp, dep.while_rule, dep.location, "while")
-        for rule in comp.healthy_override:
-            _check_rule_facts(model, comp, rule, comp.location, "healthy")
+        for index, rule in enumerate(comp.healthy_override):
+            where = comp.healthy_locations[index] if index < len(comp.healthy_locations) else comp.location
+            _check_rule_facts(model, comp, rule, where, "healthy")
         if comp.type_def and comp.resource:
             key = (comp.type_def.provider, comp.type_def.name, comp.resource)
             if key in resources:
