@@ -4,13 +4,17 @@ The loop asks a ``Probe`` for one component fact per call. Forbidden and transie
 recorded as facts without a value (unknown, never false) and reported as partial visibility.
 
 How the next probe is chosen:
-1. the root is confirmed failing but one of its direct dependencies is undecided → that one;
+1. the root is confirmed failing but something it depends on (transitively) is undecided → that,
+   deepest chain first;
 2. suspects the user named, in order;
 3. once something is failing: the undecided components on surviving paths, longest path first,
    then the most depended-upon (a shared dependency explains more), then declaration order;
 4. otherwise, top-down from the entry point (the symptom side), scope members first.
-It stops when the root is confirmed with every direct dependency decided, when nothing is left to
-probe, at the probe budget, or at the deadline.
+Each list is swept twice: first until every component's state is known (cheap, finds most
+failures), then until every healthy rule is decided (a component is ruled out only when all its
+rules are true). It stops when the root is confirmed with everything below it decided, when
+nothing is left to probe, at the probe budget, or at the deadline; a run cut short with
+components still undecided is unknown, never healthy.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from typing import Any, Protocol
 from switchyard.catalog import GENERIC
 from switchyard.expr import NUMERIC_FACT_TYPES
 from switchyard.facts import OK, Fact, FactStore
-from switchyard.gate import Verdict, verdict_for
+from switchyard.gate import HEALTHY, UNKNOWN, Verdict, verdict_for
 from switchyard.model import Component, Model
 from switchyard.reasoning import Conclusion, conclude, shortest_paths
+
+BUDGET_EXHAUSTED, DEADLINE_EXCEEDED = "probe budget exhausted", "deadline exceeded"
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,6 @@ class _Planner:
     ) -> None:
         self.model, self.probe, self.facts = model, probe, facts
         self.scope, self.suspects, self.prefer = scope, suspects, prefer
-        self.vouching = scope is not None
         self.fan_in = {name: len(model.dependents(name)) for name in model.components}
         self.height = _heights(model)
 
@@ -170,47 +175,98 @@ class _Planner:
             return False
         return self.probe.can_probe(comp)
 
-    def next_fact(self, name: str, conclusion: Conclusion) -> str | None:
-        """The next fact to read for a component, or None when it is decided or nothing is left."""
+    def next_fact(self, name: str, conclusion: Conclusion, vouch: bool = True) -> str | None:
+        """The next fact to read for a component, or None when it is decided or nothing is left.
+
+        With ``vouch`` False a component in its default state counts as decided: a cheap sweep
+        that finds state-level failures first. With ``vouch`` it is decided only when every healthy
+        rule is true, since rule S1 makes a false healthy rule failing in any state (mq live with
+        52,000 messages waiting).
+        """
         comp = self.model.components.get(name)
         if comp is None or not self.probeable(comp):
             return None
         health = conclusion.health[name]
-        if health.failing:
-            return None
-        if health.eliminated and (
-            not self.vouching or health.vouched or (self.scope and name not in self.scope)
-        ):
+        if health.failing or health.vouched or (health.eliminated and not vouch):
             return None
         facts = needed_facts(comp, revealing_first=name in self.suspects)
         return next((f for f in facts if self.facts.get(name, f) is None), None)
 
     def choose(self, conclusion: Conclusion) -> tuple[str, str] | None:
-        for name in self._candidates(conclusion):
-            fact = self.next_fact(name, conclusion)
+        for name, vouch in self._sweep(conclusion):
+            fact = self.next_fact(name, conclusion, vouch)
             if fact is not None:
                 return name, fact
         return None
 
+    def pending(self, conclusion: Conclusion) -> list[str]:
+        """Components the loop would still read a fact of (for a verdict cut short)."""
+        names = (name for name, vouch in self._sweep(conclusion) if vouch)
+        return [n for n in dict.fromkeys(names) if self.next_fact(n, conclusion) is not None]
+
+    def root_settled(self, conclusion: Conclusion) -> bool:
+        if not conclusion.root_confirmed:
+            return False
+        return all(self.next_fact(name, conclusion, vouch) is None for name, vouch in self._sweep(conclusion))
+
+    def _sweep(self, conclusion: Conclusion) -> Iterable[tuple[str, bool]]:
+        """(component, vouch) in the order the loop reads them: states first, then healthy rules.
+
+        Diagnose (no scope) vouches for every component it considers; a gate for its scope.
+
+        Once the root is confirmed only what it depends on matters: its direct dependencies must
+        be vouched for (one of them failing a rule would be the cause), and everything deeper must
+        have a known state, since a dependency that looks healthy can pass a failure through (an
+        operator that runs but cannot sync a deleted parameter).
+        """
+        if conclusion.root_confirmed:
+            root = conclusion.root_cause
+            yield from ((name, False) for name in self.below(root))
+            yield from ((name, True) for name in self.model.components[root].depends_on)
+            return
+        yield from ((name, False) for name in self._candidates(conclusion))
+        # A gate vouches for its scope only; elsewhere a known default state is enough for it.
+        in_scope = set(self.scope) if self.scope is not None else None
+        yield from (
+            (name, True) for name in self._candidates(conclusion) if in_scope is None or name in in_scope
+        )
+
+    def below(self, root: str) -> list[str]:
+        """Everything the root depends on, transitively, deepest chain first (depth-first)."""
+        order: list[str] = []
+        seen = {root}
+
+        def visit(name: str) -> None:
+            comp = self.model.components.get(name)
+            for dep in self._most_promising(comp.depends_on if comp else []):
+                if dep not in seen and dep in self.model.components:
+                    seen.add(dep)
+                    order.append(dep)
+                    visit(dep)
+
+        visit(root)
+        return order
+
+    def _most_promising(self, names: Iterable[str]) -> list[str]:
+        """Longest chain below first (the engine prefers longer chains), then most depended-upon."""
+        model = self.model
+        return sorted(
+            names,
+            key=lambda d: (
+                -self.height.get(d, 0),
+                -self.fan_in.get(d, 0),
+                model.components[d].index if d in model.components else 0,
+            ),
+        )
+
     def _candidates(self, conclusion: Conclusion) -> Iterable[str]:
         model = self.model
-        if conclusion.root_confirmed:
-            yield from model.components[conclusion.root_cause].depends_on
         yield from self.suspects
         failing = [f.terminal for f in conclusion.alive_paths if f.confirmed]
         if failing:
-            # Follow the failure down: the dependencies of the deepest failing component first,
-            # the one with the longest chain below it first (the engine prefers longer chains).
+            # Follow the failure down: the dependencies of the deepest failing component first.
             for name in reversed(failing):
-                deps = model.components[name].depends_on
-                yield from sorted(
-                    deps,
-                    key=lambda d: (
-                        -self.height.get(d, 0),
-                        -self.fan_in.get(d, 0),
-                        model.components[d].index if d in model.components else 0,
-                    ),
-                )
+                yield from self._most_promising(model.components[name].depends_on)
             alive = sorted(
                 (f for f in conclusion.alive_paths),
                 key=lambda f: (
@@ -229,14 +285,6 @@ class _Planner:
             yield from (n for n in top_down if n in in_scope)
             yield from (n for n in self.scope if n not in top_down)
         yield from top_down
-
-    def root_settled(self, conclusion: Conclusion) -> bool:
-        if not conclusion.root_confirmed:
-            return False
-        return all(
-            self.next_fact(dep, conclusion) is None
-            for dep in self.model.components[conclusion.root_cause].depends_on
-        )
 
 
 def _heights(model: Model) -> dict[str, int]:
@@ -295,10 +343,10 @@ def diagnose(
             stopped = "nothing left to probe"
             break
         if len(trail) >= max_probes:
-            stopped = "probe budget exhausted"
+            stopped = BUDGET_EXHAUSTED
             break
         if clock() - start > deadline_seconds:
-            stopped = "deadline exceeded"
+            stopped = DEADLINE_EXCEEDED
             break
         name, fact = choice
         began = clock()
@@ -309,7 +357,7 @@ def diagnose(
         value = result.value if result.status == OK else None
         facts.add(Fact(name, fact, value, result.status, "probe"))
         after = conclude(model, facts, prefer_list).health[name]
-        state = "failing" if after.failing else "healthy" if after.eliminated else "undecided"
+        state = "failing" if after.failing else "healthy" if after.vouched else "undecided"
         step = TrailStep(
             len(trail) + 1, name, fact, value, result.status, result.detail, state, clock() - began
         )
@@ -317,6 +365,11 @@ def diagnose(
         if on_step:
             on_step(step)
     verdict = verdict_for(model, conclusion, facts, scope_list)
+    if verdict.outcome == HEALTHY and stopped in (BUDGET_EXHAUSTED, DEADLINE_EXCEEDED):
+        # Cut short with components still undecided: not healthy, not enough visibility (rule S6).
+        for name in planner.pending(conclusion):
+            verdict.unvouched[name] = f"undecided: {stopped} before it could be vouched for"
+        verdict.outcome = UNKNOWN if verdict.unvouched else HEALTHY
     return Diagnosis(
         verdict, conclusion, trail, max_probes, deadline_seconds, clock() - start, stopped, suspect_list
     )
