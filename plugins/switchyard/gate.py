@@ -37,7 +37,9 @@ class Verdict:
         """One paragraph for a log line, an exception message or a notification."""
         if self.outcome == FAILING:
             confirmed = (
-                "" if self.root_confirmed else " (unconfirmed: not observed, behind a failing component)"
+                ""
+                if self.root_confirmed
+                else " (unconfirmed: its own facts are missing or unreadable; kept alive by a failing component before it)"
             )
             text = (
                 f"root cause: {self.root_cause} ({self.root_state}){confirmed}; chain: {' → '.join(self.chain)}; "

@@ -82,7 +82,11 @@ def diagnosis_report(model: Model, diagnosis: Diagnosis) -> str:
     if verdict.outcome == "failing":
         comp = model.components[verdict.root_cause]
         resource = f" (resource: {comp.resource})" if comp.resource and comp.resource != comp.name else ""
-        note = "" if verdict.root_confirmed else "  [unconfirmed: not observed, behind a failing component]"
+        note = (
+            ""
+            if verdict.root_confirmed
+            else "  [unconfirmed: its own facts are missing or unreadable; kept alive by a failing component before it]"
+        )
         lines.append(f"Root cause: {verdict.root_cause}.{verdict.root_state}{resource}{note}")
         lines.append(f"Chain:      {' ← '.join(verdict.chain)}")
     elif verdict.outcome == "healthy":
