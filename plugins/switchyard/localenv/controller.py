@@ -50,7 +50,8 @@ class ContainerSim:
     behaviour: Behaviour
     since: float  # simulated time the current behaviour started for this container
     restarts_base: int = 0
-    started: bool = False  # ran before: a behaviour change does not repeat ContainerCreating
+    started: bool = False  # the container has run at least once
+    warm: bool = False  # the current behaviour began on a started container: no ContainerCreating
 
 
 @dataclass
@@ -130,17 +131,21 @@ class WorkloadController:
 
     # ------------------------------------------------------------- reconcile
     def tick(self) -> None:
-        now = self.clock.now()
-        self.behaviours.apply_due(now)
         with self.store.lock:
+            # Read the clock under the lock: a tick that waited for a jump must not write older state.
+            now = self.clock.now()
+            self.behaviours.apply_due(now)
             self._ensure_node()
-            for deployment in self.store.list(DEPLOYMENTS):
-                self._reconcile_deployment(deployment, now)
-            for job in self.store.list(JOBS):
-                self._reconcile_job(job, now)
-            self._collect_garbage()
-            for pod in self.store.list(PODS):
-                self._update_pod(pod, now)
+            # Two passes: owners create and delete pods, pods move on, then owners report status
+            # from this tick's pods (and a Job whose attempt just failed starts the next one).
+            for _ in range(2):
+                for deployment in self.store.list(DEPLOYMENTS):
+                    self._reconcile_deployment(deployment, now)
+                for job in self.store.list(JOBS):
+                    self._reconcile_job(job, now)
+                self._collect_garbage()
+                for pod in self.store.list(PODS):
+                    self._update_pod(pod, now)
             for service in self.store.list(SERVICES):
                 self._reconcile_endpoints(service)
             for ingress in self.store.list(INGRESSES):
@@ -327,7 +332,7 @@ class WorkloadController:
             if reason != sim.last_reasons.get(cname):
                 sim.last_reasons[cname] = reason
                 events.append((cname, image, reason, csim.behaviour))
-            self._collect_logs(sim, cname, image, csim.behaviour, state)
+            self._collect_logs(sim, cname, image, csim.behaviour, state, serving=not run_to_completion)
         for status in statuses:
             if status["containerID"] is None:
                 del status["containerID"]
@@ -363,9 +368,11 @@ class WorkloadController:
         if not (csim.behaviour.serves and behaviour.serves):
             csim.restarts_base = state["restarts"]
             csim.since = now
+            csim.warm = csim.started
         csim.behaviour = behaviour
 
-    def _collect_logs(self, sim: PodSim, cname: str, image: str, behaviour: Behaviour, state: Obj) -> None:
+    def _collect_logs(self, sim: PodSim, cname: str, image: str, behaviour: Behaviour, state: Obj,
+                      serving: bool) -> None:
         """Append the lines a container writes when its state changes (what ``pods/log`` answers)."""
         mark = (state["reason"], state["restarts"])
         if sim.log_marks.get(cname) == mark:
@@ -375,7 +382,7 @@ class WorkloadController:
         if reason in ("Running", "Ready", "Completed", "Error") and cname not in sim.logged_start:
             sim.logged_start.add(cname)
             lines.append(f"started {image}")
-            if behaviour.serves and reason in ("Running", "Ready"):
+            if serving and behaviour.serves and reason in ("Running", "Ready"):
                 lines.append(f"listening on :{DEFAULT_CONTAINER_PORT}")
         if reason == "CrashLoopBackOff":
             lines.append(f"started {image}")
@@ -513,7 +520,7 @@ def _container_state(csim: ContainerSim, now: float, run_to_completion: bool) ->
     """State of one container after ``now - csim.since`` simulated seconds of its behaviour."""
     b = csim.behaviour
     t = max(now - csim.since, 0.0)
-    startup = 0.0 if csim.started else b.startup_seconds
+    startup = 0.0 if csim.warm else b.startup_seconds
     restarts = csim.restarts_base
     waiting = {"waiting": {"reason": "ContainerCreating"}}
     result = {"ready": False, "running": False, "started": False, "restarts": restarts, "state": waiting,
