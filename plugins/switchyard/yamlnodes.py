@@ -21,13 +21,22 @@ from switchyard.errors import Location, YamlError
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# Untagged plain scalars get a private tag, resolved later by our own rules; an explicit `!!str 7`
+# keeps the standard str tag and stays the text "7".
+_PLAIN_TAG = "tag:switchyard,2026:plain"
+
+
 class _PlainLoader(_BaseLoader):
-    """A loader whose plain scalars all compose as ``str`` nodes (we resolve them later)."""
+    """A loader whose untagged plain scalars compose as ``_PLAIN_TAG`` nodes (resolved later)."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _PLAIN_TAG
+        return super().resolve(kind, value, implicit)
 
 
 _PlainLoader.yaml_implicit_resolvers = {}
 
-_STR_TAG = "tag:yaml.org,2002:str"
 _TYPED_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null")}
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 _OCT_LEGACY_RE = re.compile(r"^[-+]?0[0-7_]+$")
@@ -136,7 +145,7 @@ def to_python(node: yaml.Node | None) -> Any:
     if node is None:
         return None
     if isinstance(node, yaml.ScalarNode):
-        if not node.style and node.tag == _STR_TAG:
+        if node.tag == _PLAIN_TAG:
             return resolve_plain_scalar(node.value)
         if node.tag in _TYPED_TAGS:  # explicit !!int, !!float, !!bool, !!null
             return resolve_plain_scalar(node.value)
@@ -153,7 +162,7 @@ def scalar_text(node: yaml.Node | None) -> str:
     if node is None:
         return ""
     if isinstance(node, yaml.ScalarNode):
-        if not node.style and node.value in ("~", "null", "Null", "NULL"):
+        if node.tag == _PLAIN_TAG and node.value in ("~", "null", "Null", "NULL"):
             return ""
         return node.value
     raise TypeError("not a scalar")
@@ -173,7 +182,9 @@ def is_sequence(node: yaml.Node | None) -> bool:
 
 def is_null(node: yaml.Node | None) -> bool:
     return node is None or (
-        isinstance(node, yaml.ScalarNode) and not node.style and node.value in ("", "~", "null")
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == _PLAIN_TAG
+        and node.value in ("", "~", "null", "Null", "NULL")
     )
 
 
