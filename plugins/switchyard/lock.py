@@ -1,0 +1,134 @@
+"""One release per app at a time: a Kubernetes Lease in the app's namespace.
+
+``max_active_runs`` does not span DAGs (a release and a rollback DAG, or two models of one app),
+so the lock lives in the cluster, beside what it protects. A second release fails fast and says
+who holds the lock; it never waits silently and never supersedes a run that is mid-switch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from kubernetes.client import ApiException, CoordinationV1Api, V1Lease, V1LeaseSpec, V1ObjectMeta
+
+ANNOTATION = "switchyard.io/"
+
+
+class LockHeld(Exception):
+    """Another release of the app holds the lock."""
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    run_id: str
+    dag_id: str
+    version: str
+    acquired: dt.datetime | None
+    expires: dt.datetime | None
+
+    def describe(self, app: str) -> str:
+        since = f" since {self.acquired:%Y-%m-%d %H:%M:%SZ}" if self.acquired else ""
+        return f"release {self.version} of {app} is in progress (dag {self.dag_id}, run {self.run_id}{since})"
+
+
+def lease_name(app: str) -> str:
+    return f"switchyard-release-{app}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _holder(lease: V1Lease) -> LockHolder:
+    annotations = lease.metadata.annotations or {}
+    spec = lease.spec or V1LeaseSpec()
+    acquired = spec.acquire_time
+    expires = None
+    if spec.renew_time and spec.lease_duration_seconds:
+        expires = spec.renew_time + dt.timedelta(seconds=spec.lease_duration_seconds)
+    return LockHolder(
+        run_id=spec.holder_identity or "",
+        dag_id=annotations.get(ANNOTATION + "dag-id", "?"),
+        version=annotations.get(ANNOTATION + "version", "?"),
+        acquired=acquired,
+        expires=expires,
+    )
+
+
+class ReleaseLock:
+    """The Lease ``switchyard-release-<app>``; holder identity = the Airflow run id."""
+
+    def __init__(self, api: CoordinationV1Api, app: str, namespace: str) -> None:
+        self.api, self.app, self.namespace = api, app, namespace
+        self.name = lease_name(app)
+
+    def holder(self) -> LockHolder | None:
+        try:
+            return _holder(self.api.read_namespaced_lease(self.name, self.namespace))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def acquire(self, run_id: str, dag_id: str, version: str, ttl_seconds: int) -> str:
+        """Take the lock, or fail fast. Re-running by the same run converges (idempotent).
+
+        Returns "acquired", "already held by this run" or "took over an expired lock".
+        """
+        now = _now()
+        body = V1Lease(
+            metadata=V1ObjectMeta(
+                name=self.name,
+                namespace=self.namespace,
+                labels={"app": self.app, "app.kubernetes.io/managed-by": "switchyard"},
+                annotations={ANNOTATION + "dag-id": dag_id, ANNOTATION + "version": version},
+            ),
+            spec=V1LeaseSpec(
+                holder_identity=run_id, lease_duration_seconds=ttl_seconds, acquire_time=now, renew_time=now
+            ),
+        )
+        try:
+            self.api.create_namespaced_lease(self.namespace, body)
+            return "acquired"
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        current = self.api.read_namespaced_lease(self.name, self.namespace)
+        holder = _holder(current)
+        if holder.run_id == run_id:
+            return "already held by this run"
+        if holder.expires is not None and holder.expires < now:
+            body.metadata.resource_version = current.metadata.resource_version
+            try:  # replace with the read resourceVersion: if another run won the race, we get 409
+                self.api.replace_namespaced_lease(self.name, self.namespace, body)
+            except ApiException as exc:
+                if exc.status == 409:
+                    raise LockHeld(
+                        _holder(self.api.read_namespaced_lease(self.name, self.namespace)).describe(self.app)
+                    ) from None
+                raise
+            return f"took over an expired lock of run {holder.run_id}"
+        raise LockHeld(holder.describe(self.app))
+
+    def release(self, run_id: str) -> str:
+        """Release the lock if this run holds it; never release someone else's lock."""
+        try:
+            current = self.api.read_namespaced_lease(self.name, self.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return "not held"
+            raise
+        holder = _holder(current)
+        if holder.run_id != run_id:
+            return f"held by another run ({holder.run_id}); left in place"
+        try:
+            self.api.delete_namespaced_lease(
+                self.name,
+                self.namespace,
+                body={"preconditions": {"resourceVersion": current.metadata.resource_version}},
+            )
+        except ApiException as exc:
+            if exc.status not in (404, 409):
+                raise
+        return "released"
