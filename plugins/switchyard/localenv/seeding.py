@@ -16,7 +16,7 @@ namespace is the component's effective ``vars.namespace``, default ``default``):
 * ``ingress``: ``ingressClassName: alb``, host ``vars.host`` (default ``APP.local``), backend the
   Service it depends on; the controller publishes a load-balancer hostname.
 * ``operator``: a Deployment named after the component in its namespace (``external-secrets``),
-  image ``<name>:stable``, and a CustomResourceDefinition ``<name without dashes>s.<name>.io``
+  image ``<name>:stable``, and a CustomResourceDefinition ``<name without dashes, plural>.<name>.io``
   labelled ``switchyard.io/operator: <component>``.
 * ``cdn`` and ``business_process`` have nothing to create: their facts come from outside the
   system (an operator's answer) or from what they depend on.
@@ -95,11 +95,12 @@ def seed_kubernetes(cluster: Cluster, model: Any, registry: str) -> SeedReport:
             _create(cluster, report, "Deployment", namespace,
                     _deployment(name, labels, labels, f"{component.name}:stable", 1, component.name))
             group = f"{component.name}.io"
-            plural = component.name.replace("-", "") + "s"
+            singular = component.name.replace("-", "").removesuffix("s")
+            plural = f"{singular}s"
             _create(cluster, report, "CustomResourceDefinition", None, {
                 "metadata": {"name": f"{plural}.{group}", "labels": {OPERATOR_LABEL: component.name}},
                 "spec": {"group": group, "scope": "Namespaced",
-                         "names": {"plural": plural, "kind": plural[:-1].capitalize()},
+                         "names": {"plural": plural, "singular": singular, "kind": singular.capitalize()},
                          "versions": [{"name": "v1", "served": True, "storage": True}]},
             })
         elif kind == "service":
