@@ -175,14 +175,14 @@ class WorkloadController:
         for _ in range(desired - len(new)):
             new.append(self._create_pod(deployment, template, template_hash, now))
         if len(new) > desired:
-            surplus = sorted(new, key=lambda p: (self._is_ready(p), p["metadata"]["name"]))[: len(new) - desired]
+            surplus = sorted(new, key=lambda p: (pod_ready(p), p["metadata"]["name"]))[: len(new) - desired]
             for pod in surplus:
                 self._delete_pod(pod)
             new = [p for p in new if p not in surplus]
-        ready_new = sum(1 for p in new if self._is_ready(p))
+        ready_new = sum(1 for p in new if pod_ready(p))
         # Old pods serve until the new ones are ready (a rolling update that cannot progress keeps them).
         keep_old = max(desired - ready_new, 0)
-        ready_old = sorted(old, key=lambda p: (not self._is_ready(p), p["metadata"]["name"]))
+        ready_old = sorted(old, key=lambda p: (not pod_ready(p), p["metadata"]["name"]))
         for pod in ready_old[keep_old:]:
             self._delete_pod(pod)
         old = ready_old[:keep_old]
@@ -195,7 +195,7 @@ class WorkloadController:
         rollout.ready_new = ready_new
 
         all_pods = new + old
-        ready = sum(1 for p in all_pods if self._is_ready(p))
+        ready = sum(1 for p in all_pods if pod_ready(p))
         max_unavailable = _max_unavailable(spec, desired)
         complete = len(new) == desired and ready_new >= desired and not old
         deadline = float(spec.get("progressDeadlineSeconds", 600))
@@ -248,10 +248,6 @@ class WorkloadController:
         self.store.remove_quietly(PODS, namespace, name)
         self._pods.pop((namespace, name), None)
 
-    def _is_ready(self, pod: Obj) -> bool:
-        conditions = (pod.get("status") or {}).get("conditions") or []
-        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-
     # ------------------------------------------------------------- jobs
     def _reconcile_job(self, job: Obj, now: float) -> None:
         meta, spec = job["metadata"], job["spec"]
@@ -288,7 +284,7 @@ class WorkloadController:
         elif not active:
             active.append(self._create_pod(job, spec.get("template") or {}, None, now))
         status.update({"active": len(active), "succeeded": succeeded, "failed": failed,
-                       "ready": sum(1 for p in active if self._is_ready(p)), "uncountedTerminatedPods": {}})
+                       "ready": sum(1 for p in active if pod_ready(p)), "uncountedTerminatedPods": {}})
         for key in ("active", "succeeded", "failed"):
             if not status[key]:
                 del status[key]
@@ -443,14 +439,14 @@ class WorkloadController:
                 if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
 
     def ready_pods(self, service: Obj) -> list[Obj]:
-        return [p for p in self.selected_pods(service) if self._is_ready(p)]
+        return [p for p in self.selected_pods(service) if pod_ready(p)]
 
     def _reconcile_endpoints(self, service: Obj) -> None:
         meta, spec = service["metadata"], service.get("spec") or {}
         if not spec.get("selector"):
             return  # Endpoints of selector-less Services are managed by hand, as on a real cluster
         pods = self.selected_pods(service)
-        ready = [p for p in pods if self._is_ready(p)]
+        ready = [p for p in pods if pod_ready(p)]
         not_ready = [p for p in pods if p not in ready and (p.get("status") or {}).get("podIP")]
 
         def address(pod: Obj) -> Obj:
@@ -516,6 +512,12 @@ class WorkloadController:
 
 
 # ----------------------------------------------------------------- pure helpers
+def pod_ready(pod: Obj) -> bool:
+    """The pod's Ready condition is True (what puts it behind a Service)."""
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
 def _container_state(csim: ContainerSim, now: float, run_to_completion: bool) -> dict[str, Any]:
     """State of one container after ``now - csim.since`` simulated seconds of its behaviour."""
     b = csim.behaviour

@@ -22,6 +22,7 @@ from urllib.parse import unquote
 from switchyard.localenv import control, tables
 from switchyard.localenv.behaviours import FaultRule, image_tag
 from switchyard.localenv.cluster import Cluster
+from switchyard.localenv.controller import pod_ready
 from switchyard.localenv.errors import ApiError
 from switchyard.localenv.httpbase import JsonHandler, Response
 from switchyard.localenv.resources import BY_PATH, RESOURCE_TYPES, ResourceType, groups
@@ -256,7 +257,7 @@ class KubeApiHandler(JsonHandler):
             pod = sorted(backends, key=lambda p: p["metadata"]["name"])[count % len(backends)]
         else:
             pod = store.get(PODS, t.namespace, name)
-            if not controller._is_ready(pod):
+            if not pod_ready(pod):
                 raise ApiError.service_unavailable(f'pod "{name}" is not ready')
         self.read_body()
         image = ((pod.get("spec") or {}).get("containers") or [{}])[0].get("image", "")

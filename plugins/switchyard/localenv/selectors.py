@@ -68,14 +68,6 @@ def parse_label_selector(selector: str | None) -> Matcher:
     return lambda labels: all(req(labels) for req in requirements)
 
 
-def match_labels(selector: Mapping[str, str] | None, labels: Mapping[str, str] | None) -> bool:
-    """A map selector (Service ``spec.selector``): every key must be equal. Empty selects nothing."""
-    if not selector:
-        return False
-    labels = labels or {}
-    return all(labels.get(k) == v for k, v in selector.items())
-
-
 def match_label_selector(selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None) -> bool:
     """A structured ``LabelSelector`` (``matchLabels`` + ``matchExpressions``), as in Deployments."""
     if selector is None:

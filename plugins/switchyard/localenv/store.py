@@ -22,7 +22,7 @@ from typing import Any
 
 from switchyard.localenv import patching
 from switchyard.localenv.errors import ApiError
-from switchyard.localenv.resources import BY_KIND, ResourceType, resource
+from switchyard.localenv.resources import ResourceType, resource
 from switchyard.localenv.selectors import match_label_selector, parse_field_selector, parse_label_selector
 
 Obj = dict[str, Any]
@@ -396,18 +396,9 @@ def _container_causes(pod_spec: Obj, prefix: str) -> list[tuple[str, str, str]]:
     return causes
 
 
-def owned_by(obj: Obj, owner: Obj) -> bool:
-    return any(ref.get("uid") == owner["metadata"]["uid"]
-               for ref in obj["metadata"].get("ownerReferences") or [])
-
-
 def owner_reference(owner: Obj, controller: bool = True) -> Obj:
     return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
             "uid": owner["metadata"]["uid"], "controller": controller, "blockOwnerDeletion": True}
-
-
-def resource_for(kind: str) -> ResourceType:
-    return BY_KIND[kind]
 
 
 PODS = resource("", "v1", "pods")

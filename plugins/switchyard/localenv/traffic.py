@@ -11,7 +11,7 @@ for deployments no Service reaches in the model):
 * p99 latency = base latency + the largest ``latency_ms`` among their ready pods.
 
 A colour that the Service does not select gets no traffic (rate 0, ratio NaN, as Prometheus gives
-for 0/0); a colour with no pods at all has no series (empty result).
+for 0/0); a colour with no Deployment at all has no series (empty result).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchyard.localenv.behaviours import BehaviourTable
+from switchyard.localenv.controller import pod_ready
 from switchyard.localenv.store import DEPLOYMENTS, PODS, SERVICES, ObjectStore
 
 SERVES_TRAFFIC_LABEL = "switchyard.io/serves-traffic"
@@ -99,13 +100,9 @@ class TrafficModel:
         rps = self.rps(namespace, app) if colour in live.get((namespace, app), set()) else 0.0
         success, latency_ms = 1.0, 0.0
         for deployment in deployments:
-            if not deployment["spec"].get("replicas", 1):
-                continue
             selector = ",".join(f"{k}={v}" for k, v in
                                 (deployment["spec"]["selector"].get("matchLabels") or {}).items())
-            ready = [p for p in self.store.list(PODS, namespace, selector)
-                     if any(c["type"] == "Ready" and c["status"] == "True"
-                            for c in (p.get("status") or {}).get("conditions") or [])]
+            ready = [p for p in self.store.list(PODS, namespace, selector) if pod_ready(p)]
             if not ready:
                 success = 0.0
                 continue
