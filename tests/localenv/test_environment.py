@@ -201,11 +201,17 @@ def test_up_command_prints_its_status_and_stops_on_ctrl_c(tmp_path):
     assert "time scale     x10" in output and output.rstrip().endswith("✓ stopped")
 
 
-def test_up_command_refuses_a_bad_behaviours_file(tmp_path):
-    bad = tmp_path / "b.yaml"
-    bad.write_text("behaviours:\n  v2: {kind: explode}\n")
+@pytest.mark.parametrize(("option", "content", "message"), [
+    ("--behaviours", "behaviours:\n  v2: {kind: explode}\n",
+     "behaviour for 'v2': kind 'explode' is not one of healthy, crash_loop"),
+    ("--model", None, "missing.yaml: no such file"),
+])
+def test_up_command_refuses_bad_input_without_a_traceback(tmp_path, option, content, message):
+    path = tmp_path / "missing.yaml"
+    if content is not None:
+        path.write_text(content)
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'plugins'}{os.pathsep}{ROOT / 'include'}"}
-    result = subprocess.run([sys.executable, "-m", "switchyard.localenv", "up", "--no-aws", "--behaviours", str(bad),
+    result = subprocess.run([sys.executable, "-m", "switchyard.localenv", "up", "--no-aws", option, str(path),
                              "--state-dir", str(tmp_path)], capture_output=True, text=True, env=env, timeout=30)
-    assert result.returncode == 2
-    assert "behaviour for 'v2': kind 'explode' is not one of healthy, crash_loop" in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("✗ cannot start the local environment:") and message in result.stderr

@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from switchyard.errors import SwitchyardError
 from switchyard.localenv.behaviours import ConfigError
 from switchyard.localenv.environment import DEFAULT_MODEL, LocalEnvironment
 
@@ -43,14 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                            aws_port=args.aws_port, with_aws=not args.no_aws)
     try:
         env.start()
-    except (ConfigError, OSError) as exc:
+    except (ConfigError, SwitchyardError, OSError) as exc:  # bad input or a busy port: say why, no traceback
         print(f"✗ cannot start the local environment: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # a model that does not load says why, without a traceback
-        if type(exc).__name__ == "ModelError":
-            print(f"✗ {args.model}: {exc}", file=sys.stderr)
-            return 2
-        raise
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
