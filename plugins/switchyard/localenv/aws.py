@@ -34,8 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from switchyard.localenv.behaviours import Behaviour
-
-log = logging.getLogger("switchyard.localenv")
+from switchyard.localenv.clock import Periodic
 
 ACCESS_KEY = "testing"  # moto accepts any credentials; these are placeholders, not secrets
 SECRET_KEY = "testing"
@@ -63,8 +62,7 @@ class CloudWatchFeeder:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Periodic("localenv-cloudwatch", self.period, self._republish)
 
     def set(self, namespace: str, metric: str, dimensions: dict[str, str], value: float) -> None:
         key = (namespace, metric, tuple(sorted(dimensions.items())))
@@ -73,23 +71,15 @@ class CloudWatchFeeder:
         self._put([(key, float(value))])
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="localenv-cloudwatch", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._ticker.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.period):
-            with self._lock:
-                items = list(self.values.items())
-            try:
-                self._put(items)
-            except Exception:  # moto going away at shutdown must not spill a traceback
-                if not self._stop.is_set():
-                    log.exception("publishing CloudWatch metrics failed")
+    def _republish(self) -> None:
+        with self._lock:
+            items = list(self.values.items())
+        self._put(items)
 
     def _put(self, items: list[tuple[tuple[str, str, tuple[tuple[str, str], ...]], float]]) -> None:
         now = datetime.datetime.now(datetime.UTC)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
+
+log = logging.getLogger("switchyard.localenv")
 
 
 class SimClock:
@@ -43,3 +47,33 @@ class SimClock:
             raise ValueError("the clock only moves forward")
         with self._lock:
             self._base_sim += seconds
+
+
+class Periodic:
+    """Runs ``work`` every ``interval`` real seconds on a daemon thread until ``stop()``.
+
+    A failing run is logged and the next one still happens (one bad tick must not stop the
+    simulated cluster); failures while stopping are expected (servers going away) and stay quiet.
+    """
+
+    def __init__(self, name: str, interval: float, work: Callable[[], None]) -> None:
+        self.name, self.interval, self.work = name, interval, work
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.work()
+            except Exception:
+                if not self._stop.is_set():
+                    log.exception("%s failed", self.name)

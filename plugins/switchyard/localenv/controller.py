@@ -14,15 +14,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-import logging
 import math
-import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from switchyard.localenv.behaviours import Behaviour, BehaviourTable
-from switchyard.localenv.clock import SimClock
+from switchyard.localenv.clock import Periodic, SimClock
 from switchyard.localenv.store import (
     DEPLOYMENTS,
     ENDPOINT_SLICES,
@@ -37,8 +35,6 @@ from switchyard.localenv.store import (
     now_iso,
     owner_reference,
 )
-
-log = logging.getLogger("switchyard.localenv")
 
 Obj = dict[str, Any]
 NODE_NAME = "switchyard-local-node"
@@ -87,26 +83,15 @@ class WorkloadController:
         self._rollouts: dict[str, RolloutSim] = {}
         self._derived_endpoints: set[tuple[str, str]] = set()
         self._ips = (str(ip) for ip in ipaddress.ip_network("10.244.0.0/16").hosts())
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Periodic("localenv-controller", interval, self.tick)
         self.backdate = 0.0  # pods created while > 0 are born this many seconds in the past (seeding)
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="localenv-controller", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.tick()
-            except Exception:  # a bug in one tick must not stop the simulated cluster
-                log.exception("controller tick failed")
+        self._ticker.stop()
 
     def advance(self, seconds: float, step: float = 1.0) -> None:
         """Move simulated time forward by ``seconds``, reconciling at every ``step`` on the way."""
