@@ -1,0 +1,317 @@
+"""The probe loop: follow the failure, budget, deadline, partial visibility, gate scopes."""
+
+from __future__ import annotations
+
+import pytest
+
+from switchyard.diagnose import ProbeResult, ScenarioProbe, diagnose, needed_facts
+from switchyard.facts import FactStore
+from switchyard.gate import verdict_for
+from switchyard.reasoning import conclude
+from switchyard.scenarios import load_scenario
+
+from .conftest import SCENARIOS
+
+ESO_CHAIN = [
+    "cloudflare",
+    "acme-shop-ingress",
+    "acme-shop-svc",
+    "acme-shop-nginx-blue",
+    "acme-shop-php-fpm-blue",
+    "external-secrets",
+]
+
+
+def _scenario(acme, name):
+    return load_scenario(SCENARIOS / name, acme)
+
+
+class CountingProbe(ScenarioProbe):
+    def __init__(self, scenario, **kwargs):
+        super().__init__(scenario, **kwargs)
+        self.calls: list[tuple[str, str]] = []
+
+    def probe(self, component, fact):
+        self.calls.append((component.name, fact))
+        return super().probe(component, fact)
+
+
+@pytest.mark.parametrize(
+    ("suspects", "probes"),
+    [
+        (
+            [],
+            [
+                ("acme-shop-php-fpm-blue", "ready_replicas"),
+                ("acme-shop-php-fpm-blue", "desired_replicas"),
+                ("external-secrets", "deployment_ready"),
+                ("ssm-app-config", "exists"),
+            ],
+        ),
+        (
+            ["acme-shop-php-fpm-blue"],
+            [
+                ("acme-shop-php-fpm-blue", "condition_available"),  # a suspect: the revealing fact first
+                ("external-secrets", "deployment_ready"),
+                ("ssm-app-config", "exists"),
+            ],
+        ),
+    ],
+)
+def test_external_secrets_case_in_at_most_six_probes(acme, suspects, probes):
+    probe = CountingProbe(_scenario(acme, "05-external-secrets-down.yaml"))
+    result = diagnose(acme, probe, suspects=suspects, max_probes=10)
+    assert result.probes_run <= 6
+    assert probe.calls == probes
+    assert result.stopped == "root cause confirmed"
+    verdict = result.verdict
+    assert (verdict.outcome, verdict.root_cause, verdict.root_state) == (
+        "failing",
+        "external-secrets",
+        "not_running",
+    )
+    assert verdict.root_confirmed and verdict.chain == ESO_CHAIN
+    assert "ssm-app-config" in verdict.eliminated
+    assert verdict.partial_visibility == []
+    if suspects:
+        assert result.suspect_hints() == [
+            "suspect=acme-shop-php-fpm-blue — appeared mid-chain; real root was external-secrets"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("name", "root"),
+    [
+        ("02-blue-nginx-crashloop.yaml", "acme-shop-nginx-blue"),
+        ("03-rds-unavailable.yaml", "rds"),
+        ("04-redis-unavailable.yaml", "redis"),
+        ("06-mq-backlog.yaml", "mq"),  # found through a healthy rule, not a state
+        ("07-opensearch-down.yaml", "opensearch"),
+        ("08-media-bucket-inaccessible.yaml", "media-bucket"),
+        ("13-ssm-parameter-missing.yaml", "ssm-app-config"),  # behind a healthy operator
+        ("17-rds-down-early-partial-facts.yaml", "rds"),
+        ("18-ingress-no-address.yaml", "acme-shop-ingress"),
+    ],
+)
+def test_diagnose_reaches_the_root_simulate_names(acme, name, root):
+    result = diagnose(acme, ScenarioProbe(_scenario(acme, name)), max_probes=60)
+    assert (result.verdict.outcome, result.verdict.root_cause) == ("failing", root)
+    assert result.verdict.root_confirmed
+    assert result.stopped == "root cause confirmed"
+
+
+def test_a_healthy_rule_is_read_before_ruling_a_component_out(acme):
+    """mq is live by state; only queue_depth < 10000 (the model's override) shows the backlog."""
+    result = diagnose(acme, ScenarioProbe(_scenario(acme, "06-mq-backlog.yaml")), max_probes=60)
+    reads = [(s.fact, s.verdict) for s in result.trail if s.component == "mq"]
+    assert reads == [("available", "undecided"), ("queue_depth", "failing")]
+
+
+def test_forbidden_facts_are_partial_visibility_and_never_false(acme):
+    probe = CountingProbe(_scenario(acme, "14-forbidden-probe-on-chain.yaml"))
+    result = diagnose(acme, probe, suspects=["acme-shop-php-fpm-blue"], max_probes=60)
+    forbidden = [s for s in result.trail if s.status == "forbidden"]
+    assert [(s.component, s.fact, s.value) for s in forbidden] == [
+        ("external-secrets", "deployment_ready", None),
+        ("external-secrets", "crd_registered", None),
+    ]
+    assert all(s.verdict == "undecided" for s in forbidden)
+    eso = result.conclusion.health["external-secrets"]
+    assert eso.observed and not eso.failing and eso.state == "unknown"
+    assert "external-secrets.deployment_ready (forbidden)" in result.verdict.partial_visibility
+    assert "external-secrets.crd_registered (forbidden)" in result.verdict.partial_visibility
+    # by the rules (S1, S2): the operator's path survives behind the failing php-fpm, unconfirmed
+    assert result.verdict.root_cause == "external-secrets"
+    assert not result.verdict.root_confirmed
+    assert "unconfirmed" in result.verdict.summary()
+
+
+def test_forbidden_facts_in_a_gate_scope_give_unknown(acme):
+    scenario = _scenario(acme, "15-forbidden-probe-all-else-healthy.yaml")
+    result = diagnose(acme, ScenarioProbe(scenario), scope=["rds", "redis"], max_probes=40)
+    assert result.verdict.outcome == "unknown"
+    assert result.verdict.unvouched == {
+        "rds": "facts unknown: available forbidden, connection_count forbidden"
+    }
+    assert result.verdict.partial_visibility == [
+        "rds.available (forbidden)",
+        "rds.connection_count (forbidden)",
+    ]
+
+
+def test_a_scope_that_cannot_be_observed_is_unknown_never_healthy(acme):
+    scenario = _scenario(acme, "01-all-healthy.yaml")
+    # cloudflare is person-observed (cdn): an automated probe cannot vouch for it
+    result = diagnose(acme, ScenarioProbe(scenario), scope=["cloudflare", "rds"], max_probes=40)
+    assert result.verdict.outcome == "unknown"
+    assert result.verdict.unvouched == {"cloudflare": "not observed"}
+    assert result.conclusion.health["rds"].vouched
+
+
+def test_a_vouchable_scope_is_healthy(acme):
+    scenario = _scenario(acme, "01-all-healthy.yaml")
+    result = diagnose(acme, ScenarioProbe(scenario), scope=["rds", "redis", "mq"], max_probes=40)
+    assert result.verdict.outcome == "healthy"
+    assert result.verdict.scope == ["rds", "redis", "mq"]
+    assert all(result.conclusion.health[n].vouched for n in ("rds", "redis", "mq"))
+
+
+def test_budget_exhaustion_stops_and_is_not_healthy(acme):
+    probe = CountingProbe(_scenario(acme, "01-all-healthy.yaml"))
+    result = diagnose(acme, probe, max_probes=3)
+    assert result.stopped == "probe budget exhausted"
+    assert result.probes_run == len(probe.calls) == 3
+    assert result.verdict.outcome == "unknown"
+    # nginx-green's state is not known yet (only ready_replicas was read)
+    assert list(result.verdict.unvouched) == ["acme-shop-nginx-green"]
+
+
+def test_budget_exhaustion_with_every_state_known_is_still_not_healthy(acme):
+    """After two probes nginx-blue is live by state, but its healthy rules are unread."""
+    result = diagnose(acme, ScenarioProbe(_scenario(acme, "01-all-healthy.yaml")), max_probes=2)
+    assert result.conclusion.health["acme-shop-nginx-blue"].eliminated
+    assert result.verdict.outcome == "unknown"
+    assert "acme-shop-nginx-blue" in result.verdict.unvouched
+    assert all(
+        why == "undecided: probe budget exhausted before it could be vouched for"
+        for why in result.verdict.unvouched.values()
+    )
+
+
+def test_budget_exhaustion_keeps_a_named_root(acme):
+    result = diagnose(acme, ScenarioProbe(_scenario(acme, "03-rds-unavailable.yaml")), max_probes=4)
+    assert result.stopped == "probe budget exhausted"
+    assert result.probes_run == 4
+    assert result.verdict.outcome == "failing"
+
+
+class FakeClock:
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+def test_deadline_stops_the_loop(acme):
+    probe = CountingProbe(_scenario(acme, "01-all-healthy.yaml"))
+    result = diagnose(acme, probe, max_probes=100, deadline_seconds=10, clock=FakeClock(1.0))
+    assert result.stopped == "deadline exceeded"
+    assert 0 < result.probes_run < 10
+    assert result.verdict.outcome == "unknown"
+    assert result.elapsed > 10
+
+
+def test_nothing_to_probe_is_reported(acme):
+    class Blind:
+        def can_probe(self, component):
+            return False
+
+        def probe(self, component, fact):  # pragma: no cover - never called
+            raise AssertionError
+
+    result = diagnose(acme, Blind())
+    assert (result.stopped, result.probes_run) == ("nothing left to probe", 0)
+    assert result.verdict.root_cause == "none"
+    assert result.verdict.outcome == "healthy"  # the observed scope is empty: nothing claimed
+    assert result.verdict.scope == []
+
+
+def test_a_probe_that_raises_is_a_transient_unknown(acme):
+    class Broken:
+        def can_probe(self, component):
+            return component.name == "rds"
+
+        def probe(self, component, fact):
+            raise TimeoutError("rds API timed out")
+
+    result = diagnose(acme, Broken(), max_probes=5)
+    assert [(s.component, s.status) for s in result.trail] == [("rds", "transient"), ("rds", "transient")]
+    assert "TimeoutError: rds API timed out" in result.trail[0].detail
+    assert result.verdict.outcome == "unknown"
+    assert result.verdict.partial_visibility == [
+        "rds.available (transient)",
+        "rds.connection_count (transient)",
+    ]
+
+
+def test_known_facts_are_not_probed_again(acme):
+    store = FactStore.from_mapping({"acme-shop-php-fpm-blue": {"ready_replicas": 0, "desired_replicas": 3}})
+    probe = CountingProbe(_scenario(acme, "05-external-secrets-down.yaml"))
+    result = diagnose(acme, probe, facts=store)
+    assert probe.calls == [("external-secrets", "deployment_ready"), ("ssm-app-config", "exists")]
+    assert result.verdict.root_cause == "external-secrets"
+
+
+def test_on_step_reports_each_probe_as_it_happens(acme):
+    lines = []
+    diagnose(
+        acme,
+        ScenarioProbe(_scenario(acme, "05-external-secrets-down.yaml")),
+        on_step=lambda step: lines.append(step.line()),
+    )
+    assert lines == [
+        "▶ probe acme-shop-php-fpm-blue ready_replicas = 0  ? undecided",
+        "▶ probe acme-shop-php-fpm-blue desired_replicas = 3  ✗ failing",
+        "▶ probe external-secrets deployment_ready = False  ✗ failing",
+        "▶ probe ssm-app-config exists = True  ✓ healthy",
+    ]
+
+
+def test_unknown_suspect_is_an_error(acme):
+    with pytest.raises(ValueError, match="unknown suspect component"):
+        diagnose(acme, ScenarioProbe(_scenario(acme, "05-external-secrets-down.yaml")), suspects=["nope"])
+
+
+def test_suspect_with_a_state_is_reduced_to_the_component(acme):
+    result = diagnose(
+        acme,
+        ScenarioProbe(_scenario(acme, "05-external-secrets-down.yaml")),
+        suspects=["external-secrets.not_running"],
+    )
+    assert result.trail[0].component == "external-secrets"
+    assert result.suspect_hints() == ["suspect=external-secrets — confirmed as root"]
+
+
+def test_needed_facts_follow_the_type_order(acme):
+    deployment = acme.components["acme-shop-nginx-blue"]
+    assert needed_facts(deployment)[:4] == [
+        "ready_replicas",
+        "desired_replicas",
+        "condition_available",
+        "restart_count",
+    ]
+    assert needed_facts(deployment, revealing_first=True)[:2] == ["condition_available", "restart_count"]
+    assert needed_facts(acme.components["mq"]) == [
+        "available",
+        "queue_depth",
+    ]  # consumer_count: no rule reads it
+
+
+def test_scenario_probe_answers_from_the_scenario(acme):
+    scenario = _scenario(acme, "14-forbidden-probe-on-chain.yaml")
+    probe = ScenarioProbe(scenario)
+    assert probe.can_probe(acme.components["rds"]) and not probe.can_probe(acme.components["acme-shop-cron"])
+    assert probe.probe(acme.components["rds"], "available") == ProbeResult(True)
+    assert probe.probe(acme.components["external-secrets"], "crd_registered").status == "forbidden"
+    assert probe.probe(acme.components["rds"], "nope").status == "missing"
+    assert ScenarioProbe(scenario, describe_only=False).can_probe(acme.components["acme-shop-cron"])
+
+
+def test_gate_verdict_with_explicit_scope_requires_every_rule(acme):
+    store = FactStore.from_mapping({"cloudfront": {"enabled": True, "deployed": True}})
+    conclusion = conclude(acme, store)
+    assert verdict_for(acme, conclusion, store, None).outcome == "healthy"  # default state, no false rule
+    verdict = verdict_for(acme, conclusion, store, ["cloudfront"])
+    assert verdict.outcome == "unknown"
+    assert verdict.unvouched == {"cloudfront": "rules undecided: error_rate_5xx < 1"}
+
+
+def test_gate_failing_off_path_component_explicit_scope(acme):
+    store = FactStore.from_mapping({"cloudfront": {"enabled": False, "deployed": True, "error_rate_5xx": 0}})
+    verdict = verdict_for(acme, conclude(acme, store), store, ["cloudfront"])
+    assert verdict.outcome == "unknown"
+    assert verdict.unvouched == {
+        "cloudfront": "failing (disabled; false: enabled == true) off every path from the entry cloudflare"
+    }

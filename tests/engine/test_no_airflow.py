@@ -1,0 +1,60 @@
+"""The engine is a library: importing it and running the CLI must not need Airflow."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+from .conftest import MODEL, ROOT, SCENARIOS
+
+ENGINE_MODULES = [
+    "switchyard",
+    "switchyard.errors",
+    "switchyard.yamlnodes",
+    "switchyard.expr",
+    "switchyard.catalog",
+    "switchyard.model",
+    "switchyard.facts",
+    "switchyard.reasoning",
+    "switchyard.gate",
+    "switchyard.scenarios",
+    "switchyard.simulate",
+    "switchyard.chains",
+    "switchyard.diagnose",
+    "switchyard.report",
+    "switchyard.cli",
+]
+
+
+def test_engine_imports_and_runs_with_airflow_blocked():
+    script = textwrap.dedent(
+        f"""
+        import importlib, sys
+        sys.modules["airflow"] = None  # any `import airflow...` now raises ImportError
+        for name in {ENGINE_MODULES!r}:
+            importlib.import_module(name)
+        from switchyard.cli import main
+        code = main(["simulate", "--model", {str(MODEL)!r}, "--all", {str(SCENARIOS)!r}])
+        leaked = sorted(m for m in sys.modules if m.split(".")[0] == "airflow" and sys.modules[m] is not None)
+        print("airflow modules:", leaked)
+        sys.exit(code)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "scenarios passed" in done.stdout
+    assert "airflow modules: []" in done.stdout
+
+
+def test_blocking_really_blocks():
+    """The check above would be vacuous if sys.modules[...] = None did not stop an import."""
+    script = 'import sys; sys.modules["airflow"] = None\ntry:\n    import airflow.models\nexcept ImportError:\n    print("blocked")\n'
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "blocked"
+
+
+def test_engine_tests_do_not_import_airflow():
+    assert not any(name.split(".")[0] == "airflow" for name in sys.modules if sys.modules[name] is not None)
