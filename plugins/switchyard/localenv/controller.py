@@ -48,6 +48,7 @@ class ContainerSim:
     restarts_base: int = 0
     started: bool = False  # the container has run at least once
     warm: bool = False  # the current behaviour began on a started container: no ContainerCreating
+    stamps: dict[tuple[str, int], str] = field(default_factory=dict)  # when each (reason, restarts) began
 
 
 @dataclass
@@ -72,7 +73,7 @@ class RolloutSim:
 class WorkloadController:
     def __init__(
         self, store: ObjectStore, behaviours: BehaviourTable, clock: SimClock, *,
-        region: str = "eu-central-1", interval: float = 0.05,
+        region: str = "eu-central-1", interval: float = 0.1,
     ) -> None:
         self.store = store
         self.behaviours = behaviours
@@ -301,6 +302,12 @@ class WorkloadController:
             elif csim.behaviour != behaviour:
                 self._change_behaviour(csim, behaviour, now)
             state = _container_state(csim, now, run_to_completion)
+            # Timestamps stay those of the moment the state began, so an unchanged pod is not rewritten.
+            stamp = csim.stamps.setdefault((state["reason"], state["restarts"]), now_iso())
+            for detail in (*state["state"].values(), *state["last_state"].values()):
+                for key in ("startedAt", "finishedAt"):
+                    if key in detail:
+                        detail[key] = stamp
             if state["started"]:
                 csim.started = True
             statuses.append({"name": cname, "image": image, "imageID": _image_id(image, state),
@@ -524,7 +531,7 @@ def _container_state(csim: ContainerSim, now: float, run_to_completion: bool) ->
         return result
     if t < startup:
         return result
-    started_at = now_iso()
+    started_at = ""  # filled in by the caller with the time this state began
     if run_to_completion:
         failing = b.kind == "crash_loop" or b.job == "fail"
         if t < startup + b.job_seconds:
