@@ -1,0 +1,203 @@
+"""Blue/green release: the runbook of seed 003 as a DAG, one DAG per model in include/models/.
+
+    lock → plan → pre-checks → deploy standby → standby gate → migration → smoke tests
+         → approval → switch → live-path gate → (watch, bake, cleanup) → record
+
+Every step is behind a model gate or a check that names what it saw; a failure before the switch
+scales the standby colour back to 0; the lock is always given back.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
+
+from switchyard.operators.approval import ReleaseApprovalOperator
+from switchyard.operators.gate import ModelGateOperator
+from switchyard.operators.release import (
+    BackupLiveOperator,
+    ImageInRegistryOperator,
+    PlanReleaseOperator,
+    ReleaseLockOperator,
+    ScaleDownColourOperator,
+    SmokeTestOperator,
+    StandbyDeploymentsOperator,
+    TrafficSwitchOperator,
+)
+from switchyard.operators.summary import summarise_release
+
+MODELS = Path(__file__).resolve().parents[1] / "include" / "models"
+IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"  # what a container registry accepts as a tag
+
+PLAN = "{{ ti.xcom_pull(task_ids='plan') }}"
+LIVE = "{{ ti.xcom_pull(task_ids='plan')['live'] }}"
+STANDBY = "{{ ti.xcom_pull(task_ids='plan')['standby'] }}"
+
+
+def release_params() -> dict[str, Param]:
+    return {
+        "version": Param(
+            type="string", pattern=IMAGE_TAG, description="Image tag to release, e.g. v2 or 1.4.0"
+        ),
+        "run_migration": Param(
+            "auto",
+            enum=["auto", "yes", "no"],
+            description="auto: the image's io.switchyard.requires-migration annotation in ECR",
+        ),
+        "require_approval": Param(False, type="boolean", description="Ask a person before the switch"),
+        "approval_timeout_minutes": Param(
+            60,
+            type="integer",
+            minimum=1,
+            maximum=24 * 60,
+            description="No answer by then means Reject (Flagger's 1 h threshold)",
+        ),
+        "grace_seconds": Param(
+            120,
+            type="integer",
+            minimum=0,
+            maximum=3600,
+            description="How long the standby must stay ready after its rollout (seed 004)",
+        ),
+        "rollout_timeout_seconds": Param(600, type="integer", minimum=10, maximum=7200),
+        "watch_minutes": Param(
+            5, type="number", minimum=0, maximum=120, description="Immediate watch after the switch"
+        ),
+        "watch_interval_seconds": Param(30, type="number", minimum=1, maximum=600),
+        "bake_minutes": Param(120, type="number", minimum=0, maximum=24 * 60, description="The 2-hour bake"),
+        "dry_run": Param(False, type="boolean", description="Run the pre-checks only; change nothing"),
+    }
+
+
+def release_dag(model_file: Path) -> DAG:
+    app = model_file.name.removesuffix(".model.yaml")
+    model = str(model_file)
+    with DAG(
+        dag_id=f"release_{app.replace('-', '_')}",
+        description=f"Blue/green release of {app}",
+        schedule=None,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        params=release_params(),
+        render_template_as_native_obj=True,
+        tags=["switchyard", "release", app],
+        doc_md=__doc__,
+        default_args={"retries": 1, "retry_delay": timedelta(seconds=10)},
+    ) as dag:
+        lock = ReleaseLockOperator(
+            task_id="lock", model_path=model, action="acquire", version="{{ params.version }}", retries=0
+        )
+        plan = PlanReleaseOperator(
+            task_id="plan",
+            model_path=model,
+            version="{{ params.version }}",
+            run_migration="{{ params.run_migration }}",
+        )
+
+        with TaskGroup("pre_checks") as pre_checks:
+            live_path_gate = ModelGateOperator(
+                task_id="live_path_gate", model_path=model, scope="live", colour=LIVE
+            )
+            backup = BackupLiveOperator(task_id="backup_live", model_path=model, live=LIVE)
+            ImageInRegistryOperator(
+                task_id="image_in_registry", model_path=model, version="{{ params.version }}"
+            )
+            StandbyDeploymentsOperator(
+                task_id="standby_manifests_dry_run", model_path=model, plan=PLAN, dry_run=True
+            )
+            live_path_gate >> backup
+
+        @task.branch(task_id="dry_run_or_release")
+        def dry_run_or_release(params=None) -> str:
+            return "dry_run_done" if params["dry_run"] else "deploy_standby"
+
+        dry_run_done = EmptyOperator(task_id="dry_run_done")
+        deploy = StandbyDeploymentsOperator(
+            task_id="deploy_standby",
+            model_path=model,
+            plan=PLAN,
+            rollout_timeout_seconds="{{ params.rollout_timeout_seconds }}",
+            grace_seconds="{{ params.grace_seconds }}",
+        )
+        standby_gate = ModelGateOperator(
+            task_id="standby_gate", model_path=model, scope="standby", colour=STANDBY
+        )
+
+        @task.branch(task_id="migration_needed")
+        def migration_needed(ti=None) -> str:
+            return "migrate" if ti.xcom_pull(task_ids="plan")["run_migration"] else "no_migration"
+
+        migrate = KubernetesJobOperator(
+            task_id="migrate",
+            name="db-migration-{{ params.version | lower | replace('_', '-') | replace('.', '-') }}",
+            namespace="{{ ti.xcom_pull(task_ids='plan')['namespace'] }}",
+            image="{{ ti.xcom_pull(task_ids='plan')['image'] }}",
+            cmds="{{ ti.xcom_pull(task_ids='plan')['migration_command'] }}",
+            labels={"app": app, "switchyard.io/step": "migration"},
+            wait_until_job_complete=True,
+            job_poll_interval=1,
+            backoff_limit=0,
+            get_logs=True,
+            on_finish_action="keep_pod",
+            retries=0,
+        )
+        no_migration = EmptyOperator(task_id="no_migration")
+        smoke = SmokeTestOperator(
+            task_id="smoke_tests",
+            model_path=model,
+            colour=STANDBY,
+            trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+        )
+
+        @task.branch(task_id="approval_needed")
+        def approval_needed(params=None) -> str:
+            return "approve" if params["require_approval"] else "no_approval"
+
+        approve = ReleaseApprovalOperator(
+            task_id="approve",
+            subject=f"Switch {app} to {{{{ params.version }}}}?",
+            body="{{ ti.xcom_pull(task_ids='standby_gate', key='verdict')['summary'] }}",
+        )
+        no_approval = EmptyOperator(task_id="no_approval")
+        switch = TrafficSwitchOperator(
+            task_id="switch_traffic",
+            model_path=model,
+            target=STANDBY,
+            trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+        )
+        post_switch_gate = ModelGateOperator(
+            task_id="live_path_gate_after_switch", model_path=model, scope="live", colour=STANDBY
+        )
+
+        abort_standby = ScaleDownColourOperator(
+            task_id="abort_standby",
+            model_path=model,
+            colour="{{ (ti.xcom_pull(task_ids='plan') or {}).get('standby', '') }}",
+            reason="release failed before the switch",
+            trigger_rule=TriggerRule.ONE_FAILED,
+        )
+        unlock = ReleaseLockOperator(
+            task_id="unlock", model_path=model, action="release", trigger_rule=TriggerRule.ALL_DONE, retries=3
+        )
+        summary = task(summarise_release, task_id="summary", trigger_rule=TriggerRule.ALL_DONE)()
+        # The run's state comes from its leaves: this one is upstream_failed when any step failed.
+        released = EmptyOperator(task_id="released", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+
+        lock >> plan >> pre_checks >> dry_run_or_release() >> [dry_run_done, deploy]
+        deploy >> standby_gate >> migration_needed() >> [migrate, no_migration] >> smoke
+        smoke >> approval_needed() >> [approve, no_approval] >> switch >> post_switch_gate
+        [deploy, standby_gate, migrate, smoke, approve, switch] >> abort_standby
+        [post_switch_gate, dry_run_done, abort_standby] >> unlock >> summary
+        [post_switch_gate, dry_run_done] >> released
+    return dag
+
+
+for _model_file in sorted(MODELS.glob("*.model.yaml")):
+    _dag = release_dag(_model_file)
+    globals()[_dag.dag_id] = _dag
