@@ -1,0 +1,60 @@
+"""API clients from Airflow connections, each bounded by the probe's request timeout.
+
+Kubernetes through the cncf-kubernetes provider's ``KubernetesHook`` and AWS through the amazon
+provider's hooks (``RdsHook``, ``S3Hook``, ``SsmHook``, ``EcrHook``, else ``AwsBaseHook`` with the
+service's ``client_type``). Neither retries: a probe that waits is worse than a probe that says
+``transient`` (the diagnose loop goes on with the next fact, the gate reports partial visibility),
+and a retrying client multiplies the timeout (urllib3 retries a dropped read three times by default).
+Provider modules are imported on first use, so importing ``switchyard.probes`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The services with a typed hook in the amazon provider; the others use AwsBaseHook(client_type=...).
+_AWS_HOOKS = {
+    "rds": ("airflow.providers.amazon.aws.hooks.rds", "RdsHook"),
+    "s3": ("airflow.providers.amazon.aws.hooks.s3", "S3Hook"),
+    "ssm": ("airflow.providers.amazon.aws.hooks.ssm", "SsmHook"),
+    "ecr": ("airflow.providers.amazon.aws.hooks.ecr", "EcrHook"),
+}
+
+
+def kubernetes_api_client(conn_id: str) -> Any:
+    """A ``kubernetes.client.ApiClient`` from the connection, with retries off.
+
+    Callers pass ``_request_timeout`` on every call (the provider's client only defaults it when the
+    generated method leaves it out).
+    """
+    from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+    from kubernetes import client
+
+    configuration = client.Configuration()
+    configuration.retries = False  # urllib3: no retry, the original error is raised
+    hook = KubernetesHook(conn_id=conn_id, client_configuration=configuration)
+    return hook.api_client
+
+
+def aws_client(service: str, conn_id: str | None, request_timeout: float, region: str | None = None) -> Any:
+    """A boto3 client for ``service`` from the amazon provider's hook, one attempt per call."""
+    import importlib
+
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=request_timeout,
+        read_timeout=request_timeout,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+    )
+    kwargs: dict[str, Any] = {"aws_conn_id": conn_id, "config": config}
+    if region:
+        kwargs["region_name"] = region
+    if service in _AWS_HOOKS:
+        module, name = _AWS_HOOKS[service]
+        hook = getattr(importlib.import_module(module), name)(**kwargs)
+    else:
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+        hook = AwsBaseHook(client_type=service, **kwargs)
+    return hook.conn
