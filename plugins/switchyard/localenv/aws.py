@@ -52,12 +52,16 @@ class AwsResource:
     arn: str = ""
 
 
+GLOBAL_METRIC_NAMESPACES = ("AWS/CloudFront",)  # CloudFront is global: its metrics live in us-east-1
+
+
 @dataclass
 class CloudWatchFeeder:
     """Keeps CloudWatch metrics current: every value is put again every ``period`` real seconds."""
 
     client: Any
     period: float = 30.0
+    global_client: Any = None  # us-east-1: where AWS publishes CloudFront's metrics
     values: dict[tuple[str, str, tuple[tuple[str, str], ...]], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -89,7 +93,8 @@ class CloudWatchFeeder:
                 "MetricName": metric, "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
                 "Value": value, "Timestamp": now})
         for namespace, data in by_namespace.items():
-            self.client.put_metric_data(Namespace=namespace, MetricData=data)
+            client = self.global_client if namespace in GLOBAL_METRIC_NAMESPACES and self.global_client else self.client
+            client.put_metric_data(Namespace=namespace, MetricData=data)
 
 
 class LocalAws:
@@ -107,7 +112,8 @@ class LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per call otherwise
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
         self._server.start()
-        self.feeder = CloudWatchFeeder(self.client("cloudwatch"), self.metrics_period)
+        self.feeder = CloudWatchFeeder(self.client("cloudwatch"), self.metrics_period,
+                                       self.client("cloudwatch", region="us-east-1"))
         self.feeder.start()
 
     def stop(self) -> None:
@@ -125,10 +131,10 @@ class LocalAws:
     def port(self) -> int:
         return self._server.get_host_and_port()[1]
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, region: str | None = None) -> Any:
         import boto3
 
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region,
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=region or self.region,
                             aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
 
     @property

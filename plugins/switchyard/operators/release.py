@@ -19,6 +19,29 @@ from switchyard.operators.base import SwitchyardOperator
 from switchyard.traffic import GatewaySwitch, SwitchNotVerified, TrafficSwitch, preview_service_name
 from switchyard.workloads import Workloads, with_tag
 
+MIGRATION_ANNOTATION = "io.switchyard.requires-migration"
+
+
+def image_requires_migration(repository: str, tag: str, aws_conn_id: str) -> tuple[bool | None, str]:
+    """Whether the image says it needs a migration: the OCI manifest annotation
+    ``io.switchyard.requires-migration`` (the runbook's REQUIRES_MIGRATION label, readable from
+    ECR without pulling). (None, why) when ECR cannot be asked."""
+    from switchyard.probes.clients import aws_client
+    from switchyard.probes.errors import from_aws
+
+    try:
+        ecr = aws_client("ecr", aws_conn_id, 10.0)
+        images = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}])["images"]
+    except Exception as exc:
+        failed = from_aws(exc, f"BatchGetImage {repository}:{tag}")
+        return None, f"{failed.status}: {failed.detail}"
+    if not images:
+        return None, f"no image {repository}:{tag} in ECR"
+    manifest = json.loads(images[0].get("imageManifest") or "{}")
+    return str(
+        (manifest.get("annotations") or {}).get(MIGRATION_ANNOTATION, "")
+    ).lower() == "true", "manifest"
+
 
 def _as_bool(value: Any) -> bool:
     return value is True or str(value).strip().lower() in ("true", "1", "yes")
@@ -74,8 +97,6 @@ class PlanReleaseOperator(SwitchyardOperator):
         self.version, self.run_migration, self.aws_conn_id = version, run_migration, aws_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from switchyard.probes.ecr import image_migration_flag
-
         spec = self.spec
         switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
         live = switch.live_colour()
@@ -110,9 +131,7 @@ class PlanReleaseOperator(SwitchyardOperator):
             )
         mode = str(self.run_migration)
         if mode == "auto":
-            flag, why = image_migration_flag(
-                spec.image_repository, self.version, aws_conn_id=self.aws_conn_id
-            )
+            flag, why = image_requires_migration(spec.image_repository, self.version, self.aws_conn_id)
             if flag is None:
                 raise AirflowFailException(
                     f"run_migration=auto but the image's migration label could not be read ({why}): "
@@ -192,13 +211,14 @@ class ImageInRegistryOperator(SwitchyardOperator):
         self.version, self.aws_conn_id = version, aws_conn_id
 
     def execute(self, context: Context) -> bool:
-        from switchyard.probes.ecr import image_exists
+        from switchyard.probes.ecr import find_image
 
         repository = self.spec.image_repository
-        exists, why = image_exists(repository, self.version, aws_conn_id=self.aws_conn_id)
+        found = find_image(repository, self.version, aws_conn_id=self.aws_conn_id)
+        exists = found.exists
         if exists is None:
             raise AirflowFailException(
-                f"cannot tell whether {repository}:{self.version} exists in ECR: {why}"
+                f"cannot tell whether {repository}:{self.version} exists in ECR ({found.status}): {found.detail}"
             )
         if not exists:
             self.decide(context, f"no image {repository}:{self.version} in ECR", "stop before deploying")
@@ -269,15 +289,15 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         names = [b["metadata"]["name"] for b in bodies]
         not_ready = workloads.wait_ready(names, timeout=float(self.rollout_timeout_seconds))
         if not_ready:
+            # Not ready in time: no grace period; the standby gate diagnoses why and names the cause.
             detail = "; ".join(f"{c}: {why}" for c, why in not_ready.items())
             self.decide(
                 context,
-                f"standby {plan['standby']} not ready: {detail}",
-                "stop the release before any switch",
+                f"standby {plan['standby']} not rolled out after {self.rollout_timeout_seconds}s: {detail}",
+                "hand over to the standby gate to name the root cause",
             )
-            raise AirflowFailException(
-                f"standby {plan['standby']} did not roll out in {self.rollout_timeout_seconds}s: {detail}"
-            )
+            context["ti"].xcom_push(key="rollout_incomplete", value=not_ready)
+            return names
         grace = float(self.grace_seconds)
         if grace > 0:
             from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
