@@ -1,0 +1,176 @@
+"""Release records: the last 10 releases of an app, kept in the cluster beside its Service.
+
+A ConfigMap ``switchyard-releases-<app>`` in the app's namespace holds ``history.json`` (newest
+last), so the history survives the loss of Airflow's database. Updates are read-modify-write with
+the ConfigMap's resourceVersion: a 409 means someone else wrote first, so we read again and retry.
+
+Statuses (seed 004): Active (serving), Superseded (an older Active), Failed (never served, or
+stopped before the switch), RolledBack (served, then traffic went back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kubernetes.client import ApiException, CoreV1Api
+
+KEEP = 10
+STATUSES = ("InProgress", "Active", "Superseded", "Failed", "RolledBack")
+DATA_KEY = "history.json"
+
+
+def configmap_name(app: str) -> str:
+    return f"switchyard-releases-{app}"
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class ReleaseRecord:
+    number: int
+    version: str
+    colour: str
+    status: str
+    run_id: str
+    dag_id: str = ""
+    images: dict[str, str] = field(default_factory=dict)
+    started_at: str = ""
+    finished_at: str = ""
+    root_cause: str = ""
+    chain: list[str] = field(default_factory=list)
+    previous_version: str = ""
+    migration: bool = False
+    cleanup_after: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReleaseRecord:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class ReleaseHistory:
+    """Read and update the records of one app."""
+
+    def __init__(self, core: CoreV1Api, app: str, namespace: str, keep: int = KEEP) -> None:
+        self.core, self.app, self.namespace, self.keep = core, app, namespace, keep
+        self.name = configmap_name(app)
+
+    def read(self) -> list[ReleaseRecord]:
+        records, _ = self._read()
+        return records
+
+    def _read(self) -> tuple[list[ReleaseRecord], str | None]:
+        try:
+            cm = self.core.read_namespaced_config_map(self.name, self.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return [], None
+            raise
+        raw = (cm.data or {}).get(DATA_KEY) or "[]"
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"configmap {self.namespace}/{self.name} key {DATA_KEY} is not JSON ({exc}); fix or delete it"
+            ) from None
+        return [ReleaseRecord.from_dict(d) for d in data], cm.metadata.resource_version
+
+    def active(self) -> ReleaseRecord | None:
+        return next((r for r in reversed(self.read()) if r.status == "Active"), None)
+
+    def find(self, run_id: str) -> ReleaseRecord | None:
+        return next((r for r in self.read() if r.run_id == run_id), None)
+
+    def update(
+        self, change: Callable[[list[ReleaseRecord]], list[ReleaseRecord]], attempts: int = 8
+    ) -> list[ReleaseRecord]:
+        """Apply ``change`` to the history atomically (409 → re-read and retry); keeps the last 10."""
+        for _attempt in range(attempts):
+            records, version = self._read()
+            updated = change([ReleaseRecord.from_dict(asdict(r)) for r in records])[-self.keep :]
+            body = {
+                "metadata": {
+                    "name": self.name,
+                    "namespace": self.namespace,
+                    "labels": {"app": self.app, "app.kubernetes.io/managed-by": "switchyard"},
+                },
+                "data": {DATA_KEY: json.dumps([asdict(r) for r in updated], indent=1)},
+            }
+            try:
+                if version is None:
+                    self.core.create_namespaced_config_map(self.namespace, body)
+                else:
+                    body["metadata"]["resourceVersion"] = version
+                    self.core.replace_namespaced_config_map(self.name, self.namespace, body)
+                return updated
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+        raise RuntimeError(
+            f"release history {self.namespace}/{self.name} kept changing; gave up after {attempts} tries"
+        )
+
+    # ---- the transitions the DAGs make ------------------------------------------------------
+
+    def begin(
+        self, run_id: str, dag_id: str, version: str, colour: str, previous_version: str
+    ) -> ReleaseRecord:
+        """Record a release in progress (idempotent for a re-run of the same run)."""
+
+        def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
+            if any(r.run_id == run_id for r in records):
+                return records
+            number = max((r.number for r in records), default=0) + 1
+            records.append(
+                ReleaseRecord(
+                    number,
+                    version,
+                    colour,
+                    "InProgress",
+                    run_id,
+                    dag_id,
+                    started_at=now_iso(),
+                    previous_version=previous_version,
+                )
+            )
+            return records
+
+        updated = self.update(change)
+        return next(r for r in updated if r.run_id == run_id)
+
+    def finish(self, run_id: str, status: str, **fields: Any) -> ReleaseRecord | None:
+        """Set the final status of a run's record; Active supersedes the previous Active one."""
+        if status not in STATUSES:
+            raise ValueError(f"status {status!r} must be one of {', '.join(STATUSES)}")
+
+        def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
+            for record in records:
+                if record.run_id == run_id:
+                    if status == "Active":
+                        for other_record in records:
+                            if other_record.status == "Active" and other_record.run_id != run_id:
+                                other_record.status = "Superseded"
+                    record.status = status
+                    record.finished_at = record.finished_at or now_iso()
+                    for key, value in fields.items():
+                        setattr(record, key, value)
+            return records
+
+        updated = self.update(change)
+        return next((r for r in updated if r.run_id == run_id), None)
+
+    def mark(self, number: int, **fields: Any) -> None:
+        def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
+            for record in records:
+                if record.number == number:
+                    for key, value in fields.items():
+                        setattr(record, key, value)
+            return records
+
+        self.update(change)
