@@ -8,15 +8,10 @@ import pytest
 
 @pytest.fixture
 def make_probe(local_env, airflow_connections):
-    """``make_probe(**kwargs)`` → a ``LiveProbe`` on the seeded acme-shop model.
-
-    The local environment publishes CloudFront's CloudWatch metrics in the model's region, where AWS
-    publishes them in us-east-1 only (the probe's default), so tests point the probe at that region.
-    """
+    """``make_probe(**kwargs)`` → a ``LiveProbe`` on the seeded acme-shop model."""
     from switchyard.probes import LiveProbe
 
     def make(**kwargs):
-        kwargs.setdefault("cloudfront_metrics_region", local_env.region)
         return LiveProbe(local_env.model, **kwargs)
 
     return make

@@ -50,8 +50,8 @@ class LiveProbe:
         no catalog fact reads it today)
     :param request_timeout: seconds any single API call may take before the fact is ``transient``
     :param cache_seconds: how long one successful read answers the facts of its object (0: never reuse)
-    :param cloudfront_metrics_region: where CloudWatch holds CloudFront metrics (us-east-1 on AWS;
-        None: the connection's region)
+    :param cloudfront_metrics_region: where CloudWatch holds CloudFront's metrics: us-east-1 in the
+        commercial partition (another partition's global region elsewhere; None: the connection's)
     """
 
     # The engine's planner only asks generic-provider components when the probe can answer for the

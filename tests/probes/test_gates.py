@@ -1,0 +1,80 @@
+"""The engine's diagnose loop on LiveProbe: the live-path gate of the seeded system, a crash-looping
+live deployment named as root cause, and a view that 403s on deployments (unknown, never healthy)."""
+
+from __future__ import annotations
+
+import pytest
+
+from switchyard.colours import layout
+from switchyard.diagnose import diagnose
+
+
+@pytest.fixture
+def live_gate(local_env, make_probe):
+    """``live_gate(**probe_kwargs)``: the live-path gate of the blue colour, as the release DAG runs it."""
+    colours = layout(local_env.model)
+
+    def run(**kwargs):
+        return diagnose(
+            colours.live_path("blue"),
+            make_probe(**kwargs),
+            scope=colours.live_scope("blue"),
+            prefer=colours.components("blue"),
+            max_probes=100,
+            deadline_seconds=60,
+        )
+
+    return run
+
+
+def test_the_seeded_system_passes_the_live_path_gate(live_gate):
+    result = live_gate()
+    assert result.verdict.outcome == "healthy", result.verdict.summary()
+    assert result.verdict.partial_visibility == []
+    assert {s.status for s in result.trail} == {"ok"}
+    assert (
+        "acme-shop-nginx-blue" in result.verdict.scope and "acme-shop-nginx-green" not in result.verdict.scope
+    )
+
+
+def test_a_crash_looping_live_deployment_is_the_root_cause(local_env, apps, live_gate):
+    name = "acme-shop-php-fpm-blue"
+    before = apps.read_namespaced_deployment(name, "default").spec.template.spec.containers[0].image
+    crashing = before.rsplit(":", 1)[0] + ":v3-crashloop"  # crash_loop in the demo behaviours
+
+    def set_image(image):
+        apps.patch_namespaced_deployment(
+            name,
+            "default",
+            {"spec": {"template": {"spec": {"containers": [{"name": name, "image": image}]}}}},
+        )
+
+    set_image(crashing)
+    try:
+        local_env.emulator.advance(60)  # restarts pile up on the new pods; the old ones keep serving
+        result = live_gate()
+    finally:
+        set_image(before)
+        local_env.emulator.advance(5)
+    verdict = result.verdict
+    assert verdict.outcome == "failing", verdict.summary()
+    assert verdict.root_cause == name
+    assert verdict.chain == ["cloudflare", "acme-shop-ingress", "acme-shop-svc", "acme-shop-nginx-blue", name]
+    restarts = next(s for s in result.trail if s.component == name and s.fact == "restart_count")
+    assert restarts.value >= 5
+    assert live_gate().verdict.outcome == "healthy"  # put back as it was
+
+
+def test_forbidden_deployments_leave_the_gate_unknown_never_healthy(local_env, emulator, live_gate):
+    with emulator.fault("forbidden", path="/apis/apps/v1/namespaces/*/deployments/*", verb="GET"):
+        result = live_gate()
+    verdict = result.verdict
+    assert verdict.outcome == "unknown", verdict.summary()
+    assert verdict.root_cause == "none"
+    assert "acme-shop-nginx-blue.ready_replicas (forbidden)" in verdict.partial_visibility
+    assert "external-secrets.deployment_ready (forbidden)" in verdict.partial_visibility
+    assert {"acme-shop-nginx-blue", "acme-shop-php-fpm-blue", "external-secrets"} <= set(verdict.unvouched)
+    forbidden = [s for s in result.trail if s.status == "forbidden"]
+    assert forbidden and all("HTTP 403 Forbidden" in s.detail for s in forbidden)
+    # what the role may read is still read and vouched for
+    assert any(s.component == "rds" and s.status == "ok" for s in result.trail)
