@@ -1,7 +1,10 @@
 """Live probes: the diagnosis engine's facts read from Kubernetes, AWS and Prometheus through the
 Airflow providers' hooks, and the small read helpers the release DAG uses.
 
-* ``LiveProbe`` (``live.py``) — the engine's ``Probe`` for every type of the catalog.
+* ``LiveProbe`` (``live.py``) — the engine's ``Probe`` for every type of the catalog;
+* ``ClusterReader`` (``cluster.py``) — selectors, colours, ready pods, deployment image and replicas;
+* ``colour_metrics`` (``metrics.py``) — request rate, error ratio and p99 of one colour;
+* ``image_exists`` (``ecr.py``) — whether a release image is in ECR.
 
 Everything here is read-only. The engine never imports this package (it may import Airflow); the
 CLI imports it only for ``diagnose --live``.
@@ -9,7 +12,20 @@ CLI imports it only for ``diagnose --live``.
 
 from __future__ import annotations
 
+from switchyard.probes.cluster import ClusterReader, DeploymentView
+from switchyard.probes.ecr import ImageLookup, find_image, image_exists
 from switchyard.probes.errors import ReadFailed
 from switchyard.probes.live import LiveProbe
+from switchyard.probes.metrics import ColourMetrics, colour_metrics
 
-__all__ = ["LiveProbe", "ReadFailed"]
+__all__ = [
+    "ClusterReader",
+    "ColourMetrics",
+    "DeploymentView",
+    "ImageLookup",
+    "LiveProbe",
+    "ReadFailed",
+    "colour_metrics",
+    "find_image",
+    "image_exists",
+]
