@@ -7,6 +7,7 @@ unknown), 2 bad input (a one-line error, no traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -82,11 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     diag = commands.add_parser("diagnose", parents=[common], help="probe facts until a root cause is named")
-    diag.add_argument(
+    source = diag.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--facts",
         metavar="FILE",
-        required=True,
         help="a scenario-format file whose inject: answers the probes (the observable system)",
+    )
+    source.add_argument(
+        "--live",
+        action="store_true",
+        help="read the facts from the live system through the Airflow connections "
+        "(AIRFLOW_CONN_KUBERNETES_DEFAULT, AIRFLOW_CONN_AWS_DEFAULT)",
     )
     diag.add_argument("--suspect", action="append", default=[], metavar="C", help="component to probe first")
     diag.add_argument("--scope", action="append", metavar="C", help="components a gate must vouch for")
@@ -221,17 +228,25 @@ def _scenarios(args, model) -> int:
 
 
 def _diagnose(args, model) -> int:
-    scenario = load_scenario(Path(args.facts), model)
-    on_step = None if args.json else (lambda step: print(step.line(), flush=True))
-    result = diagnose(
-        model,
-        ScenarioProbe(scenario),
-        suspects=args.suspect,
-        scope=args.scope,
-        max_probes=args.max_probes,
-        deadline_seconds=args.deadline,
-        on_step=on_step,
-    )
+    report = sys.stdout
+    # Airflow's providers log to stdout; with --live stdout must stay the report (--json is parsed).
+    with contextlib.redirect_stdout(sys.stderr) if args.live else contextlib.nullcontext():
+        if args.live:
+            from switchyard.probes import LiveProbe  # imports Airflow's providers: only when asked for
+
+            probe = LiveProbe(model)
+        else:
+            probe = ScenarioProbe(load_scenario(Path(args.facts), model))
+        on_step = None if args.json else (lambda step: print(step.line(), file=report, flush=True))
+        result = diagnose(
+            model,
+            probe,
+            suspects=args.suspect,
+            scope=args.scope,
+            max_probes=args.max_probes,
+            deadline_seconds=args.deadline,
+            on_step=on_step,
+        )
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:

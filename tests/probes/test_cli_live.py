@@ -1,0 +1,50 @@
+"""``python -m switchyard diagnose --live``: the engine's CLI reading the live system through the
+Airflow connections in ``AIRFLOW_CONN_*``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from switchyard.cli import main
+from switchyard.localenv.environment import DEFAULT_MODEL
+
+MODEL = ["--model", str(DEFAULT_MODEL)]
+
+
+def test_diagnose_live_reads_the_seeded_system(capsys, airflow_connections):
+    code = main(
+        ["diagnose", *MODEL, "--live", "--suspect", "acme-shop-php-fpm-blue", "--max-probes", "80", "--json"]
+    )
+    report = json.loads(capsys.readouterr().out)  # stdout is the report alone: Airflow logs to stderr
+    trail = report["trail"]
+    assert (trail[0]["component"], trail[0]["status"]) == ("acme-shop-php-fpm-blue", "ok")
+    assert {s["status"] for s in trail if not s["component"].endswith("-green")} == {"ok"}
+    # the whole model holds the standby colour, absent between releases: not found, so never healthy
+    assert (report["outcome"], code) == ("unknown", 1)
+    assert set(report["unvouched"]) == {"acme-shop-nginx-green", "acme-shop-php-fpm-green"}
+
+
+def test_diagnose_live_names_a_view_it_may_not_read(capsys, emulator, airflow_connections):
+    with emulator.fault("forbidden", path="/apis/apps/v1/namespaces/*/deployments/*", verb="GET"):
+        code = main(
+            ["diagnose", *MODEL, "--live", "--suspect", "acme-shop-php-fpm-blue", "--max-probes", "10"]
+        )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "▶ probe acme-shop-php-fpm-blue condition_available = <forbidden> (GET deployments" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--live", "--facts", "x.yaml"], "argument --facts: not allowed with argument --live"),
+        ([], "one of the arguments --facts --live is required"),
+    ],
+)
+def test_facts_and_live_exclude_each_other(capsys, argv, fragment):
+    with pytest.raises(SystemExit) as exited:
+        main(["diagnose", *MODEL, *argv])
+    assert exited.value.code == 2
+    assert fragment in capsys.readouterr().err
