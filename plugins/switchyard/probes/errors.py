@@ -20,12 +20,7 @@ from __future__ import annotations
 
 import json
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    NoCredentialsError,
-    PartialCredentialsError,
-)
+from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
 from kubernetes.client.exceptions import ApiException
 
 FORBIDDEN, TRANSIENT, NOT_FOUND, MISSING = "forbidden", "transient", "not_found", "missing"
@@ -137,11 +132,10 @@ def from_aws(exc: BaseException, what: str) -> ReadFailed:
         if aws_not_found(code) or http == 404:
             return ReadFailed(NOT_FOUND, detail)
         return ReadFailed(TRANSIENT, detail)
+    detail = _short(f"{what}: {type(exc).__name__}: {exc}")
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return ReadFailed(FORBIDDEN, _short(f"{what}: {type(exc).__name__}: {exc}"))
-    if isinstance(exc, BotoCoreError | OSError):
-        return ReadFailed(TRANSIENT, _short(f"{what}: {type(exc).__name__}: {exc}"))
-    return ReadFailed(TRANSIENT, _short(f"{what}: {type(exc).__name__}: {exc}"))
+        return ReadFailed(FORBIDDEN, detail)
+    return ReadFailed(TRANSIENT, detail)  # timeouts, refused/dropped connections, anything unclassified
 
 
 def aws_not_found(code: str) -> bool:
