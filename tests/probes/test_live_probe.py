@@ -266,3 +266,18 @@ def test_a_business_process_follows_the_colour_that_has_the_replicas(local_env, 
         )
         local_env.emulator.advance(5)
     assert make_probe(cache_seconds=0).probe(async_jobs, "operator_says_healthy").value is True
+
+
+def test_an_ecr_repository_component(local_env, make_probe):
+    """No acme-shop component has this catalog type; it is read like any other."""
+    probe = make_probe()
+    repository = dataclasses.replace(
+        local_env.model.components["rds"], name="images", type="ecr_repository", resource="acme-shop"
+    )
+    assert probe.can_probe(repository)
+    assert probe.probe(repository, "exists").value is True
+    assert probe.probe(repository, "image_count").value == len(local_env.images)  # every pushed tag
+    gone = dataclasses.replace(repository, resource="no-such-repository")
+    absent = probe.probe(gone, "exists")
+    assert absent.value is False and "RepositoryNotFoundException" in absent.detail
+    assert probe.probe(gone, "image_count").status == "not_found"

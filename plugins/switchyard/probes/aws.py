@@ -113,13 +113,10 @@ class AwsProbes:
 
     # ------------------------------------------------------------------ elasticache_cluster
     def _elasticache_cluster_fact(self, component: Component, rid: str, fact: str) -> Any:
-        cluster = self._read(
-            ("elasticache", rid),
-            f"DescribeCacheClusters {rid}",
-            lambda: self.client("elasticache").describe_cache_clusters(CacheClusterId=rid)["CacheClusters"][
-                0
-            ],
-        )
+        def describe() -> dict[str, Any]:
+            return self.client("elasticache").describe_cache_clusters(CacheClusterId=rid)["CacheClusters"][0]
+
+        cluster = self._read(("elasticache", rid), f"DescribeCacheClusters {rid}", describe)
         dimensions = {"CacheClusterId": rid}
         if fact == "available":
             status = cluster.get("CacheClusterStatus", "")

@@ -222,14 +222,8 @@ class KubernetesProbes:
         if fact == "restart_count":
             return self._restart_count(namespace, deployment)
         spec, status = deployment.spec, deployment.status
-        counts = {
-            "ready_replicas": "ready_replicas",
-            "updated_replicas": "updated_replicas",
-            "available_replicas": "available_replicas",
-            "unavailable_replicas": "unavailable_replicas",
-        }
-        if fact in counts:
-            return (getattr(status, counts[fact]) if status else None) or 0
+        if fact in ("ready_replicas", "updated_replicas", "available_replicas", "unavailable_replicas"):
+            return (getattr(status, fact) if status else None) or 0  # the API server omits zero counts
         if fact == "desired_replicas":
             return 1 if spec.replicas is None else spec.replicas
         if fact in ("condition_available", "condition_progressing"):
