@@ -21,6 +21,14 @@ from switchyard.localenv.errors import ApiError
 log = logging.getLogger("switchyard.localenv")
 
 
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def local_host(bind_host: str) -> str:
+    """The address a client on the same machine reaches a server bound to ``bind_host`` at."""
+    return "127.0.0.1" if bind_host in WILDCARD_HOSTS else bind_host
+
+
 class Response(Exception):
     """Raised by a route to answer with a given body (JSON for dict/list, text for str)."""
 
@@ -50,7 +58,8 @@ class LoopbackServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        return f"http://{self.server_address[0]}:{self.port}"
+        """The URL a client on this machine uses (loopback when bound to every interface)."""
+        return f"http://{local_host(self.server_address[0])}:{self.port}"
 
     def start(self, name: str) -> None:
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
@@ -70,6 +79,9 @@ class LoopbackServer(ThreadingHTTPServer):
 class JsonHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "switchyard-localenv"
+    # Headers and body go out as two writes; with Nagle on, a kept-alive client waits ~40 ms for
+    # the delayed ACK on every request. Real API servers set TCP_NODELAY too.
+    disable_nagle_algorithm = True
     fault_target = "kubernetes"
     faults: FaultTable | None = None
 
