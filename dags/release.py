@@ -1,10 +1,15 @@
 """Blue/green release: the runbook of seed 003 as a DAG, one DAG per model in include/models/.
 
     lock → plan → pre-checks → deploy standby → standby gate → migration → smoke tests
-         → approval → switch → live-path gate → (watch, bake, cleanup) → record
+         → approval → switch → live-path gate → watch (5 min) → bake (2 h) → cleanup
 
-Every step is behind a model gate or a check that names what it saw; a failure before the switch
-scales the standby colour back to 0; the lock is always given back.
+Every step is behind a model gate or a check that names what it saw. A failure before the switch
+scales the standby colour back to 0; a failure after it rolls traffic back to the old colour
+(still warm until the bake passes) and writes an incident report. The lock is always given back.
+Release records (last 10 per app) live in the cluster; the run note summarises the release.
+
+One DAG per model file: each app gets its own run history, grid and defaults, and its releases
+serialise per app (``max_active_runs=1`` here, the Lease lock across this and the rollback DAG).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperato
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
 
+from switchyard.operators.aftercare import CleanupOperator, RollbackOperator
 from switchyard.operators.approval import ReleaseApprovalOperator
 from switchyard.operators.gate import ModelGateOperator
 from switchyard.operators.release import (
@@ -28,8 +34,10 @@ from switchyard.operators.release import (
     SmokeTestOperator,
     StandbyDeploymentsOperator,
     TrafficSwitchOperator,
+    VersionInHistoryOperator,
 )
 from switchyard.operators.summary import summarise_release
+from switchyard.operators.watch import ReleaseWatchOperator
 
 MODELS = Path(__file__).resolve().parents[1] / "include" / "models"
 IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"  # what a container registry accepts as a tag
@@ -39,7 +47,25 @@ LIVE = "{{ ti.xcom_pull(task_ids='plan')['live'] }}"
 STANDBY = "{{ ti.xcom_pull(task_ids='plan')['standby'] }}"
 
 
-def release_params() -> dict[str, Param]:
+def release_params(rollback: bool = False) -> dict[str, Param]:
+    if rollback:
+        return {
+            "version": Param(
+                type="string", pattern=IMAGE_TAG, description="A version from the app's release history"
+            ),
+            "reason": Param(
+                "", type="string", maxLength=500, description="Why (shown in the record and the note)"
+            ),
+            "require_approval": Param(False, type="boolean"),
+            "approval_timeout_minutes": Param(60, type="integer", minimum=1, maximum=24 * 60),
+            "grace_seconds": Param(30, type="integer", minimum=0, maximum=3600),
+            "rollout_timeout_seconds": Param(600, type="integer", minimum=10, maximum=7200),
+            "watch_minutes": Param(5, type="number", minimum=0, maximum=120),
+            "watch_interval_seconds": Param(30, type="number", minimum=1, maximum=600),
+            "bake_minutes": Param(0, type="number", minimum=0, maximum=24 * 60),
+            "on_migrated_rollback": Param("proceed", enum=["proceed", "stop"]),
+            "dry_run": Param(False, type="boolean"),
+        }
     return {
         "version": Param(
             type="string", pattern=IMAGE_TAG, description="Image tag to release, e.g. v2 or 1.4.0"
@@ -70,23 +96,33 @@ def release_params() -> dict[str, Param]:
         ),
         "watch_interval_seconds": Param(30, type="number", minimum=1, maximum=600),
         "bake_minutes": Param(120, type="number", minimum=0, maximum=24 * 60, description="The 2-hour bake"),
+        "on_migrated_rollback": Param(
+            "proceed",
+            enum=["proceed", "stop"],
+            description="After a migration ran: roll back anyway, or stop and page",
+        ),
         "dry_run": Param(False, type="boolean", description="Run the pre-checks only; change nothing"),
     }
 
 
-def release_dag(model_file: Path) -> DAG:
+def release_dag(model_file: Path, rollback: bool = False) -> DAG:
+    """The release DAG of one model; ``rollback=True`` builds the rollback-to-version DAG: the same
+    deploy → gate → smoke → switch path to a version from the app's history, without migration
+    (down-migrations are not run) and without the live-path pre-check (the live colour may be
+    what is broken)."""
     app = model_file.name.removesuffix(".model.yaml")
     model = str(model_file)
+    kind = "rollback" if rollback else "release"
     with DAG(
-        dag_id=f"release_{app.replace('-', '_')}",
-        description=f"Blue/green release of {app}",
+        dag_id=f"{kind}_{app.replace('-', '_')}",
+        description=f"Blue/green {'rollback to a previous version' if rollback else 'release'} of {app}",
         schedule=None,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
-        params=release_params(),
+        params=release_params(rollback),
         render_template_as_native_obj=True,
-        tags=["switchyard", "release", app],
+        tags=["switchyard", kind, app],
         doc_md=__doc__,
         default_args={"retries": 1, "retry_delay": timedelta(seconds=10)},
     ) as dag:
@@ -97,21 +133,32 @@ def release_dag(model_file: Path) -> DAG:
             task_id="plan",
             model_path=model,
             version="{{ params.version }}",
-            run_migration="{{ params.run_migration }}",
+            run_migration="no" if rollback else "{{ params.run_migration }}",
         )
+        if rollback:
+            (
+                lock
+                >> VersionInHistoryOperator(
+                    task_id="version_in_history", model_path=model, version="{{ params.version }}"
+                )
+                >> plan
+            )
+        else:
+            lock >> plan
 
         with TaskGroup("pre_checks") as pre_checks:
-            live_path_gate = ModelGateOperator(
-                task_id="live_path_gate", model_path=model, scope="live", colour=LIVE
-            )
             backup = BackupLiveOperator(task_id="backup_live", model_path=model, live=LIVE)
+            if not rollback:
+                (
+                    ModelGateOperator(task_id="live_path_gate", model_path=model, scope="live", colour=LIVE)
+                    >> backup
+                )
             ImageInRegistryOperator(
                 task_id="image_in_registry", model_path=model, version="{{ params.version }}"
             )
             StandbyDeploymentsOperator(
                 task_id="standby_manifests_dry_run", model_path=model, plan=PLAN, dry_run=True
             )
-            live_path_gate >> backup
 
         @task.branch(task_id="dry_run_or_release")
         def dry_run_or_release(params=None) -> str:
@@ -175,12 +222,39 @@ def release_dag(model_file: Path) -> DAG:
             task_id="live_path_gate_after_switch", model_path=model, scope="live", colour=STANDBY
         )
 
+        watch = ReleaseWatchOperator(
+            task_id="watch",
+            model_path=model,
+            colour=STANDBY,
+            kind="watch",
+            duration_minutes="{{ params.watch_minutes }}",
+            interval_seconds="{{ params.watch_interval_seconds }}",
+        )
+        bake = ReleaseWatchOperator(
+            task_id="bake",
+            model_path=model,
+            colour=STANDBY,
+            kind="bake",
+            duration_minutes="{{ params.bake_minutes }}",
+            interval_seconds="{{ params.watch_interval_seconds }}",
+            retries=3,  # a worker or triggerer restart resumes at the checkpoint reached
+        )
+        cleanup = CleanupOperator(task_id="cleanup_old_colour", model_path=model, old=LIVE)
+
         abort_standby = ScaleDownColourOperator(
             task_id="abort_standby",
             model_path=model,
             colour="{{ (ti.xcom_pull(task_ids='plan') or {}).get('standby', '') }}",
             reason="release failed before the switch",
+            record_failure=True,
             trigger_rule=TriggerRule.ONE_FAILED,
+        )
+        rollback = RollbackOperator(
+            task_id="rollback",
+            model_path=model,
+            on_migrated_rollback="{{ params.on_migrated_rollback }}",
+            trigger_rule=TriggerRule.ONE_FAILED,
+            retries=2,
         )
         unlock = ReleaseLockOperator(
             task_id="unlock", model_path=model, action="release", trigger_rule=TriggerRule.ALL_DONE, retries=3
@@ -189,15 +263,17 @@ def release_dag(model_file: Path) -> DAG:
         # The run's state comes from its leaves: this one is upstream_failed when any step failed.
         released = EmptyOperator(task_id="released", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
 
-        lock >> plan >> pre_checks >> dry_run_or_release() >> [dry_run_done, deploy]
+        plan >> pre_checks >> dry_run_or_release() >> [dry_run_done, deploy]
         deploy >> standby_gate >> migration_needed() >> [migrate, no_migration] >> smoke
-        smoke >> approval_needed() >> [approve, no_approval] >> switch >> post_switch_gate
-        [deploy, standby_gate, migrate, smoke, approve, switch] >> abort_standby
-        [post_switch_gate, dry_run_done, abort_standby] >> unlock >> summary
-        [post_switch_gate, dry_run_done] >> released
+        smoke >> approval_needed() >> [approve, no_approval] >> switch
+        switch >> post_switch_gate >> watch >> bake >> cleanup
+        [deploy, standby_gate, migrate, smoke, approve] >> abort_standby
+        [switch, post_switch_gate, watch, bake] >> rollback
+        [cleanup, dry_run_done, abort_standby, rollback] >> unlock >> summary
+        [cleanup, dry_run_done] >> released
     return dag
 
 
 for _model_file in sorted(MODELS.glob("*.model.yaml")):
-    _dag = release_dag(_model_file)
-    globals()[_dag.dag_id] = _dag
+    for _dag in (release_dag(_model_file), release_dag(_model_file, rollback=True)):
+        globals()[_dag.dag_id] = _dag

@@ -46,3 +46,10 @@ def release_dag(airflow_db):
     bag = DagBag()
     assert bag.import_errors == {}, bag.import_errors
     return bag.get_dag("release_acme_shop")
+
+
+@pytest.fixture
+def emulator_for():
+    from switchyard.localenv.client import EmulatorClient
+
+    return lambda env: EmulatorClient(env.kube_url)

@@ -1,35 +1,27 @@
-"""The release DAG, run whole with dag.test() against the Kubernetes emulator and moto."""
+"""The release DAG, run whole with dag.test() against the Kubernetes emulator and moto.
+
+Each test starts from a freshly seeded cluster: blue live at v1 (2 replicas per serving tier),
+green absent, the Service selecting blue. Times are compressed through the params.
+"""
 
 from __future__ import annotations
 
-from kubernetes import client, config
+import pytest
+from release_helpers import cluster_state, history, selector_is, states, when, xcom
 
-FAST = {"grace_seconds": 0, "rollout_timeout_seconds": 60, "watch_minutes": 0, "bake_minutes": 0}
-
-
-def cluster_state(env) -> dict:
-    api = config.new_client_from_config(str(env.kubeconfig_path))
-    apps, core, coord = client.AppsV1Api(api), client.CoreV1Api(api), client.CoordinationV1Api(api)
-    replicas = {d.metadata.name: d.spec.replicas for d in apps.list_namespaced_deployment("default").items}
-    images = {
-        d.metadata.name: d.spec.template.spec.containers[0].image.rsplit(":", 1)[-1]
-        for d in apps.list_namespaced_deployment("default").items
-    }
-    selector = core.read_namespaced_service("acme-shop-svc", "default").spec.selector
-    leases = [lease.metadata.name for lease in coord.list_namespaced_lease("default").items]
-    endpoints = core.read_namespaced_endpoints("acme-shop-svc", "default")
-    ready = sorted(a.target_ref.name for s in endpoints.subsets or [] for a in s.addresses or [])
-    return {
-        "replicas": replicas,
-        "images": images,
-        "colour": selector.get("color"),
-        "leases": leases,
-        "endpoint_pods": ready,
-    }
+FAST = {"grace_seconds": 0, "rollout_timeout_seconds": 30, "watch_minutes": 0, "bake_minutes": 0}
 
 
-def states(run) -> dict[str, str]:
-    return {ti.task_id: ti.state for ti in run.get_task_instances()}
+def assert_untouched_blue(env) -> dict:
+    """What a release that stopped before the switch must leave: blue live and whole, green at 0."""
+    after = cluster_state(env)
+    assert after["colour"] == "blue"
+    assert after["endpoint_pods"] and all("-nginx-blue-" in p for p in after["endpoint_pods"])
+    assert after["replicas"]["acme-shop-nginx-blue"] == 2 and after["images"]["acme-shop-nginx-blue"] == "v1"
+    assert after["replicas"].get("acme-shop-nginx-green", 0) == 0
+    assert after["replicas"].get("acme-shop-php-fpm-green", 0) == 0
+    assert after["leases"] == []
+    return after
 
 
 def test_happy_path_switches_traffic_to_green(cluster_env, release_dag):
@@ -39,11 +31,159 @@ def test_happy_path_switches_traffic_to_green(cluster_env, release_dag):
     assert after["colour"] == "green"
     assert after["endpoint_pods"] and all("-nginx-green-" in p for p in after["endpoint_pods"])
     assert after["images"]["acme-shop-nginx-green"] == "v2"
-    assert after["replicas"]["acme-shop-nginx-blue"] == 2  # the old colour stays warm for a rollback
+    assert after["replicas"]["acme-shop-nginx-blue"] == 0  # no bake asked for: cleaned up at once
     assert (
         after["replicas"]["acme-shop-consumer-green"] > 0
         and after["replicas"]["acme-shop-consumer-blue"] == 0
     )
     assert after["leases"] == []
+    assert states(run)["migrate"] == "success"  # v2's image says it needs a migration
+    assert xcom(run, "summary")["note"].startswith("acme-shop v2: switched; traffic on green (was blue v1)")
+
+
+def test_release_through_watch_bake_and_cleanup(cluster_env, release_dag):
+    run = release_dag.test(
+        run_conf={
+            "version": "v2",
+            **FAST,
+            "watch_minutes": 0.05,
+            "watch_interval_seconds": 1,
+            "bake_minutes": 0.1,
+        }
+    )
+    after = cluster_state(cluster_env)
+    assert run.state == "success", states(run)
+    assert after["colour"] == "green"
+    assert after["replicas"]["acme-shop-nginx-blue"] == 0 and after["replicas"]["acme-shop-nginx-green"] == 2
+    records = history(cluster_env)
+    assert [(r["version"], r["colour"], r["status"]) for r in records] == [("v2", "green", "Active")]
+    assert records[0]["cleanup_after"]
+    bake = xcom(run, "bake", "checkpoints")
+    assert [c["passed"] for c in bake] == [True, True, True, True]
+    assert bake[0]["label"].endswith("immediate stability: error rate < 0.1 %, no crash loops")
+    assert len(xcom(run, "watch", "checkpoints")) == 3
+
+
+def test_crash_looping_standby_is_stopped_by_the_standby_gate(cluster_env, release_dag):
+    run = release_dag.test(run_conf={"version": "v3-crashloop", **FAST, "rollout_timeout_seconds": 10})
+    assert run.state == "failed"
     task_states = states(run)
-    assert task_states["migrate"] == "success"  # v2's image says it needs a migration
+    assert task_states["standby_gate"] == "failed" and task_states["switch_traffic"] == "upstream_failed"
+    verdict = xcom(run, "standby_gate", "verdict")
+    assert verdict["outcome"] == "failing"
+    assert verdict["root_cause"] in ("acme-shop-nginx-green", "acme-shop-php-fpm-green")
+    assert verdict["root_state"] == "crashed"
+    assert_untouched_blue(cluster_env)
+    [record] = history(cluster_env)
+    assert record["status"] == "Failed" and record["root_cause"] == verdict["root_cause"]
+
+
+def test_image_missing_in_ecr_stops_before_deploying(cluster_env, release_dag):
+    run = release_dag.test(run_conf={"version": "v9-missing", **FAST})
+    assert run.state == "failed"
+    assert states(run)["pre_checks.image_in_registry"] == "failed"
+    assert states(run)["deploy_standby"] == "upstream_failed"
+    after = assert_untouched_blue(cluster_env)
+    assert "acme-shop-nginx-green" not in after["replicas"]  # nothing was created
+    assert history(cluster_env) == []
+
+
+def test_failed_migration_leaves_the_live_colour_untouched(cluster_env, release_dag):
+    run = release_dag.test(run_conf={"version": "v7-migration-fails", **FAST})
+    assert run.state == "failed"
+    assert states(run)["migrate"] == "failed" and states(run)["switch_traffic"] == "upstream_failed"
+    assert_untouched_blue(cluster_env)
+    [record] = history(cluster_env)
+    assert record["status"] == "Failed" and "migrate" in (record["root_cause"] or "migrate")
+
+
+def test_smoke_test_failure_stops_before_the_switch(cluster_env, release_dag, emulator_for):
+    emulator_for(cluster_env).set_behaviour("v4-flaky", "http_5xx", rate=1.0)
+    run = release_dag.test(run_conf={"version": "v4-flaky", **FAST, "run_migration": "no"})
+    assert run.state == "failed"
+    assert states(run)["standby_gate"] == "success"  # pods are ready: only requests show the fault
+    assert states(run)["smoke_tests"] == "failed"
+    assert_untouched_blue(cluster_env)
+
+
+def test_forbidden_probes_on_the_live_path_fail_the_gate_as_unknown(cluster_env, release_dag, emulator_for):
+    emulator_for(cluster_env).add_fault(
+        "forbidden", path="/apis/apps/v1/namespaces/default/deployments/*", verb="GET"
+    )
+    run = release_dag.test(run_conf={"version": "v2", **FAST})
+    assert run.state == "failed"
+    verdict = xcom(run, "pre_checks.live_path_gate", "verdict")
+    assert verdict["outcome"] == "unknown"  # never healthy
+    assert any(
+        item.startswith("external-secrets.") and "forbidden" in item for item in verdict["partial_visibility"]
+    )
+    assert "external-secrets" in verdict["unvouched"]
+    assert states(run)["deploy_standby"] == "upstream_failed"
+    emulator_for(cluster_env).clear_faults()
+    assert_untouched_blue(cluster_env)
+
+
+def test_a_second_release_fails_fast_while_one_is_in_progress(cluster_env, release_dag):
+    from kubernetes import client
+    from release_helpers import api
+
+    from switchyard.lock import ReleaseLock
+
+    lock = ReleaseLock(client.CoordinationV1Api(api(cluster_env)), "acme-shop", "default")
+    lock.acquire("manual__other-run", "release_acme_shop", "v5-slow", 3600)
+    run = release_dag.test(run_conf={"version": "v2", **FAST})
+    assert run.state == "failed"
+    assert states(run)["lock"] == "failed" and states(run)["plan"] == "upstream_failed"
+    decision = xcom(run, "lock", "decision")
+    assert decision["saw"].startswith("release v5-slow of acme-shop is in progress")
+    after = cluster_state(cluster_env)
+    assert after["colour"] == "blue" and after["leases"] == [
+        "switchyard-release-acme-shop"
+    ]  # not ours to free
+    assert lock.holder().run_id == "manual__other-run"
+
+
+@pytest.mark.parametrize(
+    ("conf", "fragment"),
+    [
+        ({"version": "not a tag!"}, "version"),
+        ({"version": "v2", "run_migration": "sometimes"}, "run_migration"),
+        ({"version": "v2", "grace_seconds": -1}, "grace_seconds"),
+        ({}, "version"),
+    ],
+)
+def test_bad_params_fail_before_any_task_runs(release_dag, conf, fragment):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError) as failure:
+        release_dag.test(run_conf=conf)
+    assert fragment in str(failure.value)
+
+
+def test_degradation_during_the_watch_rolls_back(cluster_env, release_dag, emulator_for):
+    emulator = emulator_for(cluster_env)
+    when(selector_is(cluster_env, "green"), lambda: emulator.set_behaviour("v2", "crash_loop"))
+    run = release_dag.test(
+        run_conf={
+            "version": "v2",
+            **FAST,
+            "run_migration": "no",
+            "watch_minutes": 0.5,
+            "watch_interval_seconds": 2,
+        }
+    )
+    assert run.state == "failed"
+    assert states(run)["rollback"] == "success"
+    after = cluster_state(cluster_env)
+    assert after["colour"] == "blue" and all("-nginx-blue-" in p for p in after["endpoint_pods"])
+    assert after["replicas"]["acme-shop-nginx-green"] == 0 and after["replicas"]["acme-shop-nginx-blue"] == 2
+    rollback = xcom(run, "rollback")
+    assert rollback["mode"] == "immediate" and rollback["root_cause"] in (
+        "acme-shop-nginx-green",
+        "acme-shop-php-fpm-green",
+    )
+    report = xcom(run, "rollback", "incident_report")
+    assert "## Root cause" in report and rollback["root_cause"] in report and "## Timeline (UTC)" in report
+    [record] = history(cluster_env)
+    assert record["status"] == "RolledBack" and record["root_cause"] == rollback["root_cause"]
+    assert after["leases"] == []

@@ -67,61 +67,9 @@ class ModelGateOperator(SwitchyardOperator):
         self.max_probes, self.deadline_seconds = max_probes, deadline_seconds
         self.aws_conn_id, self.prometheus_conn_id = aws_conn_id, prometheus_conn_id
 
-    def _view(self):
-        shape = self.spec.layout
-        if self.scope not in SCOPES:
-            raise AirflowFailException(f"scope {self.scope!r} must be one of {', '.join(SCOPES)}")
-        if self.scope == "all" or not self.colour:
-            names = [
-                n for n, c in self.model.components.items() if c.type_def and c.type_def.provider != "generic"
-            ]
-            return self.model, names, []
-        if self.scope == "live":
-            return shape.live_path(self.colour), shape.live_scope(self.colour), shape.components(self.colour)
-        return shape.live_path(self.colour), shape.serving(self.colour), shape.components(self.colour)
-
     def execute(self, context: Context) -> dict[str, Any]:
-        from switchyard.probes import LiveProbe  # imports the providers' hooks
-
-        view, vouch, prefer = self._view()
-        probe = LiveProbe(
-            self.model,
-            kubernetes_conn_id=self.kubernetes_conn_id,
-            aws_conn_id=self.aws_conn_id,
-            prometheus_conn_id=self.prometheus_conn_id,
-        )
-        self.log.info(
-            "gate %s: scope %s on %s, vouching for %d components: %s",
-            self.task_id,
-            self.scope,
-            self.colour or "the whole model",
-            len(vouch),
-            ", ".join(vouch),
-        )
-        result = diagnose(
-            view,
-            probe,
-            scope=vouch,
-            prefer=prefer,
-            max_probes=self.max_probes,
-            deadline_seconds=self.deadline_seconds,
-            on_step=lambda s: self.log.info("%s", s.line()),
-        )
+        result = run_gate(self, context, self.scope, self.colour, self.task_id)
         verdict = result.verdict
-        report = {"task": self.task_id, "scope": self.scope, "colour": self.colour, **result.as_dict()}
-        dag_id, run_id = context["dag"].dag_id, context["run_id"]
-        title = f"{self.model.name} · {self.task_id} · {verdict.outcome}" + (
-            f" · root cause {verdict.root_cause}" if verdict.outcome == "failing" else ""
-        )
-        picture = write_artifact(
-            dag_id, run_id, f"{self.task_id}.svg", svg(view, verdict.chain, result.conclusion.health, title)
-        )
-        write_artifact(
-            dag_id, run_id, f"{self.task_id}.mmd", mermaid(view, verdict.chain, result.conclusion.health)
-        )
-        write_artifact(dag_id, run_id, f"{self.task_id}.json", json.dumps(report, indent=2, default=str))
-        context["ti"].xcom_push(key="artifact_url", value=artifact_url(picture))
-        context["ti"].xcom_push(key="verdict", value=json.loads(json.dumps(report, default=str)))
         self.decide(
             context,
             f"{verdict.outcome} after {result.probes_run} probes",
@@ -131,3 +79,63 @@ class ModelGateOperator(SwitchyardOperator):
         if not verdict.passed:
             raise AirflowFailException(gate_message(self.task_id, result))
         return {"outcome": verdict.outcome, "scope": verdict.scope, "probes_run": result.probes_run}
+
+
+def gate_view(operator: SwitchyardOperator, scope: str, colour: str):
+    """(model view, components to vouch for, components to prefer) for a gate scope."""
+    shape = operator.spec.layout
+    if scope not in SCOPES:
+        raise AirflowFailException(f"scope {scope!r} must be one of {', '.join(SCOPES)}")
+    if scope == "all" or not colour:
+        model = operator.model
+        names = [n for n, c in model.components.items() if c.type_def and c.type_def.provider != "generic"]
+        return model, names, []
+    if scope == "live":
+        return shape.live_path(colour), shape.live_scope(colour), shape.components(colour)
+    return shape.live_path(colour), shape.serving(colour), shape.components(colour)
+
+
+def run_gate(operator: Any, context: Context, scope: str, colour: str, name: str) -> Diagnosis:
+    """Probe the scope, decide, and save the evidence: artefacts (SVG, Mermaid, JSON), XCom
+    ``verdict`` and ``artifact_url``. Used by the gate operator and by every watch checkpoint."""
+    from switchyard.probes import LiveProbe  # imports the providers' hooks
+
+    view, vouch, prefer = gate_view(operator, scope, colour)
+    probe = LiveProbe(
+        operator.model,
+        kubernetes_conn_id=operator.kubernetes_conn_id,
+        aws_conn_id=getattr(operator, "aws_conn_id", "aws_default"),
+        prometheus_conn_id=getattr(operator, "prometheus_conn_id", "prometheus_default"),
+    )
+    operator.log.info(
+        "%s: scope %s on %s, vouching for %d components: %s",
+        name,
+        scope,
+        colour or "the whole model",
+        len(vouch),
+        ", ".join(vouch),
+    )
+    result = diagnose(
+        view,
+        probe,
+        scope=vouch,
+        prefer=prefer,
+        max_probes=getattr(operator, "max_probes", 80),
+        deadline_seconds=getattr(operator, "deadline_seconds", 120.0),
+        on_step=lambda s: operator.log.info("%s", s.line()),
+    )
+    verdict = result.verdict
+    report = {"gate": name, "scope": scope, "colour": colour, **result.as_dict()}
+    dag_id, run_id = context["dag"].dag_id, context["run_id"]
+    title = f"{operator.model.name} · {name} · {verdict.outcome}" + (
+        f" · root cause {verdict.root_cause}" if verdict.outcome == "failing" else ""
+    )
+    safe = name.replace(" ", "-")
+    picture = write_artifact(
+        dag_id, run_id, f"{safe}.svg", svg(view, verdict.chain, result.conclusion.health, title)
+    )
+    write_artifact(dag_id, run_id, f"{safe}.mmd", mermaid(view, verdict.chain, result.conclusion.health))
+    write_artifact(dag_id, run_id, f"{safe}.json", json.dumps(report, indent=2, default=str))
+    context["ti"].xcom_push(key="artifact_url", value=artifact_url(picture))
+    context["ti"].xcom_push(key="verdict", value=json.loads(json.dumps(report, default=str)))
+    return result

@@ -16,6 +16,7 @@ from switchyard.colours import other
 from switchyard.lock import LockHeld, ReleaseLock
 from switchyard.operators.artifacts import ArtifactLink, artifact_url, write_artifact
 from switchyard.operators.base import SwitchyardOperator
+from switchyard.records import ReleaseHistory
 from switchyard.traffic import GatewaySwitch, SwitchNotVerified, TrafficSwitch, preview_service_name
 from switchyard.workloads import Workloads, with_tag
 
@@ -79,6 +80,41 @@ class ReleaseLockOperator(SwitchyardOperator):
         return outcome
 
 
+class VersionInHistoryOperator(SwitchyardOperator):
+    """Rollback-to-version (seed 004): the version must be one this app has released before.
+
+    :param version: the version to go back to
+    """
+
+    template_fields: Sequence[str] = ("model_path", "version")
+
+    def __init__(self, *, version: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.version = version
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        spec = self.spec
+        records = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).read()
+        known = [
+            r
+            for r in records
+            if r.version == self.version and r.status in ("Active", "Superseded", "RolledBack")
+        ]
+        if not known:
+            listed = ", ".join(f"{r.version} ({r.status})" for r in reversed(records)) or "none recorded"
+            self.decide(context, f"{self.version} not in the history of {spec.app}", "refuse to roll back")
+            raise AirflowFailException(
+                f"{self.version} is not a version {spec.app} has served (history, newest first: {listed})"
+            )
+        record = known[-1]
+        self.decide(
+            context,
+            f"release #{record.number} {record.version} ({record.status}, {record.started_at})",
+            f"roll back to {self.version}",
+        )
+        return {"number": record.number, "version": record.version, "images": record.images}
+
+
 class PlanReleaseOperator(SwitchyardOperator):
     """Which colour is live (from the Service selector), which is standby, what runs now, and
     whether a migration is needed. Returns the plan every later task reads from XCom.
@@ -132,7 +168,9 @@ class PlanReleaseOperator(SwitchyardOperator):
         mode = str(self.run_migration)
         if mode == "auto":
             flag, why = image_requires_migration(spec.image_repository, self.version, self.aws_conn_id)
-            if flag is None:
+            if flag is None and why.startswith("no image"):
+                flag = False  # the image pre-check stops this release with a clear message
+            elif flag is None:
                 raise AirflowFailException(
                     f"run_migration=auto but the image's migration label could not be read ({why}): "
                     "set run_migration to yes or no"
@@ -140,6 +178,11 @@ class PlanReleaseOperator(SwitchyardOperator):
             needs_migration = flag
         else:
             needs_migration = mode == "yes"
+        live_replicas = {}
+        if live:
+            for component in spec.layout.components(live):
+                obj = workloads.read(component)
+                live_replicas[component] = int(((obj or {}).get("spec") or {}).get("replicas") or 0)
         migration_image = ""
         if spec.migration_from and live:
             source = workloads.read(spec.layout.tiers[spec.migration_from][live]) or {}
@@ -157,6 +200,7 @@ class PlanReleaseOperator(SwitchyardOperator):
             "standby_components": spec.layout.components(standby),
             "switch": spec.switch,
             "image": migration_image,
+            "live_replicas": live_replicas,
             "migration_command": list(spec.migration_command),
         }
         self.decide(
@@ -284,6 +328,13 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
                 results=results,
             )
             return results
+        history = ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        record = history.begin(
+            context["run_id"], context["dag"].dag_id, plan["version"], plan["standby"], plan["live_version"]
+        )
+        self.log.info(
+            "release record #%d: %s to %s (in progress)", record.number, plan["version"], plan["standby"]
+        )
         for body in bodies:
             self.log.info("%s: %s", body["metadata"]["name"], workloads.apply(body))
         names = [b["metadata"]["name"] for b in bodies]
@@ -429,7 +480,21 @@ class TrafficSwitchOperator(SwitchyardOperator):
         except SwitchNotVerified as exc:
             self.decide(context, str(exc), "fail: traffic is not verified on the target colour")
             raise AirflowFailException(str(exc)) from None
-        handover = hand_over_workers(Workloads(self.api_client, spec.layout, log=self.log.info), self.target)
+        workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
+        handover = hand_over_workers(workloads, self.target)
+        images = {
+            c: (
+                ((workloads.read(c) or {}).get("spec") or {})
+                .get("template", {})
+                .get("spec", {})
+                .get("containers")
+                or [{}]
+            )[0].get("image", "")
+            for c in spec.layout.components(self.target)
+        }
+        ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).finish(
+            context["run_id"], "Active", images=images
+        )
         outcome = result.as_dict() | {"workers": handover}
         self.decide(
             context,
@@ -472,9 +537,9 @@ class ScaleDownColourOperator(SwitchyardOperator):
 
     template_fields: Sequence[str] = ("model_path", "colour", "reason")
 
-    def __init__(self, *, colour: str, reason: str = "", **kwargs: Any) -> None:
+    def __init__(self, *, colour: str, reason: str = "", record_failure: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.colour, self.reason = colour, reason
+        self.colour, self.reason, self.record_failure = colour, reason, record_failure
 
     def execute(self, context: Context) -> dict[str, Any]:
         if not self.colour:
@@ -489,6 +554,28 @@ class ScaleDownColourOperator(SwitchyardOperator):
             raise AirflowFailException(f"refusing to scale down {self.colour}: the Service selects it")
         workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
         previous = {c: workloads.scale(c, 0) for c in spec.layout.components(self.colour)}
+        if self.record_failure:
+            from switchyard.operators.evidence import first_failure
+            from switchyard.operators.notify import notification_line, notify, run_link
+
+            evidence = first_failure(context["ti"])
+            ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).finish(
+                context["run_id"],
+                "Failed",
+                root_cause=evidence.root_cause or evidence.reason,
+                chain=evidence.chain,
+            )
+            plan = context["ti"].xcom_pull(task_ids="plan") or {}
+            notify(
+                notification_line(
+                    spec.app,
+                    plan.get("version", ""),
+                    f"FAILED before the switch at {evidence.step}",
+                    evidence.root_cause or evidence.reason[:200],
+                    run_link(context["dag"].dag_id, context["run_id"]),
+                ),
+                context,
+            )
         self.decide(
             context, f"{self.colour} replicas {previous}", f"scaled {self.colour} to 0 ({self.reason})"
         )

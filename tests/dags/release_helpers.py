@@ -1,0 +1,100 @@
+"""Helpers for whole-DAG release tests: reading the cluster back and acting during a run."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+
+from kubernetes import client, config
+
+
+def api(env):
+    return config.new_client_from_config(str(env.kubeconfig_path))
+
+
+def cluster_state(env) -> dict:
+    a = api(env)
+    apps, core, coord = client.AppsV1Api(a), client.CoreV1Api(a), client.CoordinationV1Api(a)
+    deployments = apps.list_namespaced_deployment("default").items
+    selector = core.read_namespaced_service("acme-shop-svc", "default").spec.selector
+    endpoints = core.read_namespaced_endpoints("acme-shop-svc", "default")
+    return {
+        "replicas": {d.metadata.name: d.spec.replicas for d in deployments},
+        "images": {
+            d.metadata.name: d.spec.template.spec.containers[0].image.rsplit(":", 1)[-1] for d in deployments
+        },
+        "colour": selector.get("color"),
+        "leases": [lease.metadata.name for lease in coord.list_namespaced_lease("default").items],
+        "endpoint_pods": sorted(
+            a.target_ref.name for s in endpoints.subsets or [] for a in s.addresses or []
+        ),
+    }
+
+
+def history(env) -> list[dict]:
+    try:
+        cm = client.CoreV1Api(api(env)).read_namespaced_config_map("switchyard-releases-acme-shop", "default")
+    except client.ApiException as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return json.loads(cm.data["history.json"])
+
+
+def states(run) -> dict[str, str]:
+    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def xcom(run, task_id: str, key: str = "return_value"):
+    ti = next(t for t in run.get_task_instances() if t.task_id == task_id)
+    return ti.xcom_pull(task_ids=task_id, key=key)
+
+
+def when(
+    condition: Callable[[], bool], action: Callable[[], None], timeout: float = 300.0
+) -> threading.Thread:
+    """Run ``action`` once ``condition`` holds (polled in a background thread), e.g. break the new
+    colour right after the switch."""
+
+    def loop() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if condition():
+                    action()
+                    return
+            except Exception:  # the cluster may be mid-change; poll again
+                pass
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return thread
+
+
+def selector_is(env, colour: str) -> Callable[[], bool]:
+    core = client.CoreV1Api(api(env))
+    return lambda: (
+        (core.read_namespaced_service("acme-shop-svc", "default").spec.selector or {}).get("color") == colour
+    )
+
+
+def task_state(dag_id: str, task_id: str, wanted: str) -> Callable[[], bool]:
+    """True once the (latest run's) task instance reaches ``wanted`` in the metadata DB."""
+
+    def check() -> bool:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            ti = (
+                session.query(TaskInstance)
+                .filter(TaskInstance.dag_id == dag_id, TaskInstance.task_id == task_id)
+                .order_by(TaskInstance.start_date.desc())
+                .first()
+            )
+            return ti is not None and str(ti.state) == wanted
+
+    return check
