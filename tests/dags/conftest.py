@@ -53,3 +53,10 @@ def emulator_for():
     from switchyard.localenv.client import EmulatorClient
 
     return lambda env: EmulatorClient(env.kube_url)
+
+
+@pytest.fixture(scope="session")
+def rollback_dag(release_dag):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag().get_dag("rollback_acme_shop")

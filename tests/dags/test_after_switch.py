@@ -1,0 +1,171 @@
+"""After the switch: bake degradation, shared-dependency failure, resuming a bake, a switch that
+crashed before verifying, rollback to a version from history, and the history itself."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kubernetes import client
+from release_helpers import api, cluster_state, history, selector_is, states, when, xcom
+
+FAST = {
+    "grace_seconds": 0,
+    "rollout_timeout_seconds": 30,
+    "watch_minutes": 0,
+    "bake_minutes": 0,
+    "run_migration": "no",
+}
+
+
+def test_degradation_at_a_bake_checkpoint_rolls_back(cluster_env, release_dag, emulator_for):
+    emulator = emulator_for(cluster_env)
+    # the new colour starts failing a moment into the bake
+    when(
+        selector_is(cluster_env, "green"), lambda: (time.sleep(3), emulator.set_behaviour("v2", "crash_loop"))
+    )
+    run = release_dag.test(
+        run_conf={**FAST, "version": "v2", "bake_minutes": 0.4, "watch_interval_seconds": 1}
+    )
+    assert run.state == "failed"
+    task_states = states(run)
+    assert task_states["bake"] == "failed" and task_states["rollback"] == "success"
+    assert task_states["cleanup_old_colour"] == "upstream_failed"
+    checkpoints = xcom(run, "bake", "checkpoints")
+    assert checkpoints[-1]["passed"] is False
+    after = cluster_state(cluster_env)
+    assert after["colour"] == "blue" and after["replicas"]["acme-shop-nginx-green"] == 0
+    [record] = history(cluster_env)
+    assert record["status"] == "RolledBack"
+    assert record["root_cause"] in ("acme-shop-nginx-green", "acme-shop-php-fpm-green")
+
+
+def test_rds_down_during_the_bake_names_rds_and_does_not_roll_back(cluster_env, release_dag, local_env):
+    """Decision: a shared dependency failing (rds serves both colours) is not rolled back — going
+    back to blue cannot help; traffic stays on green, blue stays warm, and the run fails and pages."""
+    rds = local_env.aws.client("rds")
+    when(
+        selector_is(cluster_env, "green"),
+        lambda: (time.sleep(2), rds.stop_db_instance(DBInstanceIdentifier="acme-shop-stage-rds")),
+    )
+    try:
+        run = release_dag.test(
+            run_conf={**FAST, "version": "v2", "bake_minutes": 0.4, "watch_interval_seconds": 1}
+        )
+    finally:
+        rds.start_db_instance(DBInstanceIdentifier="acme-shop-stage-rds")
+    assert run.state == "failed"
+    assert states(run)["rollback"] == "failed"  # refused, on purpose
+    failed = next(c for c in xcom(run, "bake", "checkpoints") if not c["passed"])
+    assert failed["root_cause"] == "rds"
+    after = cluster_state(cluster_env)
+    assert after["colour"] == "green"  # not rolled back
+    assert after["replicas"]["acme-shop-nginx-blue"] == 2  # the old colour stays warm
+    [record] = history(cluster_env)
+    assert record["status"] == "Active" and record["root_cause"].startswith("rds (shared")
+    assert after["leases"] == []
+
+
+def test_a_switch_interrupted_before_verifying_converges_on_retry(cluster_env, release_dag, emulator_for):
+    emulator = emulator_for(cluster_env)
+    # The selector patch lands, then reading the endpoints fails (the worker "dies" before it
+    # verifies); the task's retry finds the selector already moved and only verifies.
+    when(
+        selector_is(cluster_env, "green"),
+        lambda: emulator.add_fault(
+            "error",
+            path="/api/v1/namespaces/default/endpoints/acme-shop-svc",
+            verb="GET",
+            status=500,
+            times=1,
+        ),
+        timeout=120,
+    )
+    run = release_dag.test(run_conf={**FAST, "version": "v2"})
+    assert run.state == "success", states(run)
+    switch = next(ti for ti in run.get_task_instances() if ti.task_id == "switch_traffic")
+    assert switch.try_number == 2
+    assert xcom(run, "switch_traffic")["changed"] is False  # the retry did not patch again
+    after = cluster_state(cluster_env)
+    assert after["colour"] == "green" and all("-nginx-green-" in p for p in after["endpoint_pods"])
+
+
+def test_rollback_to_a_version_from_history(cluster_env, release_dag, rollback_dag):
+    first = release_dag.test(run_conf={**FAST, "version": "v2"})
+    assert first.state == "success", states(first)
+    assert cluster_state(cluster_env)["images"]["acme-shop-nginx-green"] == "v2"
+    refused = rollback_dag.test(run_conf={"version": "v0-never", "grace_seconds": 0, "watch_minutes": 0})
+    assert refused.state == "failed" and states(refused)["version_in_history"] == "failed"
+    # v1 was live before (seeded): record it so the history knows it
+    from switchyard.records import ReleaseHistory
+
+    history_api = ReleaseHistory(client.CoreV1Api(api(cluster_env)), "acme-shop", "default")
+    history_api.update(lambda rs: [type(rs[0])(0, "v1", "blue", "Superseded", "seeded"), *rs])
+    back = rollback_dag.test(
+        run_conf={
+            "version": "v1",
+            "grace_seconds": 0,
+            "watch_minutes": 0,
+            "rollout_timeout_seconds": 30,
+            "reason": "v2 slow checkout",
+        }
+    )
+    assert back.state == "success", states(back)
+    after = cluster_state(cluster_env)
+    assert after["colour"] == "blue" and after["images"]["acme-shop-nginx-blue"] == "v1"
+    assert after["replicas"]["acme-shop-nginx-green"] == 0
+    statuses = [(r["version"], r["status"]) for r in history(cluster_env)]
+    assert statuses[-1] == ("v1", "Active") and ("v2", "Superseded") in statuses
+
+
+def test_history_keeps_ten_and_one_active(cluster_env):
+    from switchyard.records import ReleaseHistory
+
+    records = ReleaseHistory(client.CoreV1Api(api(cluster_env)), "acme-shop", "default")
+    for n in range(1, 13):
+        records.begin(f"run-{n}", "release_acme_shop", f"v{n}", "green" if n % 2 else "blue", f"v{n - 1}")
+        records.finish(f"run-{n}", "Failed" if n == 7 else "Active")
+    records.finish("run-12", "RolledBack")
+    kept = records.read()
+    assert [r.number for r in kept] == list(range(3, 13))
+    assert [r.status for r in kept] == ["Superseded"] * 4 + ["Failed"] + ["Superseded"] * 3 + [
+        "Active",
+        "RolledBack",
+    ]
+    assert records.active().version == "v11"
+    again = records.begin(
+        "run-12", "release_acme_shop", "v12", "blue", "v11"
+    )  # a re-run is not a new release
+    assert again.number == 12 and len(records.read()) == 10
+
+
+def test_a_resumed_bake_continues_at_the_checkpoint_it_reached():
+    """A worker or triggerer restart: the operator's progress is in the task state store, the
+    trigger's deadline is absolute; resuming defers for the next checkpoint, not the first."""
+    from airflow.sdk.exceptions import TaskDeferred
+    from airflow.sdk.module_loading import import_string
+
+    from switchyard.operators.watch import ReleaseWatchOperator, checkpoints
+
+    class Store(dict):  # the task state store's get/set, as the Task SDK offers them
+        def set(self, key, value, **_):
+            self[key] = value
+
+    started = time.time() - 100
+    store = Store(progress={"started_at": started, "next": 2})
+    op = ReleaseWatchOperator(
+        task_id="bake",
+        model_path="include/models/acme-shop.model.yaml",
+        colour="green",
+        kind="bake",
+        duration_minutes=120,
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute({"task_state_store": store, "ti": None, "dag": None, "run_id": "r"})
+    trigger = deferred.value.trigger
+    offset, label = checkpoints("bake", 120, 30)[2]
+    assert trigger.index == 2 and trigger.until == pytest.approx(started + offset) and offset == 3600
+    assert label.startswith("+1 h extended stability")
+    path, kwargs = trigger.serialize()  # what the triggerer stores and rebuilds after a restart
+    rebuilt = import_string(path)(**kwargs)
+    assert (rebuilt.index, rebuilt.until, rebuilt.colour) == (2, trigger.until, "green")
