@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-from-lock
 
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 
-.PHONY: demo test lint bench lock clean
+.PHONY: demo test lint bench bench-release lock clean env
 
 $(STAMP): requirements.lock
 	@echo "==> creating $(VENV) from requirements.lock (first run only, ~2 minutes)"
@@ -28,6 +28,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@$(PY) benchmarks/engine_bench.py
+
+bench-release: $(STAMP)
+	@$(PY) benchmarks/rollback_bench.py
 
 # Regenerate the lock after editing requirements.in (needs uv: `pip install uv`).
 lock:
