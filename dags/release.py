@@ -189,6 +189,9 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             labels={"app": app, "switchyard.io/step": "migration"},
             wait_until_job_complete=True,
             job_poll_interval=1,
+            # the provider lists the Job's pods right after creating it, retrying without a pause:
+            # give the Job controller a moment to create the pod
+            discover_pods_retry_number=100,
             backoff_limit=0,
             get_logs=True,
             on_finish_action="keep_pod",
