@@ -367,13 +367,10 @@ def report_drift(**context: Any) -> dict[str, Any]:
     ti, params = context["ti"], context["params"]
     report_only = _as_bool(params.get("report_only"))
     models = ti.xcom_pull(task_ids="list_models")
-    if models is None:
+    if not models:  # nothing checked is not "no drift"
+        why = "the models could not be listed" if models is None else "no models found"
         results = [
-            dc.CheckResult(
-                "-",
-                "list_models",
-                [dc.Finding(dc.UNKNOWN, "include/models", "no_models", "the models could not be listed")],
-            )
+            dc.CheckResult("-", "list_models", [dc.Finding(dc.UNKNOWN, "include/models", "no_models", why)])
         ]
     else:
         results = _results(ti, models)
