@@ -18,7 +18,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
 
@@ -28,6 +27,7 @@ from switchyard.operators.gate import ModelGateOperator
 from switchyard.operators.release import (
     BackupLiveOperator,
     ImageInRegistryOperator,
+    MigrationJobOperator,
     PlanReleaseOperator,
     ReleaseLockOperator,
     ScaleDownColourOperator,
@@ -180,23 +180,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         def migration_needed(ti=None) -> str:
             return "migrate" if ti.xcom_pull(task_ids="plan")["run_migration"] else "no_migration"
 
-        migrate = KubernetesJobOperator(
-            task_id="migrate",
-            name="db-migration-{{ params.version | lower | replace('_', '-') | replace('.', '-') }}",
-            namespace="{{ ti.xcom_pull(task_ids='plan')['namespace'] }}",
-            image="{{ ti.xcom_pull(task_ids='plan')['image'] }}",
-            cmds="{{ ti.xcom_pull(task_ids='plan')['migration_command'] }}",
-            labels={"app": app, "switchyard.io/step": "migration"},
-            wait_until_job_complete=True,
-            job_poll_interval=1,
-            # the provider lists the Job's pods right after creating it, retrying without a pause:
-            # give the Job controller a moment to create the pod
-            discover_pods_retry_number=100,
-            backoff_limit=0,
-            get_logs=True,
-            on_finish_action="keep_pod",
-            retries=0,
-        )
+        migrate = MigrationJobOperator(task_id="migrate", model_path=model, plan=PLAN, retries=0)
         no_migration = EmptyOperator(task_id="no_migration")
         smoke = SmokeTestOperator(
             task_id="smoke_tests",

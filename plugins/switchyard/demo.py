@@ -111,23 +111,28 @@ def main() -> int:
 
         _section("release 3: acme-shop v10-late-regression (fails during the bake, rolled back)")
 
-        def regress_after_switch() -> None:
-            from kubernetes import client, config
+        from kubernetes import client, config
 
-            core = client.CoreV1Api(config.new_client_from_config(str(env.kubeconfig_path)))
+        core = client.CoreV1Api(config.new_client_from_config(str(env.kubeconfig_path)))
+
+        def live_colour() -> str:
+            return (core.read_namespaced_service("acme-shop-svc", "default").spec.selector or {}).get(
+                "color", ""
+            )
+
+        def regress_after_switch(before: str) -> None:
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
-                if (core.read_namespaced_service("acme-shop-svc", "default").spec.selector or {}).get(
-                    "color"
-                ) == "blue":
+                now = live_colour()
+                if now != before:
                     time.sleep(4)  # into the bake
                     emulator.set_behaviour("v10-late-regression", "crash_loop")
-                    print("  (demo) v10-late-regression starts crash-looping on blue", flush=True)
+                    print(f"  (demo) v10-late-regression starts crash-looping on {now}", flush=True)
                     return
                 time.sleep(0.3)
 
-        threading.Thread(target=regress_after_switch, daemon=True).start()
-        run, tis = _release(dag, "v10-late-regression", run_migration="no", bake_minutes=1.0)
+        threading.Thread(target=regress_after_switch, args=(live_colour(),), daemon=True).start()
+        run, tis = _release(dag, "v10-late-regression", run_migration="no", watch_minutes=0, bake_minutes=1.0)
         report = tis["rollback"].xcom_pull(task_ids="rollback", key="incident_report")
         if report:
             print("\n" + "\n".join(f"  │ {line}" for line in report.splitlines()))

@@ -580,3 +580,103 @@ class ScaleDownColourOperator(SwitchyardOperator):
             context, f"{self.colour} replicas {previous}", f"scaled {self.colour} to 0 ({self.reason})"
         )
         return previous
+
+
+def migration_job_name(app: str, version: str) -> str:
+    """One Job per app and version: a re-run finds it instead of migrating twice."""
+    slug = "".join(ch if ch.isalnum() else "-" for ch in version.lower()).strip("-")
+    return f"{app}-migrate-{slug}"[:63].rstrip("-")
+
+
+class MigrationJobOperator(SwitchyardOperator):
+    """The database migration as a Kubernetes Job with the new image, through the provider's
+    ``KubernetesHook`` (create_job / wait_until_job_complete / is_job_failed). The Job is named
+    after the version, so a retry or re-run converges on the same Job instead of migrating twice
+    (the provider's ``KubernetesJobOperator`` adds a random suffix per try). Its logs go to the
+    task log; a failure stops the release before any switch.
+
+    :param plan: the release plan (image, namespace, command)
+    :param timeout_seconds: how long the migration may run
+    """
+
+    template_fields: Sequence[str] = ("model_path", "plan")
+
+    def __init__(
+        self, *, plan: Any, timeout_seconds: float = 1800, poll_seconds: float = 1.0, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.plan, self.timeout_seconds, self.poll_seconds = plan, timeout_seconds, poll_seconds
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        import time as _time
+
+        from kubernetes.client import BatchV1Api
+
+        plan = self.plan if isinstance(self.plan, dict) else json.loads(self.plan)
+        namespace, name = plan["namespace"], migration_job_name(plan["app"], plan["version"])
+        batch = BatchV1Api(self.api_client)
+        body = {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": {
+                    "app": plan["app"],
+                    "switchyard.io/step": "migration",
+                    "app.kubernetes.io/managed-by": "switchyard",
+                },
+                "annotations": {
+                    "switchyard.io/version": plan["version"],
+                    "switchyard.io/release-run": context["run_id"],
+                },
+            },
+            "spec": {
+                "backoffLimit": 0,
+                "template": {
+                    "metadata": {"labels": {"app": plan["app"], "switchyard.io/step": "migration"}},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {
+                                "name": "migrate",
+                                "image": plan["image"],
+                                "command": list(plan["migration_command"]) or None,
+                            }
+                        ],
+                    },
+                },
+            },
+        }
+        try:
+            batch.create_namespaced_job(namespace, body)
+            self.log.info("created job %s/%s with %s", namespace, name, plan["image"])
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+            self.log.info("job %s/%s exists (a re-run): waiting for its outcome", namespace, name)
+        deadline = _time.monotonic() + float(self.timeout_seconds)
+        while True:
+            job = self.hook.get_job_status(name, namespace)
+            if self.hook.is_job_successful(job) or self.hook.is_job_failed(job):
+                break
+            if _time.monotonic() > deadline:
+                raise AirflowFailException(
+                    f"migration job {namespace}/{name} still running after {self.timeout_seconds}s"
+                )
+            _time.sleep(self.poll_seconds)
+        logs = self._logs(namespace, name)
+        for line in logs.splitlines():
+            self.log.info("migration | %s", line)
+        failed = self.hook.is_job_failed(job)
+        if failed:
+            tail = " / ".join(logs.strip().splitlines()[-3:])
+            self.decide(context, f"migration job {name} failed ({failed}): {tail}", "stop before the switch")
+            raise AirflowFailException(f"migration {name} failed ({failed}); last lines: {tail}")
+        self.decide(context, f"migration job {name} completed", "continue", job=name)
+        return {"job": name, "log_lines": len(logs.splitlines())}
+
+    def _logs(self, namespace: str, job: str) -> str:
+        core = CoreV1Api(self.api_client)
+        pods = core.list_namespaced_pod(namespace, label_selector=f"job-name={job}").items
+        return "\n".join(core.read_namespaced_pod_log(p.metadata.name, namespace) or "" for p in pods)
