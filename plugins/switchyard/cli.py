@@ -97,7 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diag.add_argument("--suspect", action="append", default=[], metavar="C", help="component to probe first")
     diag.add_argument("--scope", action="append", metavar="C", help="components a gate must vouch for")
-    diag.add_argument("--max-probes", type=int, default=20, metavar="N")
+    diag.add_argument(
+        "--max-probes",
+        type=int,
+        default=60,
+        metavar="N",
+        help="probe budget (default 60: vouching for all of acme-shop takes about 30)",
+    )
     diag.add_argument("--deadline", type=_duration, default=300.0, metavar="DURATION")
     return parser
 

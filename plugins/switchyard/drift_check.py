@@ -33,13 +33,13 @@ from switchyard.model import Component, Model, read_model
 from switchyard.records import ReleaseRecord, configmap_name
 from switchyard.scenarios import load_scenario, scenario_files
 from switchyard.simulate import run_scenario
+from switchyard.workloads import CLEANUP_ANNOTATION
 
 OK, DRIFT, UNKNOWN = "ok", "drift", "unknown"
 CHECKS = ("model_reasoning", "model_vs_live", "record_vs_live", "live_health")
 
 # The runbook's mark on the old colour after cleanup (seed 003): an RFC 3339 UTC time after which
 # its manifests may go; until then it is kept at 0 replicas for a delayed rollback.
-CLEANUP_ANNOTATION = "cleanup-after"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_SWITCHYARD = "switchyard"
 

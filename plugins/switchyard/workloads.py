@@ -20,6 +20,7 @@ from switchyard.colours import ColourLayout, colour_of, other
 Obj = dict[str, Any]
 VERSION_ANNOTATION = "switchyard.io/version"
 RELEASE_ANNOTATION = "switchyard.io/release-run"
+CLEANUP_ANNOTATION = "cleanup-after"  # the runbook's annotation on the old colour after the bake
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink")
 
 

@@ -19,9 +19,7 @@ from switchyard.operators.notify import notification_line, notify, run_link
 from switchyard.operators.release import hand_over_workers
 from switchyard.records import ReleaseHistory, now_iso
 from switchyard.traffic import SwitchNotVerified, TrafficSwitch
-from switchyard.workloads import Workloads
-
-CLEANUP_ANNOTATION = "cleanup-after"  # the runbook's annotation on the old colour
+from switchyard.workloads import CLEANUP_ANNOTATION, Workloads
 
 
 def incident_report(
