@@ -27,8 +27,12 @@ def summarise_release(**context: Any) -> dict[str, Any]:
                     if verdict["outcome"] == "failing"
                     else "unknown: " + ", ".join(verdict["unvouched"])
                 )
+    rollback = ti.xcom_pull(task_ids="rollback") or {}
     live_now = switch.get("target") if switch else plan.get("live", "")
     outcome = "switched" if switch else ("dry run" if params.get("dry_run") else "not switched")
+    if rollback:
+        live_now, outcome = rollback.get("to", ""), f"switched, then rolled back ({rollback.get('mode')})"
+        root_cause = root_cause or rollback.get("root_cause", "")
     summary = {
         "app": plan.get("app", ""),
         "version": params.get("version"),
