@@ -31,6 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--prometheus-port", type=int, default=0, help="Prometheus API port (default: a free one)")
     up.add_argument("--aws-port", type=int, default=0, help="moto port (default: a free one)")
     up.add_argument("--no-aws", action="store_true", help="do not start local AWS")
+    up.add_argument("--host", default="127.0.0.1",
+                    help="address every server binds to; 0.0.0.0 in a container (default: %(default)s)")
+    up.add_argument("--advertise-host",
+                    help="host name clients use, written into the kubeconfig and connection files "
+                         "(default: the bind address, loopback for 0.0.0.0)")
+    up.add_argument("--rbac", metavar="MANIFEST", action="append",
+                    help="enforce the Roles/RoleBindings of this manifest (e.g. deploy/rbac.yaml; repeatable) "
+                         "for its first ServiceAccount: other requests get 403")
     up.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
 
@@ -41,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     env = LocalEnvironment(args.model, behaviours=args.behaviours, faults=args.faults,
                            time_scale=args.time_scale, state_dir=Path(args.state_dir).resolve(),
                            kube_port=args.kube_port, prometheus_port=args.prometheus_port,
-                           aws_port=args.aws_port, with_aws=not args.no_aws)
+                           aws_port=args.aws_port, with_aws=not args.no_aws, host=args.host,
+                           advertise_host=args.advertise_host, rbac=args.rbac)
     try:
         env.start()
     except (ConfigError, SwitchyardError, OSError) as exc:  # bad input or a busy port: say why, no traceback

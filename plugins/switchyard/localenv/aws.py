@@ -98,9 +98,11 @@ class CloudWatchFeeder:
 
 
 class LocalAws:
-    def __init__(self, region: str = "eu-central-1", port: int = 0, metrics_period: float = 30.0) -> None:
+    def __init__(self, region: str = "eu-central-1", port: int = 0, metrics_period: float = 30.0,
+                 host: str = "127.0.0.1") -> None:
         self.region = region
         self._port = port
+        self._host = host
         self._server: Any = None
         self.metrics_period = metrics_period
         self.feeder: CloudWatchFeeder | None = None
@@ -110,7 +112,7 @@ class LocalAws:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per call otherwise
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
+        self._server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         self._server.start()
         self.feeder = CloudWatchFeeder(self.client("cloudwatch"), self.metrics_period,
                                        self.client("cloudwatch", region="us-east-1"))
@@ -124,8 +126,11 @@ class LocalAws:
 
     @property
     def endpoint_url(self) -> str:
+        """The endpoint for clients on this machine (loopback when bound to every interface)."""
+        from switchyard.localenv.httpbase import local_host
+
         host, port = self._server.get_host_and_port()
-        return f"http://{host}:{port}"
+        return f"http://{local_host(host)}:{port}"
 
     @property
     def port(self) -> int:

@@ -5,6 +5,11 @@
         env.connections_file       # for dag.test(conn_file_path=...)
         env.airflow_env()          # AIRFLOW_CONN_* variables
         env.emulator               # EmulatorClient: behaviours, faults, clock, traffic
+
+``host`` is the address every server binds to (loopback by default; ``0.0.0.0`` in a container)
+and ``advertise_host`` the name clients elsewhere reach them by (the compose service name): it goes
+into the kubeconfig, the connection files and the URLs below. ``rbac`` (a manifest such as
+``deploy/rbac.yaml``, or a list of them) turns on RBAC enforcement for the Kubernetes API (see ``rbac.py``).
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from switchyard.localenv.behaviours import load_behaviours_file, load_faults_fil
 from switchyard.localenv.client import EmulatorClient
 from switchyard.localenv.cluster import Cluster
 from switchyard.localenv.connections import airflow_connections, env_vars, write_files
-from switchyard.localenv.httpbase import LoopbackServer
+from switchyard.localenv.httpbase import LoopbackServer, local_host
 from switchyard.localenv.kubeapi import make_handler
 from switchyard.localenv.prometheus import PrometheusHandler
+from switchyard.localenv.rbac import RbacPolicy
 from switchyard.localenv.seeding import INITIAL_TAG, SeedReport, seed_kubernetes
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -44,6 +50,9 @@ class LocalEnvironment:
         aws_port: int = 0,
         with_aws: bool = True,
         metrics_period: float = 30.0,
+        host: str = "127.0.0.1",
+        advertise_host: str | None = None,
+        rbac: str | Path | list[str | Path] | None = None,
     ) -> None:
         self.model_path = Path(model) if model else None
         self.behaviours_path = Path(behaviours) if behaviours else None
@@ -53,6 +62,10 @@ class LocalEnvironment:
         self._ports = (kube_port, prometheus_port, aws_port)
         self.with_aws = with_aws
         self.metrics_period = metrics_period
+        self.host = host
+        self.public_host = advertise_host or local_host(host)
+        self.rbac_paths = [Path(p) for p in ([rbac] if isinstance(rbac, str | Path) else rbac or [])]
+        self.rbac: RbacPolicy | None = None
         self.model: Any = None
         self.cluster: Cluster | None = None
         self.kube_server: LoopbackServer | None = None
@@ -69,20 +82,25 @@ class LocalEnvironment:
         # Read every input first: a bad file fails before anything listens on a port.
         behaviours = load_behaviours_file(self.behaviours_path) if self.behaviours_path else {}
         faults = load_faults_file(self.faults_path) if self.faults_path else []
+        self.rbac = RbacPolicy.load(self.rbac_paths) if self.rbac_paths else None
         if self.model_path:
             from switchyard.model import load_model
 
             self.model = load_model(self.model_path)
         region = (self.model.vars.get("region") if self.model else None) or DEFAULT_REGION
         self.cluster = Cluster(time_scale=self.time_scale, region=region)
+        if self.rbac is not None:
+            self.rbac.events = self.cluster.events
         try:
             if self.with_aws:
-                self.aws = LocalAws(region=region, port=self._ports[2], metrics_period=self.metrics_period)
+                self.aws = LocalAws(region=region, port=self._ports[2], metrics_period=self.metrics_period,
+                                    host=self.host)
                 self.aws.start()
-            self.kube_server = LoopbackServer(make_handler(self.cluster, self.aws), self._ports[0])
+            self.kube_server = LoopbackServer(make_handler(self.cluster, self.aws, self.rbac), self._ports[0],
+                                              self.host)
             self.prometheus_server = LoopbackServer(
                 type("BoundPrometheusHandler", (PrometheusHandler,),
-                     {"traffic": self.cluster.traffic, "faults": self.cluster.faults}), self._ports[1])
+                     {"traffic": self.cluster.traffic, "faults": self.cluster.faults}), self._ports[1], self.host)
             for key, behaviour in behaviours.items():
                 self.cluster.behaviours.set(key, behaviour)
             registry = self.aws.registry if self.aws else f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com"
@@ -137,16 +155,16 @@ class LocalEnvironment:
     @property
     def kube_url(self) -> str:
         assert self.kube_server is not None, "the environment is not started"
-        return self.kube_server.url
+        return f"http://{self.public_host}:{self.kube_server.port}"
 
     @property
     def prometheus_url(self) -> str:
         assert self.prometheus_server is not None, "the environment is not started"
-        return self.prometheus_server.url
+        return f"http://{self.public_host}:{self.prometheus_server.port}"
 
     @property
     def aws_endpoint(self) -> str | None:
-        return self.aws.endpoint_url if self.aws else None
+        return f"http://{self.public_host}:{self.aws.port}" if self.aws else None
 
     @property
     def region(self) -> str:
@@ -162,7 +180,8 @@ class LocalEnvironment:
 
     @property
     def emulator(self) -> EmulatorClient:
-        return EmulatorClient(self.kube_url)
+        assert self.kube_server is not None, "the environment is not started"
+        return EmulatorClient(self.kube_server.url)
 
     def connections(self) -> dict[str, dict[str, Any]]:
         namespace = (self.model.vars.get("namespace") if self.model else None) or "default"
@@ -198,4 +217,8 @@ class LocalEnvironment:
             + f"; faults {len(cluster.faults.snapshot())} active",
             f"started in     {self.startup_seconds:.1f} s",
         ]
+        if self.host != "127.0.0.1" or self.public_host != local_host(self.host):
+            lines.insert(-1, f"listening on   {self.host} (clients use {self.public_host})")
+        if self.rbac is not None:
+            lines.insert(-1, f"rbac           enforced for {self.rbac.user} from {self.rbac.source}")
         return lines

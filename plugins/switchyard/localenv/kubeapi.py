@@ -25,6 +25,8 @@ from switchyard.localenv.cluster import Cluster
 from switchyard.localenv.controller import pod_ready
 from switchyard.localenv.errors import ApiError
 from switchyard.localenv.httpbase import JsonHandler, Response
+from switchyard.localenv.rbac import RbacPolicy
+from switchyard.localenv.rbac import Request as RbacRequest
 from switchyard.localenv.resources import BY_PATH, RESOURCE_TYPES, ResourceType, groups
 from switchyard.localenv.selectors import label_selector_string, parse_field_selector, parse_label_selector
 from switchyard.localenv.store import PODS, SERVICES
@@ -77,6 +79,7 @@ def _verb(method: str, target: ResourcePath, watch: bool) -> str:
 
 class KubeApiHandler(JsonHandler):
     cluster: Cluster
+    rbac: RbacPolicy | None = None  # opt-in enforcement (rbac.py); None answers as cluster-admin
     _proxy_lock = threading.Lock()
     _proxy_counters: ClassVar[dict[str, int]]  # per bound handler class: round robin and 5xx shares
 
@@ -85,6 +88,8 @@ class KubeApiHandler(JsonHandler):
         path = self.url_path.rstrip("/") or "/"
         if path.startswith("/_emulator"):
             control.handle(self, self.cluster, method, path)
+        if self.rbac is not None:
+            self.authorize(method, path)
         if path == "/version":
             raise Response(200, SERVER_VERSION)
         if path in ("/healthz", "/readyz", "/livez"):
@@ -131,6 +136,28 @@ class KubeApiHandler(JsonHandler):
                 plural = f"{target.rt.plural}/{target.subresource}" if target.subresource else target.rt.plural
                 raise ApiError.forbidden(verb, plural, target.rt.group, target.namespace, target.name)
         super().inject(rule, method)
+
+    def authorize(self, method: str, path: str) -> None:
+        """RBAC mode: refuse a resource request the policy does not allow (discovery is open)."""
+        if not path.startswith(("/api/", "/apis/")):
+            return
+        _, _, target = parse_path(path)
+        if target is None:
+            return
+        watch = (self.query.get("watch") or "").lower() in ("true", "1")
+        resource = f"{target.rt.plural}/{target.subresource}" if target.subresource else target.rt.plural
+        # As the API server's RequestInfo: a proxied Service's name keeps its port ("svc:80").
+        request = RbacRequest(_verb(method, target, watch), target.rt.group, resource, target.namespace,
+                              target.name)
+        assert self.rbac is not None
+        if not self.rbac.authorize(request):
+            # The API server's wording: the object as plural.group "name", the resource with its subresource.
+            rt, group = target.rt, target.rt.group
+            subject = (f"{rt.plural}.{group}" if group else rt.plural) + (f' "{target.name}"' if target.name else "")
+            scope = f' in the namespace "{target.namespace}"' if target.namespace else " at the cluster scope"
+            raise ApiError(403, "Forbidden", f'{subject} is forbidden: User "{self.rbac.user}" cannot '
+                           f'{request.verb} resource "{resource}" in API group "{group}"{scope}',
+                           {"name": target.name or "", "group": group, "kind": rt.plural})
 
     # ------------------------------------------------------------ resources
     def resource_request(self, method: str, t: ResourcePath) -> None:
@@ -308,8 +335,9 @@ def _openapi_v3(gv: str) -> dict[str, Any]:
             "paths": paths, "components": {"schemas": {}}}
 
 
-def make_handler(cluster: Cluster, aws: Any = None) -> type[KubeApiHandler]:
-    """A handler class bound to one cluster (and, for the control API, the local AWS if any)."""
+def make_handler(cluster: Cluster, aws: Any = None, rbac: RbacPolicy | None = None) -> type[KubeApiHandler]:
+    """A handler class bound to one cluster (and, for the control API, the local AWS if any);
+    with ``rbac``, requests are authorised against its rules."""
     return type("BoundKubeApiHandler", (KubeApiHandler,), {
-        "cluster": cluster, "faults": cluster.faults, "aws": aws, "_proxy_counters": {}})
+        "cluster": cluster, "faults": cluster.faults, "aws": aws, "rbac": rbac, "_proxy_counters": {}})
 
