@@ -197,6 +197,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             task_id="approve",
             subject=f"Switch {app} to {{{{ params.version }}}}?",
             body="{{ ti.xcom_pull(task_ids='standby_gate', key='verdict')['summary'] }}",
+            retries=0,
         )
         no_approval = EmptyOperator(task_id="no_approval")
         switch = TrafficSwitchOperator(

@@ -188,3 +188,19 @@ def test_degradation_during_the_watch_rolls_back(cluster_env, release_dag, emula
     [record] = history(cluster_env)
     assert record["status"] == "RolledBack" and record["root_cause"] == rollback["root_cause"]
     assert after["leases"] == []
+
+
+def test_first_deployment_stops_with_what_to_do(cluster_env, release_dag):
+    from kubernetes import client
+    from release_helpers import api
+
+    a = api(cluster_env)
+    apps, core = client.AppsV1Api(a), client.CoreV1Api(a)
+    for name in ("acme-shop-nginx-blue", "acme-shop-php-fpm-blue", "acme-shop-consumer-blue"):
+        apps.delete_namespaced_deployment(name, "default")
+    core.patch_namespaced_service("acme-shop-svc", "default", [{"op": "remove", "path": "/spec/selector/color"}])
+    run = release_dag.test(run_conf={"version": "v2", **FAST})
+    assert run.state == "failed" and states(run)["plan"] == "failed"
+    assert xcom(run, "plan", "decision")["decided"] == "stop: first deployment"
+    after = cluster_state(cluster_env)
+    assert after["colour"] is None and "acme-shop-nginx-green" not in after["replicas"] and after["leases"] == []

@@ -20,6 +20,7 @@ class ReleaseApprovalOperator(ApprovalOperator):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("defaults", self.REJECT)
         kwargs.setdefault("fail_on_reject", True)
+        kwargs.setdefault("retries", 0)  # a person's Reject, or an expired deadline, is final
         super().__init__(**kwargs)
 
     def execute(self, context: Context) -> Any:

@@ -146,9 +146,22 @@ class PlanReleaseOperator(SwitchyardOperator):
             if live_running:
                 raise AirflowFailException(
                     f"service {spec.namespace}/{spec.service} selects no colour but deployments exist "
-                    f"({', '.join(live_running)}): fix the selector before releasing"
+                    f"({', '.join(live_running)}): point its selector at the colour that serves "
+                    "(color: blue|green) before releasing"
                 )
-            standby, live_version = "blue", ""
+            # Standby manifests are rendered from the live colour, so the first colour is not ours to
+            # invent: say exactly what to do, change nothing (no switch-back target, no cleanup).
+            self.decide(
+                context,
+                f"service {spec.service} selects no colour and no {spec.app} deployment exists",
+                "stop: first deployment",
+            )
+            raise AirflowFailException(
+                f"first deployment of {spec.app}: there is no live colour to render the standby from. Deploy "
+                f"the first colour yourself (deployments {', '.join(spec.layout.components('blue'))} labelled "
+                f"color: blue) and set the selector of {spec.service} to color: blue; later releases go "
+                "blue ↔ green"
+            )
         else:
             standby = other(live)
             first = workloads.read(spec.layout.serving(live)[0])
