@@ -18,9 +18,25 @@ $(STAMP): requirements.lock
 demo: $(STAMP)
 	@$(PY) -m switchyard.demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	@$(PY) -m ruff check .
 	@$(PY) -m pytest
+
+# The Releases view's browser test drives Debian's chromium (never a Playwright browser download).
+# `make test` installs it when it is missing and it can (root with apt-get, as in CI); otherwise
+# that test is skipped and says why. A no-op once /usr/bin/chromium exists.
+CHROMIUM := /usr/bin/chromium
+.PHONY: chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "==> installing Debian's chromium for the browser test (first run only, ~1 minute)"; \
+	    { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+	      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	      || echo "==> could not install chromium: the browser test will be skipped"; \
+	  else \
+	    echo "==> no $(CHROMIUM) and not root with apt-get: the browser test will be skipped"; \
+	  fi; }
 
 lint: $(STAMP)
 	@$(PY) -m ruff check .

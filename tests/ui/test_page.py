@@ -1,0 +1,72 @@
+"""The Releases page's HTML without a server: values escaped, problems shown, links right."""
+
+from __future__ import annotations
+
+from switchyard.records import ReleaseRecord
+from switchyard.ui.page import releases_page, run_href
+from switchyard.ui.releases import AppReleases, chain_health, release_dag_id
+
+
+def view(**fields) -> AppReleases:
+    return AppReleases(
+        app="acme-shop",
+        dag_id=release_dag_id("acme-shop"),
+        namespace="default",
+        service="acme-shop-svc",
+        **fields,
+    )
+
+
+def test_values_from_the_cluster_are_escaped():
+    evil = ReleaseRecord(
+        1,
+        "<b>v9</b>",
+        "green",
+        "Failed",
+        'run"><script>x()</script>',
+        root_cause="<img src=x onerror=alert(1)>",
+        chain=["a<", "b>"],
+    )
+    html = releases_page([view(records=[evil], live_colour="blue")], "", {})
+    assert "<script>" not in html and "<img src=x" not in html and "<b>v9</b>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;b&gt;v9&lt;/b&gt;" in html
+    assert 'href="/dags/release_acme_shop/runs/run%22%3E%3Cscript%3Ex%28%29%3C%2Fscript%3E"' in html
+
+
+def test_read_problems_are_shown_not_raised():
+    html = releases_page(
+        [view(problems=["release records (configmap default/x): forbidden: HTTP 403"])], "", {}
+    )
+    assert 'class="problem"' in html and "forbidden: HTTP 403" in html
+
+
+def test_a_live_colour_that_disagrees_with_the_active_record_is_flagged():
+    active = ReleaseRecord(2, "v1", "blue", "Active", "r2")
+    html = releases_page([view(records=[active], live_colour="green", live_version="v2")], "", {})
+    assert "The active record says blue, the cluster serves green" in html
+
+
+def test_run_links_follow_the_ui_base_path():
+    assert run_href("/airflow", "release_acme_shop", "manual__2026-03-04T09:00:00+00:00") == (
+        "/airflow/dags/release_acme_shop/runs/manual__2026-03-04T09%3A00%3A00%2B00%3A00"
+    )
+
+
+def test_the_chain_is_drawn_failing_with_its_root_named():
+    from switchyard.model import load_model
+    from switchyard.ui.releases import DEFAULT_MODELS_DIR
+
+    model = load_model(DEFAULT_MODELS_DIR / "acme-shop.model.yaml")
+    record = ReleaseRecord(
+        4,
+        "v3",
+        "green",
+        "Failed",
+        "r4",
+        root_cause="rds",
+        chain=["acme-shop-svc", "acme-shop-nginx-green", "acme-shop-php-fpm-green", "rds"],
+    )
+    health = chain_health(model, record)
+    assert all(h.failing for h in health.values()) and set(health) == set(record.chain)
+    assert health["rds"].state == "root cause"
+    assert chain_health(model, None) == {}
