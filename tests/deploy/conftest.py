@@ -64,3 +64,10 @@ def drift_dag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag().get_dag("drift_check")
+
+
+@pytest.fixture(scope="session")
+def rollback_dag(release_dag):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag().get_dag("rollback_acme_shop")

@@ -5,9 +5,10 @@ The Kubernetes emulator enforces the manifests' Roles for their ServiceAccount (
 the emulator's log. Release DAGs then run whole, and any refusal fails the test: the fix is a rule in
 deploy/rbac.yaml with a comment naming the step that needs it, never a silently wider Role.
 
-Two runs cover the writing paths: a release with a migration, onto standby deployments a previous
-release left behind (replaced, not created), through the switch and the cleanup of the old colour;
-and a release whose new colour breaks right after the switch (standby created, traffic rolled back).
+The runs cover the writing paths: a release with a migration, onto standby deployments a previous
+release left behind (replaced, not created), through the switch and the cleanup of the old colour,
+then the rollback DAG back to the earlier version; a release whose new colour breaks right after
+the switch (standby created, traffic rolled back); the drift check releasing a stale lock.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ def leave_green_from_an_earlier_release(env) -> None:
 
 
 # ---------------------------------------------------------------------------------------- whole DAGs
-def test_release_with_migration_onto_existing_standby_switch_and_cleanup_is_allowed(
-    rbac_cluster, release_dag
+def test_release_with_migration_onto_existing_standby_switch_and_cleanup_then_rollback_dag_are_allowed(
+    rbac_cluster, release_dag, rollback_dag
 ):
     env = rbac_cluster([RBAC_MANIFEST, CRD_READER])
     leave_green_from_an_earlier_release(env)
@@ -85,6 +86,17 @@ def test_release_with_migration_onto_existing_standby_switch_and_cleanup_is_allo
     } <= used
     assert selector(env) == "green"
     assert not any(r.resource == "secrets" for r in env.rbac.allowed)
+
+    # Then the rollback DAG takes the app back to v1, a version from its history.
+    from switchyard.records import ReleaseHistory
+
+    ReleaseHistory(client.CoreV1Api(kube(env)), "acme-shop", "default").update(  # the release's own grants
+        lambda records: [type(records[0])(0, "v1", "blue", "Superseded", "seeded"), *records]
+    )
+    back = rollback_dag.test(run_conf={"version": "v1", "grace_seconds": 0, "watch_minutes": 0})
+    assert refusals(env.rbac) == []
+    assert back.state == "success", states(back)
+    assert selector(env) == "blue"
 
 
 def test_rollback_after_the_switch_is_allowed(rbac_cluster, release_dag):
