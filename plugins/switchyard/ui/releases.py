@@ -25,8 +25,13 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[3] / "include" / "models"
 
 
 def models_dir() -> Path:
-    """``$SWITCHYARD_MODELS_DIR``, else ``include/models`` of the project (beside ``plugins/``)."""
-    return Path(os.environ.get("SWITCHYARD_MODELS_DIR") or DEFAULT_MODELS_DIR)
+    """``$SWITCHYARD_MODELS_DIR``, else ``$SWITCHYARD_INCLUDE_DIR/models`` (as the drift check), else
+    ``include/models`` of the project (beside ``plugins/``)."""
+    if os.environ.get("SWITCHYARD_MODELS_DIR"):
+        return Path(os.environ["SWITCHYARD_MODELS_DIR"])
+    if os.environ.get("SWITCHYARD_INCLUDE_DIR"):
+        return Path(os.environ["SWITCHYARD_INCLUDE_DIR"]) / "models"
+    return DEFAULT_MODELS_DIR
 
 
 def model_files(directory: Path | None = None) -> list[Path]:
