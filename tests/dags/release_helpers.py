@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
 
 from kubernetes import client, config
+
+log = logging.getLogger(__name__)
 
 
 def api(env):
@@ -56,7 +59,8 @@ def when(
     condition: Callable[[], bool], action: Callable[[], None], timeout: float = 300.0
 ) -> threading.Thread:
     """Run ``action`` once ``condition`` holds (polled in a background thread), e.g. break the new
-    colour right after the switch."""
+    colour right after the switch. Failed attempts are logged and kept on ``thread.errors``."""
+    errors: list[str] = []
 
     def loop() -> None:
         deadline = time.monotonic() + timeout
@@ -65,11 +69,13 @@ def when(
                 if condition():
                     action()
                     return
-            except Exception:  # the cluster may be mid-change; poll again
-                pass
+            except Exception as exc:  # the cluster or the DB may be mid-change; poll again
+                errors.append(f"{type(exc).__name__}: {exc}")
+                log.warning("background action not done yet: %s", errors[-1])
             time.sleep(0.2)
 
     thread = threading.Thread(target=loop, daemon=True)
+    thread.errors = errors  # type: ignore[attr-defined]
     thread.start()
     return thread
 

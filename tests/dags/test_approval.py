@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from release_helpers import cluster_state, states, task_state, when
+from release_helpers import cluster_state, states, when
 
 FAST = {
     "grace_seconds": 0,
@@ -32,18 +32,25 @@ def api_client(airflow_db):
     return TestClient(create_app("core"))
 
 
-def respond(api_client, dag_id: str, choice: str):
+def awaiting(dag_id: str):
+    """The approve task instance now waiting for a person, or None."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        ti = (
+        return (
             session.query(TaskInstance)
-            .filter(TaskInstance.dag_id == dag_id, TaskInstance.task_id == "approve")
-            .order_by(TaskInstance.start_date.desc())
+            .filter(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.task_id == "approve",
+                TaskInstance.state == "awaiting_input",
+            )
             .first()
         )
-        run_id = ti.run_id
+
+
+def respond(api_client, dag_id: str, choice: str):
+    run_id = awaiting(dag_id).run_id
     reply = api_client.patch(
         f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/approve/-1/hitlDetails",
         json={"chosen_options": [choice], "params_input": {}},
@@ -61,20 +68,15 @@ def expire(dag_id: str):
     from airflow.utils import timezone
     from airflow.utils.session import create_session
 
+    waiting = awaiting(dag_id)
     with create_session() as session:
-        ti = (
-            session.query(TaskInstance)
-            .filter(TaskInstance.dag_id == dag_id, TaskInstance.task_id == "approve")
-            .order_by(TaskInstance.start_date.desc())
-            .first()
-        )
-        ti.trigger_timeout = timezone.utcnow() - timedelta(seconds=1)
+        session.get(TaskInstance, waiting.id).trigger_timeout = timezone.utcnow() - timedelta(seconds=1)
     SchedulerJobRunner(job=Job()).check_awaiting_input_timeouts()
 
 
 def test_approval_rejected_stops_the_release(cluster_env, release_dag, api_client):
     when(
-        task_state(release_dag.dag_id, "approve", "awaiting_input"),
+        lambda: awaiting(release_dag.dag_id) is not None,
         lambda: respond(api_client, release_dag.dag_id, "Reject"),
     )
     run = release_dag.test(run_conf={"version": "v2", **FAST})
@@ -90,7 +92,7 @@ def test_approval_rejected_stops_the_release(cluster_env, release_dag, api_clien
 
 def test_approval_expired_stops_the_release(cluster_env, release_dag):
     when(
-        task_state(release_dag.dag_id, "approve", "awaiting_input"),
+        lambda: awaiting(release_dag.dag_id) is not None,
         lambda: (time.sleep(1), expire(release_dag.dag_id)),
     )
     run = release_dag.test(run_conf={"version": "v2", **FAST})
@@ -106,7 +108,7 @@ def test_approval_expired_stops_the_release(cluster_env, release_dag):
 
 def test_approval_given_switches(cluster_env, release_dag, api_client):
     when(
-        task_state(release_dag.dag_id, "approve", "awaiting_input"),
+        lambda: awaiting(release_dag.dag_id) is not None,
         lambda: respond(api_client, release_dag.dag_id, "Approve"),
     )
     run = release_dag.test(run_conf={"version": "v2", **FAST})
