@@ -347,7 +347,7 @@ def test_diagnose_json(capsys):
         "not_running",
     )
     assert report["chain"][-1] == "external-secrets" and report["root_confirmed"] is True
-    assert (report["probes_run"], report["max_probes"], report["stopped"]) == (4, 20, "root cause confirmed")
+    assert (report["probes_run"], report["max_probes"], report["stopped"]) == (4, 60, "root cause confirmed")
     assert report["partial_visibility"] == []
     assert [(t["component"], t["fact"], t["value"], t["status"]) for t in report["trail"]] == [
         ("acme-shop-php-fpm-blue", "ready_replicas", 0, "ok"),

@@ -140,6 +140,17 @@ class ReleaseWatchOperator(SwitchyardOperator):
             method_name="checkpoint",
         )
 
+    def _serving_entry(self) -> tuple[str, list[str]]:
+        """The first serving tier of the colour and the path traffic takes to it."""
+        from switchyard.facts import FactStore
+        from switchyard.reasoning import shortest_paths
+
+        shape = self.spec.layout
+        component = shape.serving(self.colour)[0]
+        view = shape.live_path(self.colour)
+        path = next((p for p in shortest_paths(view, {}, FactStore()) if p[-1] == component), [component])
+        return component, path
+
     def checkpoint(self, context: Context, event: dict[str, Any]) -> Any:
         store = context["task_state_store"]
         progress = store.get("progress") or {"started_at": time.time(), "next": event.get("index", 0)}
@@ -165,14 +176,21 @@ class ReleaseWatchOperator(SwitchyardOperator):
                 problems.append(f"p99 {sample['p99_seconds']:.2f}s ≥ {spec.max_p99_seconds:.2f}s")
         if not verdict.passed:
             problems.insert(0, f"model gate {verdict.outcome}: {verdict.summary()}")
+        root_cause, chain = verdict.root_cause, verdict.chain
+        if problems and verdict.passed:
+            # Only the metrics see it (5xx, latency): the model vouches for every component, so
+            # the cause is the colour's serving path; name its first tier, marked as metrics evidence.
+            root_cause, chain = self._serving_entry()
         result = {
             "checkpoint": index + 1,
             "label": label,
             "at": time.time(),
+            "sampled_at": event.get("at"),
             "passed": not problems,
             "gate": verdict.outcome,
-            "root_cause": verdict.root_cause,
-            "chain": verdict.chain,
+            "evidence": "model" if not verdict.passed else "metrics",
+            "root_cause": root_cause,
+            "chain": chain,
             "metrics": sample,
             "problems": problems,
         }
@@ -184,16 +202,16 @@ class ReleaseWatchOperator(SwitchyardOperator):
         line = f"{self.kind} checkpoint {index + 1}/{len(cps)} ({label}) on {self.colour}"
         if problems:
             cause = (
-                f"root cause {verdict.root_cause} ({' → '.join(verdict.chain)})"
-                if verdict.outcome == "failing"
-                else f"{self.colour} metrics"
+                f"root cause {root_cause} ({' → '.join(chain)})"
+                if root_cause and root_cause != "none"
+                else f"{self.colour}: not enough visibility to name a cause"
             )
             self.decide(
                 context,
                 f"{line}: {'; '.join(problems)}",
                 "fail → roll back",
-                root_cause=verdict.root_cause,
-                chain=verdict.chain,
+                root_cause=root_cause,
+                chain=chain,
             )
             raise AirflowFailException(f"{line} failed — {cause}: {'; '.join(problems)}")
         self.log.info(
