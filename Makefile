@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP) chromium
 	@$(PY) -m ruff check .
-	@$(PY) -m pytest
+	@$(PY) -m pytest -n 3 --dist loadfile
 
 # The Releases view's browser test drives Debian's chromium (never a Playwright browser download).
 # `make test` installs it when it is missing and it can (root with apt-get, as in CI); otherwise
