@@ -61,52 +61,71 @@ def main() -> None:
     marks: dict[str, float] = {}
     slots: list[tuple[float, int, str]] = []
     stop = threading.Event()
+    phase = {"name": "bake"}
 
     def colour() -> str:
         return (core.read_namespaced_service("acme-shop-svc", "default").spec.selector or {}).get("color", "")
 
     def watcher() -> None:
         while not stop.is_set():
-            now = time.time()
-            current = colour()
-            if current == "green" and "switched" not in marks:
-                marks["switched"] = now
-            if "switched" in marks and "regressed" not in marks and now - marks["switched"] > 6:
-                emulator.set_behaviour("v2", "http_5xx", rate=0.5)
-                marks["regressed"] = time.time()
-            if "regressed" in marks and current == "blue" and "restored" not in marks:
-                marks["restored"] = now
-            with create_session() as session:
-                tis = session.query(TaskInstance).filter(TaskInstance.task_id == "bake").all()
-                running = session.query(TaskInstance).filter(TaskInstance.state == "running").count()
-                bake_state = str(tis[-1].state) if tis else ""
-            slots.append((now, running, bake_state))
+            try:
+                now = time.time()
+                with create_session() as session:
+                    bake = (
+                        session.query(TaskInstance)
+                        .filter(TaskInstance.task_id == "bake")
+                        .order_by(TaskInstance.start_date.desc())
+                        .first()
+                    )
+                    running = session.query(TaskInstance).filter(TaskInstance.state == "running").count()
+                    bake_state = str(bake.state) if bake else ""
+                if phase["name"] == "bake":
+                    slots.append((now, running, bake_state))
+                else:
+                    current = colour()
+                    if current == "blue" and "switched" not in marks:
+                        marks["switched"] = now
+                    if "switched" in marks and "regressed" not in marks and bake_state == "deferred":
+                        emulator.set_behaviour("v10-late-regression", "http_5xx", rate=0.5)
+                        marks["regressed"] = time.time()
+                    if "regressed" in marks and current == "green" and "restored" not in marks:
+                        marks["restored"] = now
+            except Exception as exc:  # SQLite busy, cluster mid-change: sample again
+                print(f"  (sampler: {type(exc).__name__})", flush=True)
             time.sleep(0.1)
 
     thread = threading.Thread(target=watcher, daemon=True)
     thread.start()
+    fast = {
+        "run_migration": "no",
+        "grace_seconds": 0,
+        "watch_minutes": 0,
+        "watch_interval_seconds": SAMPLE_SECONDS,
+        "rollout_timeout_seconds": 60,
+    }
     try:
-        run = dag.test(
-            run_conf={
-                "version": "v2",
-                "run_migration": "no",
-                "grace_seconds": 0,
-                "watch_minutes": 0,
-                "bake_minutes": 2.0,
-                "watch_interval_seconds": SAMPLE_SECONDS,
-                "rollout_timeout_seconds": 60,
-            }
-        )
+        healthy = dag.test(run_conf={**fast, "version": "v2", "bake_minutes": 1.0})
+        phase["name"] = "rollback"
+        failing = dag.test(run_conf={**fast, "version": "v10-late-regression", "bake_minutes": 2.0})
     finally:
         stop.set()
         thread.join(2)
         env.stop()
-    tis = {ti.task_id: ti for ti in run.get_task_instances()}
+
+    print(f"healthy release: {healthy.state}")
+    deferred = [(t, r) for t, r, st in slots if st == "deferred"]
+    if deferred:
+        busy = sum(1 for _, r in deferred if r > 0)
+        print(
+            f"worker slots held while the bake waited: {busy}/{len(deferred)} samples with a RUNNING task "
+            f"({busy / len(deferred):.1%}; target 0) over {deferred[-1][0] - deferred[0][0]:.0f} s deferred"
+        )
+    tis = {ti.task_id: ti for ti in failing.get_task_instances()}
     checkpoints = tis["bake"].xcom_pull(task_ids="bake", key="checkpoints") or []
-    failing = next((c for c in checkpoints if not c.get("passed")), None)
-    print(f"run {run.state}; bake {tis['bake'].state}; rollback {tis['rollback'].state}")
-    if failing and "restored" in marks:
-        sampled = float(failing.get("sampled_at") or failing["at"])
+    first_bad = next((c for c in checkpoints if not c.get("passed")), None)
+    print(f"regressing release: {failing.state}; bake {tis['bake'].state}; rollback {tis['rollback'].state}")
+    if first_bad and "restored" in marks:
+        sampled = float(first_bad.get("sampled_at") or first_bad["at"])
         print(
             f"regression injected → failing sample: {sampled - marks['regressed']:.2f} s "
             f"(sampling interval {SAMPLE_SECONDS:.0f} s)"
@@ -118,13 +137,6 @@ def main() -> None:
         print(f"regression injected → selector restored: {marks['restored'] - marks['regressed']:.2f} s")
     else:
         print(f"no rollback measured: marks={marks}")
-    deferred = [(t, r) for t, r, s in slots if s == "deferred"]
-    if deferred:
-        busy = sum(1 for _, r in deferred if r > 0)
-        print(
-            f"worker slots held while the bake waited: {busy}/{len(deferred)} samples with a RUNNING task "
-            f"({busy / len(deferred):.1%}; target 0) over {deferred[-1][0] - deferred[0][0]:.0f} s deferred"
-        )
 
 
 if __name__ == "__main__":
