@@ -7,7 +7,7 @@ green absent, the Service selecting blue. Times are compressed through the param
 from __future__ import annotations
 
 import pytest
-from release_helpers import cluster_state, history, selector_is, states, when, xcom
+from release_helpers import cluster_state, history, states, task_state, when, xcom
 
 FAST = {"grace_seconds": 0, "rollout_timeout_seconds": 30, "watch_minutes": 0, "bake_minutes": 0}
 
@@ -163,7 +163,10 @@ def test_bad_params_fail_before_any_task_runs(release_dag, conf, fragment):
 
 def test_degradation_during_the_watch_rolls_back(cluster_env, release_dag, emulator_for):
     emulator = emulator_for(cluster_env)
-    when(selector_is(cluster_env, "green"), lambda: emulator.set_behaviour("v2", "crash_loop"))
+    when(
+        task_state(release_dag.dag_id, "watch", "deferred"),
+        lambda: emulator.set_behaviour("v2", "crash_loop"),
+    )
     run = release_dag.test(
         run_conf={
             "version": "v2",
@@ -198,9 +201,13 @@ def test_first_deployment_stops_with_what_to_do(cluster_env, release_dag):
     apps, core = client.AppsV1Api(a), client.CoreV1Api(a)
     for name in ("acme-shop-nginx-blue", "acme-shop-php-fpm-blue", "acme-shop-consumer-blue"):
         apps.delete_namespaced_deployment(name, "default")
-    core.patch_namespaced_service("acme-shop-svc", "default", [{"op": "remove", "path": "/spec/selector/color"}])
+    core.patch_namespaced_service(
+        "acme-shop-svc", "default", [{"op": "remove", "path": "/spec/selector/color"}]
+    )
     run = release_dag.test(run_conf={"version": "v2", **FAST})
     assert run.state == "failed" and states(run)["plan"] == "failed"
     assert xcom(run, "plan", "decision")["decided"] == "stop: first deployment"
     after = cluster_state(cluster_env)
-    assert after["colour"] is None and "acme-shop-nginx-green" not in after["replicas"] and after["leases"] == []
+    assert (
+        after["colour"] is None and "acme-shop-nginx-green" not in after["replicas"] and after["leases"] == []
+    )

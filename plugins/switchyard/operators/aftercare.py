@@ -201,6 +201,16 @@ class RollbackOperator(SwitchyardOperator):
             (now_iso(), f"traffic back on {old}, endpoints verified ({len(result.endpoints)} pods)")
         )
         hand_over_workers(workloads, old)
+        if not evidence.root_cause:
+            # Traffic is safe again; before the failed colour goes to 0, let the model name why it
+            # failed (e.g. the switch did not verify because its pods stopped being ready).
+            from switchyard.operators.gate import run_gate
+
+            verdict = run_gate(self, context, "standby", new, "post_rollback_diagnosis").verdict
+            if verdict.outcome == "failing":
+                evidence.root_cause, evidence.chain = verdict.root_cause, verdict.chain
+                evidence.confirmed = verdict.root_confirmed
+                timeline.append((now_iso(), f"diagnosed {new}: {verdict.root_cause} ({verdict.root_state})"))
         scaled = {c: workloads.scale(c, 0) for c in spec.layout.components(new)}
         timeline.append((now_iso(), f"{new} scaled to 0"))
         history.finish(
