@@ -114,7 +114,7 @@ def api_server(view_env, tmp_path_factory):
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API__BASE_URL": base_url,
-        "AIRFLOW__API_AUTH__JWT_SECRET": "switchyard-ui-test",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "switchyard-releases-view-test-" + "0123456789abcdef" * 3,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
         "SWITCHYARD_ARTIFACTS_DIR": str(view_env.artifacts),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
