@@ -26,13 +26,15 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="switchyard-airflow-home-")
-os.environ.update({
-    "AIRFLOW_HOME": _AIRFLOW_HOME,
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
-})
+os.environ.update(
+    {
+        "AIRFLOW_HOME": _AIRFLOW_HOME,
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
+    }
+)
 for _path in (ROOT / "plugins", ROOT / "include"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
@@ -52,8 +54,13 @@ def airflow_db():
 def local_env(tmp_path_factory):
     from switchyard.localenv.environment import DEFAULT_MODEL, LocalEnvironment
 
-    env = LocalEnvironment(DEFAULT_MODEL, behaviours=DEMO_BEHAVIOURS, time_scale=1.0,
-                           state_dir=tmp_path_factory.mktemp("localenv"), metrics_period=5.0)
+    env = LocalEnvironment(
+        DEFAULT_MODEL,
+        behaviours=DEMO_BEHAVIOURS,
+        time_scale=1.0,
+        state_dir=tmp_path_factory.mktemp("localenv"),
+        metrics_period=5.0,
+    )
     env.start()
     yield env
     env.stop()
@@ -73,3 +80,19 @@ def airflow_connections(local_env, monkeypatch):
     for name, value in local_env.airflow_env().items():
         monkeypatch.setenv(name, value)
     return local_env.connections()
+
+
+@pytest.fixture(scope="session")
+def release_dag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag()
+    assert bag.import_errors == {}, bag.import_errors
+    return bag.get_dag("release_acme_shop")
+
+
+@pytest.fixture(scope="session")
+def rollback_dag(release_dag):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag().get_dag("rollback_acme_shop")
