@@ -19,18 +19,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = Path(tempfile.mkdtemp(prefix="switchyard-bench-"))
-os.environ.update(
-    {
-        "AIRFLOW_HOME": str(HOME),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{HOME}/airflow.db",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
-        "SWITCHYARD_ARTIFACTS_DIR": str(HOME / "artifacts"),
-    }
-)
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "include")]
+
+from switchyard.demo import airflow_env  # noqa: E402 - no Airflow import; the env must come first
+
+os.environ.update(airflow_env(HOME, logging_level="ERROR"))
 
 SAMPLE_SECONDS = 2.0
 

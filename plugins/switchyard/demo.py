@@ -36,14 +36,15 @@ def _section(title: str) -> None:
     print(f"\n━━ {title} " + "━" * max(0, 76 - len(title)), flush=True)
 
 
-def _airflow_env(home: Path) -> dict[str, str]:
+def airflow_env(home: Path, logging_level: str = "WARNING") -> dict[str, str]:
+    """Environment for an in-process Airflow on SQLite in ``home`` with this project's DAGs."""
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": logging_level,
         "SWITCHYARD_ARTIFACTS_DIR": str(home / "artifacts"),
     }
 
@@ -75,7 +76,7 @@ def _release(dag, version: str, **conf):
 def main() -> int:
     ok = engine()
     DEMO_HOME.mkdir(parents=True, exist_ok=True)
-    os.environ.update(_airflow_env(DEMO_HOME))
+    os.environ.update(airflow_env(DEMO_HOME))
     sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "include")]
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils import db
