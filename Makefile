@@ -16,7 +16,7 @@ $(STAMP): requirements.lock
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	@$(PY) -m switchyard.demo
+	@$(PY) -m switchyard.localenv.demo
 
 test: $(STAMP) chromium
 	@$(PY) -m ruff check .

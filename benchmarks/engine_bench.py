@@ -20,12 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from switchyard.catalog import load_catalog  # noqa: E402
-from switchyard.chains import enumerate_chains, write_table  # noqa: E402
-from switchyard.diagnose import ScenarioProbe, diagnose  # noqa: E402
-from switchyard.model import load_model  # noqa: E402
-from switchyard.scenarios import load_scenario  # noqa: E402
-from switchyard.simulate import run_scenario  # noqa: E402
+from switchyard.engine.catalog import load_catalog  # noqa: E402
+from switchyard.engine.chains import enumerate_chains, write_table  # noqa: E402
+from switchyard.engine.diagnose import ScenarioProbe, diagnose  # noqa: E402
+from switchyard.engine.model import load_model  # noqa: E402
+from switchyard.engine.scenarios import load_scenario  # noqa: E402
+from switchyard.engine.simulate import run_scenario  # noqa: E402
 
 MODEL = ROOT / "include/models/acme-shop.model.yaml"
 SCENARIO_DIR = ROOT / "include/scenarios/acme-shop"

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HOME = Path(tempfile.mkdtemp(prefix="switchyard-bench-"))
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "include")]
 
-from switchyard.demo import airflow_env  # noqa: E402 - no Airflow import; the env must come first
+from switchyard.localenv.demo import airflow_env  # noqa: E402 - no Airflow import; the env must come first
 
 os.environ.update(airflow_env(HOME, logging_level="ERROR"))
 

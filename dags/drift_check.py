@@ -23,7 +23,7 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import DAG, Param, TriggerRule, task
 
-from switchyard.operators.drift import (
+from switchyard.airflow.operators.drift import (
     LiveHealthCheckOperator,
     ModelReasoningCheckOperator,
     ModelVsLiveCheckOperator,

@@ -21,10 +21,10 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
 
-from switchyard.operators.aftercare import CleanupOperator, RollbackOperator
-from switchyard.operators.approval import ReleaseApprovalOperator
-from switchyard.operators.gate import ModelGateOperator
-from switchyard.operators.release import (
+from switchyard.airflow.operators.aftercare import CleanupOperator, RollbackOperator
+from switchyard.airflow.operators.approval import ReleaseApprovalOperator
+from switchyard.airflow.operators.gate import ModelGateOperator
+from switchyard.airflow.operators.release import (
     BackupLiveOperator,
     ImageInRegistryOperator,
     MigrationJobOperator,
@@ -36,8 +36,8 @@ from switchyard.operators.release import (
     TrafficSwitchOperator,
     VersionInHistoryOperator,
 )
-from switchyard.operators.summary import summarise_release
-from switchyard.operators.watch import ReleaseWatchOperator
+from switchyard.airflow.operators.summary import summarise_release
+from switchyard.airflow.operators.watch import ReleaseWatchOperator
 
 MODELS = Path(__file__).resolve().parents[1] / "include" / "models"
 IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"  # what a container registry accepts as a tag

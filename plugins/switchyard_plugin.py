@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
 
-from switchyard.ui.app import create_app
+from switchyard.airflow.ui.app import create_app
 
 
 class SwitchyardPlugin(AirflowPlugin):

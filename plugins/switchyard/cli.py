@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from switchyard import __version__
-from switchyard.catalog import load_catalog
-from switchyard.chains import drift, table_path, write_table
-from switchyard.diagnose import ScenarioProbe, diagnose
-from switchyard.errors import SwitchyardError
-from switchyard.model import load_model, read_model
-from switchyard.report import diagnosis_report, scenario_line, validation_report
-from switchyard.scenarios import load_scenario, scenario_files
-from switchyard.simulate import run_scenario
+from switchyard.engine.catalog import load_catalog
+from switchyard.engine.chains import drift, table_path, write_table
+from switchyard.engine.diagnose import ScenarioProbe, diagnose
+from switchyard.engine.errors import SwitchyardError
+from switchyard.engine.model import load_model, read_model
+from switchyard.engine.report import diagnosis_report, scenario_line, validation_report
+from switchyard.engine.scenarios import load_scenario, scenario_files
+from switchyard.engine.simulate import run_scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from switchyard.colours import layout
-from switchyard.records import ReleaseHistory
+from switchyard.release.colours import layout
+from switchyard.release.records import ReleaseHistory
 
 APP, NAMESPACE = "acme-shop", "default"
 SEED_RUN = "manual__2026-01-01T00:00:00+00:00"

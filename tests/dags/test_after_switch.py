@@ -97,7 +97,7 @@ def test_rollback_to_a_version_from_history(cluster_env, release_dag, rollback_d
     refused = rollback_dag.test(run_conf={"version": "v0-never", "grace_seconds": 0, "watch_minutes": 0})
     assert refused.state == "failed" and states(refused)["version_in_history"] == "failed"
     # v1 was live before (seeded): record it so the history knows it
-    from switchyard.records import ReleaseHistory
+    from switchyard.release.records import ReleaseHistory
 
     history_api = ReleaseHistory(client.CoreV1Api(api(cluster_env)), "acme-shop", "default")
     history_api.update(lambda rs: [type(rs[0])(0, "v1", "blue", "Superseded", "seeded"), *rs])
@@ -119,7 +119,7 @@ def test_rollback_to_a_version_from_history(cluster_env, release_dag, rollback_d
 
 
 def test_history_keeps_ten_and_one_active(cluster_env):
-    from switchyard.records import ReleaseHistory
+    from switchyard.release.records import ReleaseHistory
 
     records = ReleaseHistory(client.CoreV1Api(api(cluster_env)), "acme-shop", "default")
     for n in range(1, 13):
@@ -145,7 +145,7 @@ def test_a_resumed_bake_continues_at_the_checkpoint_it_reached():
     from airflow.sdk.exceptions import TaskDeferred
     from airflow.sdk.module_loading import import_string
 
-    from switchyard.operators.watch import ReleaseWatchOperator, checkpoints
+    from switchyard.airflow.operators.watch import ReleaseWatchOperator, checkpoints
 
     class Store(dict):  # the task state store's get/set, as the Task SDK offers them
         def set(self, key, value, **_):

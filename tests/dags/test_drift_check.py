@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from kubernetes import config
 
-from switchyard import drift_check as dc
-from switchyard.colours import layout
-from switchyard.lock import LockHolder, ReleaseLock
-from switchyard.workloads import Workloads, with_tag
+from switchyard.release import drift as dc
+from switchyard.release.colours import layout
+from switchyard.release.lock import LockHolder, ReleaseLock
+from switchyard.release.workloads import Workloads, with_tag
 from tests.dags import drift_fixtures
 from tests.dags.drift_fixtures import NAMESPACE, run_drift
 
@@ -31,8 +31,8 @@ ALL_OK = dict.fromkeys(CHECK_TASKS, "ok")
 
 @pytest.fixture
 def notified(monkeypatch):
-    """The notification lines the run sent (switchyard.operators.notify.notify)."""
-    from switchyard.operators import notify
+    """The notification lines the run sent (switchyard.airflow.notifications.notify)."""
+    from switchyard.airflow import notifications as notify
 
     lines: list[str] = []
     monkeypatch.setattr(notify, "notify", lambda line, context=None, channel="": lines.append(line) or "log")
@@ -229,7 +229,7 @@ def test_a_lock_is_stale_when_its_run_no_longer_runs(run_state, expires_in, stal
 
 
 def test_a_release_in_progress_makes_a_selector_mismatch_unknown_not_drift(local_env):
-    from switchyard.records import ReleaseRecord
+    from switchyard.release.records import ReleaseRecord
 
     shape = layout(local_env.model)
     record = ReleaseRecord(4, "v2", "blue", "Active", "manual__r0", images={})
@@ -288,8 +288,8 @@ def test_no_active_release_recorded_is_unknown_never_ok(local_env):
 
 
 def test_a_committed_chain_table_that_drifted(tmp_path):
-    from switchyard.chains import write_table
-    from switchyard.model import load_model
+    from switchyard.engine.chains import write_table
+    from switchyard.engine.model import load_model
 
     model_file = tmp_path / "models" / "shop.model.yaml"
     model_file.parent.mkdir()
@@ -317,7 +317,7 @@ def test_a_committed_chain_table_that_drifted(tmp_path):
 
 
 def test_the_comparisons_need_no_airflow():
-    script = "import sys; sys.modules['airflow'] = None; import switchyard.drift_check"
+    script = "import sys; sys.modules['airflow'] = None; import switchyard.release.drift"
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT / "plugins", capture_output=True, text=True
     )

@@ -88,7 +88,7 @@ def test_a_second_release_fails_fast_while_one_is_in_progress(cluster_env, relea
     from kubernetes import client
     from release_helpers import api
 
-    from switchyard.lock import ReleaseLock
+    from switchyard.release.lock import ReleaseLock
 
     lock = ReleaseLock(client.CoordinationV1Api(api(cluster_env)), "acme-shop", "default")
     lock.acquire("manual__other-run", "release_acme_shop", "v5-slow", 3600)

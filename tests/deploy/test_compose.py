@@ -76,7 +76,7 @@ def test_the_services_of_the_stack(services):
     for name, command in AIRFLOW_LONG_RUNNING.items():
         assert services[name]["command"] == command
     assert services["airflow-init"]["command"] == ["db", "migrate"]
-    assert services["demo"]["command"] == ["python", "-m", "switchyard.demo"]  # `make demo`'s module
+    assert services["demo"]["command"] == ["python", "-m", "switchyard.localenv.demo"]  # `make demo`'s module
     images = {services[s]["image"] for s in (*AIRFLOW_SERVICES, "localenv")}
     assert images == {f"switchyard-airflow:{lock_pins()['apache-airflow']}"}
     assert all(services[s]["build"] == "." for s in (*AIRFLOW_SERVICES, "localenv"))
@@ -166,8 +166,8 @@ def test_volumes_mount_the_checkout_and_share_logs_and_artefacts(compose, servic
 def test_connections_point_at_the_localenv_service(services):
     """The connections are what the local environment writes for itself (connections.py), with the
     service's name and fixed ports — the same ports the localenv command binds."""
+    from switchyard.engine.model import load_model
     from switchyard.localenv.connections import airflow_connections, kubeconfig
-    from switchyard.model import load_model
 
     args = localenv_args(services)
     assert args["host"] == "0.0.0.0" and args["advertise-host"] == "localenv"

@@ -25,7 +25,7 @@ IAM_ACTION = {
     ("s3", "ListObjectsV2"): "s3:ListBucket",
 }
 READ_ONLY = re.compile(r"^[a-z0-9-]+:(Describe|Get|List|BatchGet)[A-Za-z*]*$")
-AWS_CODE = [ROOT / "plugins" / "switchyard" / "probes", ROOT / "plugins" / "switchyard" / "operators"]
+AWS_CODE = [ROOT / "plugins" / "switchyard" / "probes", ROOT / "plugins" / "switchyard" / "airflow"]
 
 
 def iam_action(call: AwsCall) -> str:
@@ -70,9 +70,9 @@ def policy() -> dict:
 @pytest.fixture(scope="module")
 def recorded(local_env) -> list[AwsCall]:
     """Read every fact of every AWS component of acme-shop, plus the operators' ECR lookups."""
-    from switchyard.catalog import load_catalog
-    from switchyard.model import load_model
-    from switchyard.operators.release import image_requires_migration
+    from switchyard.airflow.operators.release import image_requires_migration
+    from switchyard.engine.catalog import load_catalog
+    from switchyard.engine.model import load_model
     from switchyard.probes import LiveProbe
     from switchyard.probes.aws import AwsProbes
     from switchyard.probes.ecr import find_image
@@ -123,12 +123,12 @@ def test_every_recorded_aws_call_is_allowed_by_the_policy(recorded, policy):
 
 
 def test_the_recorded_run_reached_every_aws_operation_the_code_names(recorded):
-    """Static cross-check: each boto3 method called in probes/ and operators/ that is an operation of
+    """Static cross-check: each boto3 method called in probes/ and airflow/ that is an operation of
     a service the code makes clients for was recorded above (else the exercise missed a path)."""
     import botocore.session
     from botocore import xform_name
 
-    sources = "\n".join(p.read_text() for d in AWS_CODE for p in sorted(d.glob("*.py")))
+    sources = "\n".join(p.read_text() for d in AWS_CODE for p in sorted(d.rglob("*.py")))
     services = set(re.findall(r'client\(\s*"([a-z0-9-]+)"', sources))
     session = botocore.session.get_session()
     by_method: dict[str, set[str]] = {}

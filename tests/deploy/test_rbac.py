@@ -54,8 +54,8 @@ def replicas(env, deployment: str) -> int:
 
 def leave_green_from_an_earlier_release(env) -> None:
     """Green deployments at 0 replicas, as a failed or rolled-back release leaves them."""
-    from switchyard.colours import layout
-    from switchyard.workloads import recolour
+    from switchyard.release.colours import layout
+    from switchyard.release.workloads import recolour
 
     for tier in layout(env.model).tiers.values():
         live = env.cluster.store.get(DEPLOYMENTS, "default", tier["blue"])
@@ -88,7 +88,7 @@ def test_release_with_migration_onto_existing_standby_switch_and_cleanup_then_ro
     assert not any(r.resource == "secrets" for r in env.rbac.allowed)
 
     # Then the rollback DAG takes the app back to v1, a version from its history.
-    from switchyard.records import ReleaseHistory
+    from switchyard.release.records import ReleaseHistory
 
     ReleaseHistory(client.CoreV1Api(kube(env)), "acme-shop", "default").update(  # the release's own grants
         lambda records: [type(records[0])(0, "v1", "blue", "Superseded", "seeded"), *records]
@@ -140,9 +140,9 @@ def test_rollback_after_the_switch_is_allowed(rbac_cluster, release_dag):
 
 def test_drift_check_releasing_a_stale_lock_is_allowed(rbac_cluster, drift_dag):
     """The hourly drift check: every comparison, and the one write it may make (a stale lock)."""
-    from switchyard.colours import layout
-    from switchyard.lock import ReleaseLock
-    from switchyard.records import ReleaseHistory
+    from switchyard.release.colours import layout
+    from switchyard.release.lock import ReleaseLock
+    from switchyard.release.records import ReleaseHistory
 
     env = rbac_cluster([RBAC_MANIFEST, CRD_READER])
     api = kube(env)
@@ -170,10 +170,10 @@ def test_without_the_crd_reader_the_operator_is_unknown_and_gates_cannot_pass(rb
     """deploy/rbac.yaml alone: the CRD list is refused, external-secrets' crd_registered is
     forbidden (unknown, not false), its deployment is still read — and the gate, which never
     calls unknown healthy, cannot vouch for the operator."""
-    from switchyard.diagnose import diagnose
-    from switchyard.model import load_model
+    from switchyard.engine.diagnose import diagnose
+    from switchyard.engine.model import load_model
     from switchyard.probes import LiveProbe
-    from switchyard.release_spec import release_spec
+    from switchyard.release.spec import release_spec
 
     env = rbac_cluster([RBAC_MANIFEST])
     model = load_model(env.model_path)
@@ -283,11 +283,11 @@ def test_nothing_cluster_wide_and_no_secrets_in_the_roles():
 
 def test_resource_names_follow_the_model():
     """The names the Role pins are the ones the DAG derives from the acme-shop model."""
-    from switchyard.lock import lease_name
-    from switchyard.model import load_model
-    from switchyard.records import configmap_name
-    from switchyard.release_spec import release_spec
-    from switchyard.traffic import preview_service_name
+    from switchyard.engine.model import load_model
+    from switchyard.release.lock import lease_name
+    from switchyard.release.records import configmap_name
+    from switchyard.release.spec import release_spec
+    from switchyard.release.switch import preview_service_name
 
     spec = release_spec(load_model(RBAC_MANIFEST.parents[1] / "include" / "models" / "acme-shop.model.yaml"))
     policy = RbacPolicy.load([RBAC_MANIFEST])

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from switchyard.catalog import load_catalog
-from switchyard.model import Model, load_model
+from switchyard.engine.catalog import load_catalog
+from switchyard.engine.model import Model, load_model
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "include" / "models" / "acme-shop.model.yaml"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from switchyard.catalog import load_catalog
 from switchyard.cli import main
-from switchyard.errors import CatalogError
-from switchyard.model import load_model, read_model
+from switchyard.engine.catalog import load_catalog
+from switchyard.engine.errors import CatalogError
+from switchyard.engine.model import load_model, read_model
 
 INLINE_MANIFEST = """
 meta: {name: acme-internal, version: 0.1.0, description: in-house services}
@@ -209,8 +209,8 @@ def test_a_typo_in_a_user_type_lists_the_user_types_too(providers, write):
 def test_user_types_simulate(providers, model_file, write):
     catalog = load_catalog([providers], use_env=False)
     model = load_model(model_file, catalog)
-    from switchyard.scenarios import load_scenario
-    from switchyard.simulate import run_scenario
+    from switchyard.engine.scenarios import load_scenario
+    from switchyard.engine.simulate import run_scenario
 
     scenario = write(
         "s.yaml",

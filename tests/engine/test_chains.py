@@ -9,8 +9,9 @@ from collections import Counter
 
 import pytest
 
-from switchyard.catalog import load_catalog
-from switchyard.chains import (
+from switchyard.cli import main
+from switchyard.engine.catalog import load_catalog
+from switchyard.engine.chains import (
     chain_id,
     chain_text,
     drift,
@@ -19,8 +20,7 @@ from switchyard.chains import (
     table_path,
     write_table,
 )
-from switchyard.cli import main
-from switchyard.model import load_model
+from switchyard.engine.model import load_model
 
 from .conftest import MODEL
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from switchyard.diagnose import ProbeResult, ScenarioProbe, diagnose, needed_facts
-from switchyard.facts import FactStore
-from switchyard.gate import verdict_for
-from switchyard.reasoning import conclude
-from switchyard.scenarios import load_scenario
+from switchyard.engine.diagnose import ProbeResult, ScenarioProbe, diagnose, needed_facts
+from switchyard.engine.facts import FactStore
+from switchyard.engine.reasoning import conclude
+from switchyard.engine.scenarios import load_scenario
+from switchyard.engine.verdict import verdict_for
 
 from .conftest import SCENARIOS
 

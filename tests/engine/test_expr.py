@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from switchyard.expr import EvalFailure, ExprSyntaxError, Unresolved, evaluate, parse
-from switchyard.facts import Fact, FactStore
+from switchyard.engine.expr import EvalFailure, ExprSyntaxError, Unresolved, evaluate, parse
+from switchyard.engine.facts import Fact, FactStore
 
 FACTS = {
     "ready": 3,

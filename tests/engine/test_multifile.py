@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from switchyard.catalog import load_catalog
 from switchyard.cli import main
-from switchyard.model import load_model
-from switchyard.scenarios import load_scenario
-from switchyard.simulate import run_scenario
+from switchyard.engine.catalog import load_catalog
+from switchyard.engine.model import load_model
+from switchyard.engine.scenarios import load_scenario
+from switchyard.engine.simulate import run_scenario
 
 from .conftest import MODEL, SCENARIOS
 

@@ -11,15 +11,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from switchyard.catalog import load_catalog
-from switchyard.diagnose import ProbeResult, diagnose
-from switchyard.errors import SwitchyardError
-from switchyard.facts import Fact, FactStore
-from switchyard.gate import verdict_for
-from switchyard.model import read_model
-from switchyard.reasoning import conclude
-from switchyard.scenarios import Expectation, Scenario, load_scenario
-from switchyard.simulate import run_scenario
+from switchyard.engine.catalog import load_catalog
+from switchyard.engine.diagnose import ProbeResult, diagnose
+from switchyard.engine.errors import SwitchyardError
+from switchyard.engine.facts import Fact, FactStore
+from switchyard.engine.model import read_model
+from switchyard.engine.reasoning import conclude
+from switchyard.engine.scenarios import Expectation, Scenario, load_scenario
+from switchyard.engine.simulate import run_scenario
+from switchyard.engine.verdict import verdict_for
 
 from .conftest import MODEL
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from switchyard.facts import Fact, FactStore
-from switchyard.reasoning import conclude
-from switchyard.scenarios import Expectation, Scenario, load_scenario
-from switchyard.simulate import run_scenario
+from switchyard.engine.facts import Fact, FactStore
+from switchyard.engine.reasoning import conclude
+from switchyard.engine.scenarios import Expectation, Scenario, load_scenario
+from switchyard.engine.simulate import run_scenario
 
 from .conftest import SCENARIOS
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from switchyard.catalog import load_catalog
-from switchyard.errors import ModelError, YamlError
-from switchyard.model import find_cycle, load_model, read_model
-from switchyard.report import validation_report
+from switchyard.engine.catalog import load_catalog
+from switchyard.engine.errors import ModelError, YamlError
+from switchyard.engine.model import find_cycle, load_model, read_model
+from switchyard.engine.report import validation_report
 
 from .conftest import MODEL
 

@@ -7,11 +7,11 @@ import math
 
 import pytest
 
-from switchyard import yamlnodes as Y
-from switchyard.catalog import load_catalog
-from switchyard.errors import YamlError
-from switchyard.model import read_model
-from switchyard.scenarios import load_scenario
+from switchyard.engine import yamlnodes as Y
+from switchyard.engine.catalog import load_catalog
+from switchyard.engine.errors import YamlError
+from switchyard.engine.model import read_model
+from switchyard.engine.scenarios import load_scenario
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
-from switchyard.localenv import promql
 from switchyard.localenv.prometheus import QueryError, evaluate
 from switchyard.localenv.traffic import ColourFigures
+from switchyard.release import conventions as promql
 
 from .manifests import deployment
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from switchyard.colours import layout
-from switchyard.diagnose import diagnose
+from switchyard.engine.diagnose import diagnose
+from switchyard.release.colours import layout
 
 
 @pytest.fixture

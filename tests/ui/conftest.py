@@ -70,9 +70,9 @@ def view_env(tmp_path_factory, airflow_db):
     artefacts of the failed release."""
     from kubernetes import client, config
 
+    from switchyard.airflow.artifacts import _safe as safe_part
     from switchyard.localenv.environment import DEFAULT_MODEL, LocalEnvironment
-    from switchyard.operators.artifacts import _safe as safe_part
-    from switchyard.records import ReleaseHistory
+    from switchyard.release.records import ReleaseHistory
 
     base = tmp_path_factory.mktemp("releases-view")
     env = LocalEnvironment(

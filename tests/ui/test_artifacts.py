@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from switchyard.ui.artifacts import resolve_artifact
+from switchyard.airflow.ui.artifacts import resolve_artifact
 from tests.ui.conftest import DAG_ID
 
 
@@ -115,7 +115,7 @@ def test_the_view_needs_an_authenticated_user():
     """Outside the all-admins test server: no session cookie or bearer token → 401 (Airflow's check)."""
     from fastapi.testclient import TestClient
 
-    from switchyard.ui.app import create_app
+    from switchyard.airflow.ui.app import create_app
 
     client = TestClient(create_app())
     assert client.get("/releases").status_code == 401

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from switchyard.records import ReleaseRecord
-from switchyard.ui.page import releases_page, run_href
-from switchyard.ui.releases import AppReleases, chain_health, release_dag_id
+from switchyard.airflow.ui.page import releases_page, run_href
+from switchyard.airflow.ui.releases import AppReleases, chain_health, release_dag_id
+from switchyard.release.records import ReleaseRecord
 
 
 def view(**fields) -> AppReleases:
@@ -53,8 +53,8 @@ def test_run_links_follow_the_ui_base_path():
 
 
 def test_the_chain_is_drawn_failing_with_its_root_named():
-    from switchyard.model import load_model
-    from switchyard.ui.releases import DEFAULT_MODELS_DIR
+    from switchyard.airflow.ui.releases import DEFAULT_MODELS_DIR
+    from switchyard.engine.model import load_model
 
     model = load_model(DEFAULT_MODELS_DIR / "acme-shop.model.yaml")
     record = ReleaseRecord(

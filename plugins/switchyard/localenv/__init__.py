@@ -2,5 +2,7 @@
 (moto), seeded from a model, so DAG code runs its real provider hooks over HTTP without a cluster.
 
 Start it with ``python -m switchyard.localenv up`` (``make env``) or, in Python,
-``switchyard.localenv.environment.LocalEnvironment``. Nothing here imports Airflow.
+``switchyard.localenv.environment.LocalEnvironment``; the demo is ``demo``.
+
+May import anything of ``switchyard``; nothing outside this package (and the tests) imports it.
 """

@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from switchyard.errors import SwitchyardError
+from switchyard.engine.errors import SwitchyardError
 from switchyard.localenv.behaviours import ConfigError
 from switchyard.localenv.environment import DEFAULT_MODEL, LocalEnvironment
 

@@ -35,12 +35,11 @@ from typing import Any
 
 from switchyard.localenv.behaviours import Behaviour
 from switchyard.localenv.clock import Periodic
+from switchyard.release.conventions import RESOURCE_ID_COMMENT, RESOURCE_ID_TAG
 
 ACCESS_KEY = "testing"  # moto accepts any credentials; these are placeholders, not secrets
 SECRET_KEY = "testing"
 ACCOUNT_ID = "123456789012"  # moto's default account
-RESOURCE_ID_TAG = "switchyard:resource-id"
-RESOURCE_ID_COMMENT = "switchyard-resource-id="
 
 
 @dataclass

@@ -84,7 +84,7 @@ class LocalEnvironment:
         faults = load_faults_file(self.faults_path) if self.faults_path else []
         self.rbac = RbacPolicy.load(self.rbac_paths) if self.rbac_paths else None
         if self.model_path:
-            from switchyard.model import load_model
+            from switchyard.engine.model import load_model
 
             self.model = load_model(self.model_path)
         region = (self.model.vars.get("region") if self.model else None) or DEFAULT_REGION

@@ -3,7 +3,7 @@
 Answers ``GET|POST /api/v1/query`` in Prometheus' JSON format for a small PromQL subset: vector
 selectors with ``=``, ``!=``, ``=~``, ``!~`` matchers, ``rate``/``irate``/``increase`` over a range,
 ``sum``/``avg``/``max``/``min``/``count`` with ``by (...)``, ``histogram_quantile``, the arithmetic
-operators and number literals — enough for the queries in ``switchyard.localenv.promql``. The
+operators and number literals — enough for the queries in ``switchyard.release.conventions``. The
 series are synthesised from ``TrafficModel`` at query time (see ``traffic.py`` for how), so a
 behaviour change shows up in the next query. Anything else is answered ``400 bad_data`` with the
 reason, as Prometheus does.
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchyard.localenv.httpbase import JsonHandler, Response
-from switchyard.localenv.promql import LATENCY_BUCKET_METRIC, REQUESTS_METRIC
 from switchyard.localenv.traffic import ColourFigures, TrafficModel
+from switchyard.release.conventions import LATENCY_BUCKET_METRIC, REQUESTS_METRIC
 
 Labels = tuple[tuple[str, str], ...]
 Vector = list[tuple[Labels, float]]

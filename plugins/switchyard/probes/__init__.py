@@ -6,8 +6,9 @@ Airflow providers' hooks, and the small read helpers the release DAG uses.
 * ``colour_metrics`` (``metrics.py``) — request rate, error ratio and p99 of one colour;
 * ``image_exists`` (``ecr.py``) — whether a release image is in ECR.
 
-Everything here is read-only. The engine never imports this package (it may import Airflow); the
-CLI imports it only for ``diagnose --live``.
+Everything here is read-only. May import: Airflow's providers (their hooks), the kubernetes client,
+boto3, ``switchyard.engine``, ``switchyard.release`` and itself; never the local environment. The
+engine never imports this package; the CLI imports it only for ``diagnose --live``.
 """
 
 from __future__ import annotations

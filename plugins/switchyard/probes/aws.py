@@ -35,12 +35,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from switchyard.localenv.aws import RESOURCE_ID_COMMENT, RESOURCE_ID_TAG
-from switchyard.model import Component
+from switchyard.engine.model import Component
 from switchyard.probes.cache import ReadCache
 from switchyard.probes.clients import aws_client
 from switchyard.probes.errors import MISSING, NOT_FOUND, ReadFailed, from_aws
 from switchyard.probes.observation import Observation
+from switchyard.release.conventions import RESOURCE_ID_COMMENT, RESOURCE_ID_TAG
 
 CLOUDFRONT_METRICS_REGION = "us-east-1"
 METRIC_LOOKBACK = datetime.timedelta(minutes=10)

@@ -34,12 +34,12 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from switchyard.colours import base_name, colour_of
-from switchyard.model import Component, Model
+from switchyard.engine.model import Component, Model
 from switchyard.probes.cache import ReadCache
 from switchyard.probes.clients import kubernetes_api_client
 from switchyard.probes.errors import MISSING, NOT_FOUND, ReadFailed, from_kubernetes
 from switchyard.probes.observation import Observation
+from switchyard.release.colours import base_name, colour_of
 
 OPERATOR_LABEL = "switchyard.io/operator"
 # Labels by which a CRD says which application installed it (Helm charts and kubebuilder projects).

@@ -29,8 +29,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from switchyard.diagnose import ProbeResult
-from switchyard.model import Component, Model
+from switchyard.engine.diagnose import ProbeResult
+from switchyard.engine.model import Component, Model
 from switchyard.probes.aws import CLOUDFRONT_METRICS_REGION, AwsProbes
 from switchyard.probes.cache import ReadCache
 from switchyard.probes.errors import TRANSIENT, ReadFailed

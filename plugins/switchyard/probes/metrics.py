@@ -1,6 +1,6 @@
 """Per-colour request figures through the Prometheus HTTP API (``GET /api/v1/query``).
 
-The queries are ``switchyard.localenv.promql``'s (the same text runs against a real Prometheus and
+The queries are ``switchyard.release.conventions``'s (the same text runs against a real Prometheus and
 the local emulator). No data is not a healthy zero: a colour without series (no pods) or with NaN
 (no traffic, 0/0) gives ``None`` for that figure, and the caller decides what an absent figure
 means (a bake cannot pass on a colour that served nothing). A query the API refuses or does not
@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from switchyard.localenv import promql
 from switchyard.probes.errors import TRANSIENT, ReadFailed, http_status
+from switchyard.release import conventions as promql
 
 QUERY_ENDPOINT = "/api/v1/query"
 

@@ -1,0 +1,695 @@
+"""Operators for the release runbook's steps (seed 003), in the order the DAG runs them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import yaml
+from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowFailException
+from kubernetes.client import ApiException, CoordinationV1Api, CoreV1Api
+
+from switchyard.airflow.artifacts import ArtifactLink, artifact_url, write_artifact
+from switchyard.airflow.operators.base import SwitchyardOperator
+from switchyard.release.colours import other
+from switchyard.release.lock import LockHeld, ReleaseLock
+from switchyard.release.records import ReleaseHistory
+from switchyard.release.switch import GatewaySwitch, SwitchNotVerified, TrafficSwitch, preview_service_name
+from switchyard.release.workloads import Workloads, with_tag
+
+MIGRATION_ANNOTATION = "io.switchyard.requires-migration"
+
+
+def image_requires_migration(repository: str, tag: str, aws_conn_id: str) -> tuple[bool | None, str]:
+    """Whether the image says it needs a migration: the OCI manifest annotation
+    ``io.switchyard.requires-migration`` (the runbook's REQUIRES_MIGRATION label, readable from
+    ECR without pulling). (None, why) when ECR cannot be asked."""
+    from switchyard.probes.clients import aws_client
+    from switchyard.probes.errors import from_aws
+
+    try:
+        ecr = aws_client("ecr", aws_conn_id, 10.0)
+        images = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}])["images"]
+    except Exception as exc:
+        failed = from_aws(exc, f"BatchGetImage {repository}:{tag}")
+        return None, f"{failed.status}: {failed.detail}"
+    if not images:
+        return None, f"no image {repository}:{tag} in ECR"
+    manifest = json.loads(images[0].get("imageManifest") or "{}")
+    return str(
+        (manifest.get("annotations") or {}).get(MIGRATION_ANNOTATION, "")
+    ).lower() == "true", "manifest"
+
+
+def _as_bool(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in ("true", "1", "yes")
+
+
+class ReleaseLockOperator(SwitchyardOperator):
+    """Take (``acquire``) or give back (``release``) the app's release lock, a Kubernetes Lease.
+
+    :param action: ``acquire`` or ``release``
+    :param version: the version being released (shown to a second release that finds the lock)
+    :param ttl_seconds: how long the lock lasts without renewal: longer than the whole release
+    """
+
+    template_fields: Sequence[str] = ("model_path", "version")
+
+    def __init__(self, *, action: str, version: str = "", ttl_seconds: int = 6 * 3600, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if action not in ("acquire", "release"):
+            raise ValueError(f"action {action!r} must be acquire or release")
+        self.action, self.version, self.ttl_seconds = action, version, ttl_seconds
+
+    def execute(self, context: Context) -> str:
+        lock = ReleaseLock(CoordinationV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        run_id, dag_id = context["run_id"], context["dag"].dag_id
+        if self.action == "release":
+            outcome = lock.release(run_id)
+            self.decide(context, f"lease {lock.name}", outcome)
+            return outcome
+        try:
+            outcome = lock.acquire(run_id, dag_id, self.version, self.ttl_seconds)
+        except LockHeld as exc:
+            self.decide(context, str(exc), "fail fast: one release per app at a time")
+            raise AirflowFailException(str(exc)) from None
+        self.decide(context, f"lease {lock.name}", outcome)
+        return outcome
+
+
+class VersionInHistoryOperator(SwitchyardOperator):
+    """Rollback-to-version (seed 004): the version must be one this app has released before.
+
+    :param version: the version to go back to
+    """
+
+    template_fields: Sequence[str] = ("model_path", "version")
+
+    def __init__(self, *, version: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.version = version
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        spec = self.spec
+        records = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).read()
+        known = [
+            r
+            for r in records
+            if r.version == self.version and r.status in ("Active", "Superseded", "RolledBack")
+        ]
+        if not known:
+            listed = ", ".join(f"{r.version} ({r.status})" for r in reversed(records)) or "none recorded"
+            self.decide(context, f"{self.version} not in the history of {spec.app}", "refuse to roll back")
+            raise AirflowFailException(
+                f"{self.version} is not a version {spec.app} has served (history, newest first: {listed})"
+            )
+        record = known[-1]
+        self.decide(
+            context,
+            f"release #{record.number} {record.version} ({record.status}, {record.started_at})",
+            f"roll back to {self.version}",
+        )
+        return {"number": record.number, "version": record.version, "images": record.images}
+
+
+class PlanReleaseOperator(SwitchyardOperator):
+    """Which colour is live (from the Service selector), which is standby, what runs now, and
+    whether a migration is needed. Returns the plan every later task reads from XCom.
+
+    :param version: the image tag to release
+    :param run_migration: ``auto`` (the image says so in ECR), ``yes`` or ``no``
+    :param aws_conn_id: AWS connection for the ECR lookup
+    """
+
+    template_fields: Sequence[str] = ("model_path", "version", "run_migration")
+
+    def __init__(
+        self, *, version: str, run_migration: str = "auto", aws_conn_id: str = "aws_default", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.version, self.run_migration, self.aws_conn_id = version, run_migration, aws_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        spec = self.spec
+        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
+        live = switch.live_colour()
+        workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
+        if live is None:  # first deployment (seed 004): no colour selected yet
+            live_running = [
+                c
+                for c in spec.layout.components("blue") + spec.layout.components("green")
+                if workloads.read(c)
+            ]
+            if live_running:
+                raise AirflowFailException(
+                    f"service {spec.namespace}/{spec.service} selects no colour but deployments exist "
+                    f"({', '.join(live_running)}): point its selector at the colour that serves "
+                    "(color: blue|green) before releasing"
+                )
+            # Standby manifests are rendered from the live colour, so the first colour is not ours to
+            # invent: say exactly what to do, change nothing (no switch-back target, no cleanup).
+            self.decide(
+                context,
+                f"service {spec.service} selects no colour and no {spec.app} deployment exists",
+                "stop: first deployment",
+            )
+            raise AirflowFailException(
+                f"first deployment of {spec.app}: there is no live colour to render the standby from. Deploy "
+                f"the first colour yourself (deployments {', '.join(spec.layout.components('blue'))} labelled "
+                f"color: blue) and set the selector of {spec.service} to color: blue; later releases go "
+                "blue ↔ green"
+            )
+        else:
+            standby = other(live)
+            first = workloads.read(spec.layout.serving(live)[0])
+            image = (
+                (first or {})
+                .get("spec", {})
+                .get("template", {})
+                .get("spec", {})
+                .get("containers", [{}])[0]
+                .get("image", "")
+            )
+            live_version = image.rsplit(":", 1)[-1] if ":" in image else ""
+        if live_version and live_version == self.version:
+            raise AirflowFailException(
+                f"version {self.version} is already live on {live}: nothing to release (roll back with the rollback DAG)"
+            )
+        mode = str(self.run_migration)
+        if mode == "auto":
+            flag, why = image_requires_migration(spec.image_repository, self.version, self.aws_conn_id)
+            if flag is None and why.startswith("no image"):
+                flag = False  # the image pre-check stops this release with a clear message
+            elif flag is None:
+                raise AirflowFailException(
+                    f"run_migration=auto but the image's migration label could not be read ({why}): "
+                    "set run_migration to yes or no"
+                )
+            needs_migration = flag
+        else:
+            needs_migration = mode == "yes"
+        live_replicas = {}
+        if live:
+            for component in spec.layout.components(live):
+                obj = workloads.read(component)
+                live_replicas[component] = int(((obj or {}).get("spec") or {}).get("replicas") or 0)
+        migration_image = ""
+        if spec.migration_from and live:
+            source = workloads.read(spec.layout.tiers[spec.migration_from][live]) or {}
+            containers = source.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [{}])
+            migration_image = with_tag(containers[0].get("image", ""), self.version) if containers else ""
+        plan = {
+            "app": spec.app,
+            "namespace": spec.namespace,
+            "live": live or "",
+            "standby": standby,
+            "live_version": live_version,
+            "version": self.version,
+            "first_deployment": live is None,
+            "run_migration": needs_migration,
+            "standby_components": spec.layout.components(standby),
+            "switch": spec.switch,
+            "image": migration_image,
+            "live_replicas": live_replicas,
+            "migration_command": list(spec.migration_command),
+        }
+        self.decide(
+            context,
+            f"service {spec.service} selects {live or 'no colour (first deployment)'} running {live_version or '-'}",
+            f"release {self.version} to {standby}; migration {'yes' if needs_migration else 'no'} ({mode})",
+            plan=plan,
+        )
+        return plan
+
+
+class BackupLiveOperator(SwitchyardOperator):
+    """Save the live deployments and the Service as a run artefact before anything changes."""
+
+    template_fields: Sequence[str] = ("model_path", "live")
+    operator_extra_links = (ArtifactLink(),)
+
+    def __init__(self, *, live: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.live = live
+
+    def execute(self, context: Context) -> str:
+        spec = self.spec
+        workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
+        documents = []
+        names = spec.layout.components(self.live) if self.live else []
+        for name in names:
+            obj = workloads.read(name)
+            if obj is not None:
+                obj.pop("status", None)
+                documents.append(obj)
+        service = CoreV1Api(self.api_client).read_namespaced_service(spec.service, spec.namespace)
+        documents.append(self.api_client.sanitize_for_serialization(service))
+        text = yaml.safe_dump_all(documents, sort_keys=False)
+        path = write_artifact(context["dag"].dag_id, context["run_id"], "backup-before-release.yaml", text)
+        context["ti"].xcom_push(key="artifact_url", value=artifact_url(path))
+        self.decide(
+            context,
+            f"{len(documents) - 1} live deployment(s) and service {spec.service}",
+            f"backed up to {path}",
+        )
+        return str(path)
+
+
+class ImageInRegistryOperator(SwitchyardOperator):
+    """The version's image exists in ECR (an image that cannot be pulled never becomes ready)."""
+
+    template_fields: Sequence[str] = ("model_path", "version")
+
+    def __init__(self, *, version: str, aws_conn_id: str = "aws_default", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.version, self.aws_conn_id = version, aws_conn_id
+
+    def execute(self, context: Context) -> bool:
+        from switchyard.probes.ecr import find_image
+
+        repository = self.spec.image_repository
+        found = find_image(repository, self.version, aws_conn_id=self.aws_conn_id)
+        exists = found.exists
+        if exists is None:
+            raise AirflowFailException(
+                f"cannot tell whether {repository}:{self.version} exists in ECR ({found.status}): {found.detail}"
+            )
+        if not exists:
+            self.decide(context, f"no image {repository}:{self.version} in ECR", "stop before deploying")
+            raise AirflowFailException(
+                f"image {repository}:{self.version} is not in ECR repository {repository}: push it or fix the version"
+            )
+        self.decide(context, f"image {repository}:{self.version} in ECR", "continue")
+        return True
+
+
+class StandbyDeploymentsOperator(SwitchyardOperator):
+    """Render the standby colour's deployments from the live ones with the new image, and either
+    dry-run them on the server (``dry_run=True``: the pre-check) or apply them, wait for the
+    rollout and hold a grace period (seed 004's 2 minutes) before declaring them ready.
+
+    :param plan: the release plan (XCom of the plan task)
+    :param dry_run: only ask the API server to validate the manifests
+    :param rollout_timeout_seconds: how long the standby rollout may take
+    :param grace_seconds: how long the standby must stay ready after its rollout
+    """
+
+    template_fields: Sequence[str] = (
+        "model_path",
+        "plan",
+        "dry_run",
+        "rollout_timeout_seconds",
+        "grace_seconds",
+    )
+
+    def __init__(
+        self,
+        *,
+        plan: Any,
+        dry_run: Any = False,
+        rollout_timeout_seconds: Any = 600,
+        grace_seconds: Any = 120,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.plan, self.dry_run = plan, dry_run
+        self.rollout_timeout_seconds, self.grace_seconds = rollout_timeout_seconds, grace_seconds
+
+    def _plan(self) -> dict[str, Any]:
+        return self.plan if isinstance(self.plan, dict) else json.loads(self.plan)
+
+    def execute(self, context: Context) -> Any:
+        plan = self._plan()
+        workloads = Workloads(self.api_client, self.spec.layout, log=self.log.info)
+        live = plan["live"] or plan["standby"]
+        bodies = workloads.render_standby(live, plan["version"], context["run_id"]) if plan["live"] else []
+        if not bodies:
+            raise AirflowFailException(
+                "first deployment: no live colour to render from — create the first colour's deployments by hand or from manifests"
+            )
+        if _as_bool(self.dry_run):
+            results = [
+                f"{b['metadata']['name']}: {workloads.apply(b, dry_run=True)} (dry run)" for b in bodies
+            ]
+            self.decide(
+                context,
+                f"{len(bodies)} standby manifest(s) rendered",
+                "server-side dry run accepted them",
+                results=results,
+            )
+            return results
+        history = ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        record = history.begin(
+            context["run_id"], context["dag"].dag_id, plan["version"], plan["standby"], plan["live_version"]
+        )
+        self.log.info(
+            "release record #%d: %s to %s (in progress)", record.number, plan["version"], plan["standby"]
+        )
+        for body in bodies:
+            self.log.info("%s: %s", body["metadata"]["name"], workloads.apply(body))
+        names = [b["metadata"]["name"] for b in bodies]
+        not_ready = workloads.wait_ready(names, timeout=float(self.rollout_timeout_seconds))
+        if not_ready:
+            # Not ready in time: no grace period; the standby gate diagnoses why and names the cause.
+            detail = "; ".join(f"{c}: {why}" for c, why in not_ready.items())
+            self.decide(
+                context,
+                f"standby {plan['standby']} not rolled out after {self.rollout_timeout_seconds}s: {detail}",
+                "hand over to the standby gate to name the root cause",
+            )
+            context["ti"].xcom_push(key="rollout_incomplete", value=not_ready)
+            return names
+        grace = float(self.grace_seconds)
+        if grace > 0:
+            from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+            self.log.info(
+                "standby ready; holding a %.0fs grace period (no worker slot) before the gate", grace
+            )
+            self.defer(
+                trigger=TimeDeltaTrigger(timedelta(seconds=grace)),
+                method_name="after_grace",
+                kwargs={"names": names},
+            )
+        return self._still_ready(context, names, plan)
+
+    def after_grace(self, context: Context, event: Any = None, names: list[str] | None = None) -> Any:
+        return self._still_ready(context, names or [], self._plan())
+
+    def _still_ready(self, context: Context, names: list[str], plan: dict[str, Any]) -> list[str]:
+        workloads = Workloads(self.api_client, self.spec.layout, log=self.log.info)
+        relapsed = {n: why for n in names for done, why in [workloads.rollout_status(n)] if not done}
+        if relapsed:
+            detail = "; ".join(f"{c}: {why} {workloads.pod_trouble(c)}" for c, why in relapsed.items())
+            raise AirflowFailException(
+                f"standby {plan['standby']} lost readiness during the grace period: {detail}"
+            )
+        self.decide(
+            context,
+            f"standby {plan['standby']} ready at {plan['version']} after the grace period",
+            "go to the standby gate",
+        )
+        return names
+
+
+class SmokeTestOperator(SwitchyardOperator):
+    """Health, readiness and the app's API paths on the standby colour, through the API server's
+    service proxy and a preview Service that selects only that colour.
+
+    :param colour: the colour to test
+    :param requests_per_path: requests per path; every one must answer 2xx
+    """
+
+    template_fields: Sequence[str] = ("model_path", "colour")
+
+    def __init__(self, *, colour: str, requests_per_path: int = 3, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.colour, self.requests_per_path = colour, requests_per_path
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        spec = self.spec
+        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
+        preview = switch.ensure_preview(self.colour)
+        ready, _ = switch.endpoint_pods(preview)
+        if not ready:
+            switch.sleep(2)
+        core = CoreV1Api(self.api_client)
+        results: dict[str, str] = {}
+        failures = []
+        for path in spec.smoke_paths:
+            for attempt in range(self.requests_per_path):
+                try:
+                    core.connect_get_namespaced_service_proxy_with_path(
+                        f"{preview}:{spec.smoke_port}", spec.namespace, path.lstrip("/"), _request_timeout=10
+                    )
+                    results[path] = "2xx"
+                except ApiException as exc:
+                    results[path] = f"HTTP {exc.status}"
+                    failures.append(f"{path} (request {attempt + 1}): HTTP {exc.status} {exc.reason}")
+                    break
+        if failures:
+            self.decide(
+                context, f"smoke tests on {self.colour}: {'; '.join(failures)}", "stop before the switch"
+            )
+            raise AirflowFailException(
+                f"smoke tests on {self.colour} via {preview} failed: {'; '.join(failures)}"
+            )
+        self.decide(
+            context,
+            f"{len(spec.smoke_paths)} path(s) answered 2xx on {self.colour}",
+            "continue",
+            results=results,
+        )
+        return results
+
+
+class TrafficSwitchOperator(SwitchyardOperator):
+    """The switch: move traffic to ``target`` and prove it moved; in the same step hand the queue
+    over (the new colour's workers up to the old colour's count, the old colour's to 0).
+
+    :param target: the colour to switch to
+    :param verify_timeout_seconds: how long endpoints may take to converge
+    :param mechanism: ``service_selector`` or ``gateway_configmap``; empty → the model's release spec
+    """
+
+    template_fields: Sequence[str] = ("model_path", "target", "mechanism")
+
+    def __init__(
+        self, *, target: str, verify_timeout_seconds: float = 60.0, mechanism: str = "", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.target, self.verify_timeout_seconds, self.mechanism = target, verify_timeout_seconds, mechanism
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        spec = self.spec
+        mechanism = self.mechanism or spec.switch
+        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
+        try:
+            if mechanism == "gateway_configmap":
+                switch.ensure_preview(self.target)
+                gateway = GatewaySwitch(
+                    self.api_client,
+                    spec.gateway["configmap"],
+                    spec.gateway["key"],
+                    spec.namespace,
+                    spec.gateway["upstream"],
+                    log=self.log.info,
+                )
+                result = gateway.switch(self.target)
+                preview = preview_service_name(spec.service, self.target)
+                ready, _ = switch.endpoint_pods(preview)
+                expected = switch.colour_pods(self.target)
+                if not expected or ready != expected:
+                    raise SwitchNotVerified(
+                        f"gateway names {preview} but its ready endpoints {sorted(ready)} are not the "
+                        f"{len(expected)} ready {self.target} pod(s)"
+                    )
+                result.endpoints = sorted(ready)
+            else:
+                result = switch.switch(self.target, timeout=self.verify_timeout_seconds)
+        except SwitchNotVerified as exc:
+            self.decide(context, str(exc), "fail: traffic is not verified on the target colour")
+            raise AirflowFailException(str(exc)) from None
+        workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
+        handover = hand_over_workers(workloads, self.target)
+        images = {
+            c: (
+                ((workloads.read(c) or {}).get("spec") or {})
+                .get("template", {})
+                .get("spec", {})
+                .get("containers")
+                or [{}]
+            )[0].get("image", "")
+            for c in spec.layout.components(self.target)
+        }
+        ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).finish(
+            context["run_id"], "Active", images=images
+        )
+        outcome = result.as_dict() | {"workers": handover}
+        self.decide(
+            context,
+            f"traffic on {result.previous or 'nothing'}",
+            f"switched to {self.target} ({'patched' if result.changed else 'already switched'}), verified",
+            result=outcome,
+        )
+        return outcome
+
+
+def hand_over_workers(workloads: Workloads, target: str) -> dict[str, str]:
+    """Queue workers follow the traffic: target colour up to the old colour's count, old to 0."""
+    layout = workloads.layout
+    moves = {}
+    for members in layout.tiers.values():
+        new, old = members[target], members[other(target)]
+        if new not in layout.workers:
+            continue
+        old_obj = workloads.read(old)
+        new_obj = workloads.read(new)
+        wanted = int((old_obj or {}).get("spec", {}).get("replicas") or 0)
+        have = int((new_obj or {}).get("spec", {}).get("replicas") or 0)
+        if old_obj is None or wanted == 0:  # already handed over (a re-run) or nothing to hand over
+            wanted = max(wanted, have)
+        if new_obj is not None:
+            workloads.scale(new, wanted)
+        if old_obj is not None:
+            workloads.scale(old, 0)
+        moves[new] = f"{have}→{wanted}"
+        moves[old] = "→0"
+    return moves
+
+
+class ScaleDownColourOperator(SwitchyardOperator):
+    """Scale every per-colour deployment of a colour to 0 (a failed standby, or cleanup).
+
+    :param colour: the colour to scale down
+    :param reason: why, for the log and the deployments' annotation
+    """
+
+    template_fields: Sequence[str] = ("model_path", "colour", "reason")
+
+    def __init__(self, *, colour: str, reason: str = "", record_failure: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.colour, self.reason, self.record_failure = colour, reason, record_failure
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        if not self.colour:
+            self.log.info("no colour planned (the plan did not run): nothing to scale down")
+            return {}
+        spec = self.spec
+        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
+        if switch.live_colour() == self.colour:
+            self.decide(
+                context, f"{self.colour} is the live colour", "refuse to scale down what serves traffic"
+            )
+            raise AirflowFailException(f"refusing to scale down {self.colour}: the Service selects it")
+        workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
+        previous = {c: workloads.scale(c, 0) for c in spec.layout.components(self.colour)}
+        if self.record_failure:
+            from switchyard.airflow.notifications import notification_line, notify, run_link
+            from switchyard.release.evidence import first_failure
+
+            evidence = first_failure(context["ti"])
+            ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).finish(
+                context["run_id"],
+                "Failed",
+                root_cause=evidence.root_cause or evidence.reason,
+                chain=evidence.chain,
+            )
+            plan = context["ti"].xcom_pull(task_ids="plan") or {}
+            notify(
+                notification_line(
+                    spec.app,
+                    plan.get("version", ""),
+                    f"FAILED before the switch at {evidence.step}",
+                    evidence.root_cause or evidence.reason[:200],
+                    run_link(context["dag"].dag_id, context["run_id"]),
+                ),
+                context,
+            )
+        self.decide(
+            context, f"{self.colour} replicas {previous}", f"scaled {self.colour} to 0 ({self.reason})"
+        )
+        return previous
+
+
+def migration_job_name(app: str, version: str) -> str:
+    """One Job per app and version: a re-run finds it instead of migrating twice."""
+    slug = "".join(ch if ch.isalnum() else "-" for ch in version.lower()).strip("-")
+    return f"{app}-migrate-{slug}"[:63].rstrip("-")
+
+
+class MigrationJobOperator(SwitchyardOperator):
+    """The database migration as a Kubernetes Job with the new image, through the provider's
+    ``KubernetesHook`` (create_job / wait_until_job_complete / is_job_failed). The Job is named
+    after the version, so a retry or re-run converges on the same Job instead of migrating twice
+    (the provider's ``KubernetesJobOperator`` adds a random suffix per try). Its logs go to the
+    task log; a failure stops the release before any switch.
+
+    :param plan: the release plan (image, namespace, command)
+    :param timeout_seconds: how long the migration may run
+    """
+
+    template_fields: Sequence[str] = ("model_path", "plan")
+
+    def __init__(
+        self, *, plan: Any, timeout_seconds: float = 1800, poll_seconds: float = 1.0, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.plan, self.timeout_seconds, self.poll_seconds = plan, timeout_seconds, poll_seconds
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        import time as _time
+
+        from kubernetes.client import BatchV1Api
+
+        plan = self.plan if isinstance(self.plan, dict) else json.loads(self.plan)
+        namespace, name = plan["namespace"], migration_job_name(plan["app"], plan["version"])
+        batch = BatchV1Api(self.api_client)
+        body = {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": {
+                    "app": plan["app"],
+                    "switchyard.io/step": "migration",
+                    "app.kubernetes.io/managed-by": "switchyard",
+                },
+                "annotations": {
+                    "switchyard.io/version": plan["version"],
+                    "switchyard.io/release-run": context["run_id"],
+                },
+            },
+            "spec": {
+                "backoffLimit": 0,
+                "template": {
+                    "metadata": {"labels": {"app": plan["app"], "switchyard.io/step": "migration"}},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {
+                                "name": "migrate",
+                                "image": plan["image"],
+                                "command": list(plan["migration_command"]) or None,
+                            }
+                        ],
+                    },
+                },
+            },
+        }
+        try:
+            batch.create_namespaced_job(namespace, body)
+            self.log.info("created job %s/%s with %s", namespace, name, plan["image"])
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+            self.log.info("job %s/%s exists (a re-run): waiting for its outcome", namespace, name)
+        deadline = _time.monotonic() + float(self.timeout_seconds)
+        while True:
+            job = self.hook.get_job_status(name, namespace)
+            if self.hook.is_job_successful(job) or self.hook.is_job_failed(job):
+                break
+            if _time.monotonic() > deadline:
+                raise AirflowFailException(
+                    f"migration job {namespace}/{name} still running after {self.timeout_seconds}s"
+                )
+            _time.sleep(self.poll_seconds)
+        logs = self._logs(namespace, name)
+        for line in logs.splitlines():
+            self.log.info("migration | %s", line)
+        failed = self.hook.is_job_failed(job)
+        if failed:
+            tail = " / ".join(logs.strip().splitlines()[-3:])
+            self.decide(context, f"migration job {name} failed ({failed}): {tail}", "stop before the switch")
+            raise AirflowFailException(f"migration {name} failed ({failed}); last lines: {tail}")
+        self.decide(context, f"migration job {name} completed", "continue", job=name)
+        return {"job": name, "log_lines": len(logs.splitlines())}
+
+    def _logs(self, namespace: str, job: str) -> str:
+        core = CoreV1Api(self.api_client)
+        pods = core.list_namespaced_pod(namespace, label_selector=f"job-name={job}").items
+        return "\n".join(core.read_namespaced_pod_log(p.metadata.name, namespace) or "" for p in pods)

@@ -1,0 +1,145 @@
+"""The Releases page as HTML: one section per app, no JavaScript, every value escaped.
+
+The page may be shown inside the Airflow UI (an iframe, through the plugin's external view), so its
+links to DAG runs open in the top window.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import quote
+
+from switchyard.airflow.ui.releases import AppReleases
+from switchyard.release.records import ReleaseRecord
+
+STATUS_CLASS = {
+    "Active": "active",
+    "Superseded": "superseded",
+    "InProgress": "progress",
+    "Failed": "failed",
+    "RolledBack": "rolledback",
+}
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1f2328; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8px; }
+.sub { color: #57606a; margin: 0 0 16px; }
+.live { display: flex; gap: 24px; margin: 8px 0 12px; }
+.live div { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 12px; }
+.live b { display: block; font-size: 16px; }
+.colour-blue { color: #0969da; } .colour-green { color: #1a7f37; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; }
+th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid #d0d7de; vertical-align: top; }
+th { background: #f6f8fa; }
+.status { border-radius: 10px; padding: 1px 8px; font-size: 12px; font-weight: 600; }
+.active { background: #dafbe1; color: #116329; } .superseded { background: #eaeef2; color: #57606a; }
+.progress { background: #ddf4ff; color: #0550ae; } .failed { background: #ffebe9; color: #a40e26; }
+.rolledback { background: #fff1e5; color: #953800; }
+.chain { color: #57606a; font-size: 12px; }
+.problem { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 8px 12px; margin: 8px 0; }
+figure { margin: 12px 0; overflow-x: auto; } figure svg { max-width: 100%; height: auto; }
+figcaption { color: #57606a; font-size: 13px; margin-bottom: 6px; }
+"""
+
+
+def run_href(base_path: str, dag_id: str, run_id: str) -> str:
+    """The Airflow UI page of a DAG run."""
+    return f"{base_path}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+def _status(status: str) -> str:
+    return f'<span class="status {STATUS_CLASS.get(status, "")}">{escape(status)}</span>'
+
+
+def _row(record: ReleaseRecord, view: AppReleases, base_path: str, artifacts: dict[str, str]) -> str:
+    dag_id = record.dag_id or view.dag_id
+    cause = escape(record.root_cause) if record.root_cause else "—"
+    if record.chain:
+        cause += f'<div class="chain">{escape(" → ".join(record.chain))}</div>'
+    started = escape(record.started_at.replace("T", " ").removesuffix("Z")) if record.started_at else "—"
+    finished = escape(record.finished_at.replace("T", " ").removesuffix("Z")) if record.finished_at else "—"
+    run = (
+        f'<a href="{escape(run_href(base_path, dag_id, record.run_id))}" target="_top">{escape(record.run_id)}</a>'
+        if record.run_id
+        else "—"
+    )
+    files = artifacts.get(record.run_id)
+    files_link = f'<a href="{escape(files)}">files</a>' if files else ""
+    return (
+        f'<tr data-number="{record.number}"><td>#{record.number}</td><td>{escape(record.version)}</td>'
+        f'<td class="colour-{escape(record.colour)}">{escape(record.colour)}</td><td>{_status(record.status)}</td>'
+        f"<td>{started}</td><td>{finished}</td><td>{cause}</td><td>{run}</td><td>{files_link}</td></tr>"
+    )
+
+
+def app_section(view: AppReleases, base_path: str, artifacts: dict[str, str]) -> str:
+    parts = [
+        f'<section id="app-{escape(view.app)}" data-app="{escape(view.app)}">',
+        f"<h2>{escape(view.app)}</h2>",
+    ]
+    colour = view.live_colour or "none"
+    active = view.active
+    parts.append(
+        '<div class="live">'
+        f'<div>Live colour<b class="live-colour colour-{escape(colour)}">{escape(colour)}</b></div>'
+        f'<div>Live version<b class="live-version">{escape(view.live_version or "—")}</b></div>'
+        f'<div>Active release<b class="active-release">'
+        f"{escape(f'#{active.number} {active.version} on {active.colour}') if active else '—'}</b></div>"
+        f"<div>Service<b>{escape(f'{view.namespace}/{view.service}' if view.service else '—')}</b></div>"
+        "</div>"
+    )
+    if active and view.live_colour and active.colour != view.live_colour:
+        parts.append(
+            f'<div class="problem">The active record says {escape(active.colour)}, the cluster serves '
+            f"{escape(view.live_colour)}: traffic was moved outside a release, or a release is still running.</div>"
+        )
+    for problem in view.problems:
+        parts.append(f'<div class="problem">Could not read {escape(problem)}</div>')
+    if view.records:
+        parts.append(
+            '<table class="releases"><thead><tr><th>#</th><th>Version</th><th>Colour</th><th>Status</th>'
+            "<th>Started (UTC)</th><th>Finished (UTC)</th><th>Root cause</th><th>DAG run</th><th>Artefacts</th>"
+            "</tr></thead><tbody>"
+        )
+        parts += [_row(r, view, base_path, artifacts) for r in view.records]
+        parts.append("</tbody></table>")
+    elif not view.problems:
+        parts.append('<p class="sub">No release on record yet.</p>')
+    if view.graph_svg:
+        failure = view.last_failure
+        caption = (
+            f"Model graph — the chain of release #{failure.number} ({escape(failure.status)}) in red, "
+            f"root cause {escape(failure.root_cause or 'unknown')}"
+            if failure
+            else "Model graph — no failed release on record"
+        )
+        # graph.svg escapes every name it draws: the markup is ours, the text is escaped.
+        parts.append(f'<figure class="graph"><figcaption>{caption}</figcaption>{view.graph_svg}</figure>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def releases_page(views: list[AppReleases], base_path: str, artifacts: dict[str, dict[str, str]]) -> str:
+    sections = "\n".join(app_section(v, base_path, artifacts.get(v.app, {})) for v in views) or (
+        '<p class="sub">No models in include/models/: nothing is released by Switchyard here.</p>'
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Switchyard releases</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
+        "<body><h1>Switchyard releases</h1>"
+        '<p class="sub">Per app: what serves now, the last 10 releases from the cluster\'s records, and where '
+        "the last failed release broke.</p>"
+        f"{sections}</body></html>"
+    )
+
+
+def listing_page(relative: str, entries: list[tuple[str, bool]]) -> str:
+    items = "".join(
+        f'<li><a href="{escape(quote(name))}{"/" if is_dir else ""}">{escape(name)}{"/" if is_dir else ""}</a></li>'
+        for name, is_dir in entries
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Artefacts</title>'
+        f"<style>{STYLE}</style></head><body><h1>Artefacts: {escape(relative or '/')}</h1>"
+        f"<ul>{items or '<li>(empty)</li>'}</ul></body></html>"
+    )

@@ -1,0 +1,203 @@
+"""YAML reading with the scalar rules of the reference engine (YAML 1.2 style).
+
+PyYAML's default resolver is YAML 1.1: it turns the key ``on`` (in every ``depends:`` entry) into
+``True`` and ``yes/no/off`` into booleans. We compose the node tree with no implicit resolvers and
+resolve plain scalars ourselves, so ``on`` stays a string and positions stay available for errors.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from switchyard.engine.errors import Location, YamlError
+
+# libyaml's parser when PyYAML was built with it (about 10× faster), else the pure-Python one.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# Untagged plain scalars get a private tag, resolved later by our own rules; an explicit `!!str 7`
+# keeps the standard str tag and stays the text "7".
+_PLAIN_TAG = "tag:switchyard,2026:plain"
+
+
+class _PlainLoader(_BaseLoader):
+    """A loader whose untagged plain scalars compose as ``_PLAIN_TAG`` nodes (resolved later)."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _PLAIN_TAG
+        return super().resolve(kind, value, implicit)
+
+
+_PlainLoader.yaml_implicit_resolvers = {}
+
+_TYPED_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null")}
+_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_OCT_LEGACY_RE = re.compile(r"^[-+]?0[0-7_]+$")
+_OCT_RE = re.compile(r"^[-+]?0o_*[0-7][0-7_]*$")
+_HEX_RE = re.compile(r"^[-+]?0x_*[0-9a-fA-F][0-9a-fA-F_]*$")
+_BIN_RE = re.compile(r"^[-+]?0b_*[01][01_]*$")
+# The mantissa needs a digit: `e3`, `E5` or `.e3` are words (an instance class), not numbers.
+_FLOAT_RE = re.compile(r"^[-+]?([0-9][0-9_]*(\.[0-9_]*)?|\.[0-9_]*[0-9][0-9_]*)([eE][-+]?[0-9]+)?$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def resolve_plain_scalar(text: str) -> Any:
+    """Value of an unquoted scalar, following the reference decoder's table (spec §1.1)."""
+    if text in ("", "~", "null", "Null", "NULL"):
+        return None
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    sign = -1 if text.startswith("-") else 1
+    body = text.lstrip("+-")
+    if _INT_RE.match(text):
+        return int(text.replace("_", ""))
+    if _OCT_LEGACY_RE.match(text):
+        return sign * int(body.replace("_", ""), 8)
+    if _OCT_RE.match(text):
+        return sign * int(body[2:].replace("_", ""), 8)
+    if _HEX_RE.match(text):
+        return sign * int(body[2:].replace("_", ""), 16)
+    if _BIN_RE.match(text):
+        return sign * int(body[2:].replace("_", ""), 2)
+    lowered = body.lower()
+    if lowered in (".inf", "inf") and body.startswith("."):
+        return sign * math.inf
+    if lowered == ".nan":
+        return math.nan
+    if _FLOAT_RE.match(text):
+        return float(text.replace("_", ""))
+    if _DATE_RE.match(text):
+        try:
+            return _dt.date.fromisoformat(text)
+        except ValueError:
+            return text
+    return text
+
+
+def load_node(path: Path) -> yaml.Node | None:
+    """Compose one YAML document into a node tree; duplicate mapping keys are an error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise YamlError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise YamlError(f"{path}: is a directory, expected a YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise YamlError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    try:
+        node = yaml.compose(text, Loader=_PlainLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
+        raise YamlError(
+            f"{where}: invalid YAML: {exc.problem}", where, f"invalid YAML: {exc.problem}"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(f"{path}: invalid YAML: {exc}") from None
+    if node is not None:
+        _check_duplicate_keys(node, path)
+    return node
+
+
+def _check_duplicate_keys(node: yaml.Node, path: Path) -> None:
+    stack = [node]
+    seen_nodes: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen_nodes:  # aliases share nodes
+            continue
+        seen_nodes.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            first_line: dict[str, int] = {}
+            for key_node, value_node in current.value:
+                key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
+                line = key_node.start_mark.line + 1
+                if key in first_line:
+                    detail = (
+                        f"mapping key {key!r} already defined at line {first_line[key]}"
+                        " — remove or rename one of them"
+                    )
+                    raise YamlError(f"{path}:{line}: {detail}", Location(str(path), line), detail)
+                first_line[key] = line
+                stack.append(value_node)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+
+
+def location(path: Path | str, node: yaml.Node | None) -> Location:
+    """The file position of a node (1-based)."""
+    if node is None:
+        return Location(str(path))
+    return Location(str(path), node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def to_python(node: yaml.Node | None) -> Any:
+    """Plain Python value of a node: dicts, lists, and scalars resolved per spec §1.1."""
+    if node is None:
+        return None
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == _PLAIN_TAG:
+            return resolve_plain_scalar(node.value)
+        if node.tag in _TYPED_TAGS:  # explicit !!int, !!float, !!bool, !!null
+            return resolve_plain_scalar(node.value)
+        return node.value
+    if isinstance(node, yaml.SequenceNode):
+        return [to_python(item) for item in node.value]
+    if isinstance(node, yaml.MappingNode):
+        return {scalar_text(k): to_python(v) for k, v in node.value}
+    raise TypeError(f"unexpected YAML node {node!r}")
+
+
+def scalar_text(node: yaml.Node | None) -> str:
+    """The literal text of a scalar, for fields read as strings (``version: 1.0`` → ``"1.0"``)."""
+    if node is None:
+        return ""
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == _PLAIN_TAG and node.value in ("~", "null", "Null", "NULL"):
+            return ""
+        return node.value
+    raise TypeError("not a scalar")
+
+
+def is_scalar(node: yaml.Node | None) -> bool:
+    return isinstance(node, yaml.ScalarNode)
+
+
+def is_mapping(node: yaml.Node | None) -> bool:
+    return isinstance(node, yaml.MappingNode)
+
+
+def is_sequence(node: yaml.Node | None) -> bool:
+    return isinstance(node, yaml.SequenceNode)
+
+
+def is_null(node: yaml.Node | None) -> bool:
+    return node is None or (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == _PLAIN_TAG
+        and node.value in ("", "~", "null", "Null", "NULL")
+    )
+
+
+def mapping_items(node: yaml.Node) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    """(key text, key node, value node) for each entry of a mapping node."""
+    return [(scalar_text(k) if is_scalar(k) else "", k, v) for k, v in node.value]
+
+
+def get(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    """The value node under ``key`` in a mapping node, or None."""
+    if not is_mapping(node):
+        return None
+    for k, v in node.value:
+        if is_scalar(k) and k.value == key:
+            return v
+    return None

@@ -1,0 +1,50 @@
+"""Conventions Switchyard relies on in the systems it releases: the per-colour PromQL queries its
+monitoring asks, and the tag that ties an AWS resource to its model component.
+
+They assume the app exports the conventional HTTP metrics (as the Prometheus client libraries and
+most frameworks do), with the pod labels ``app`` and ``color`` attached by the scrape config
+(``labelmap`` of ``__meta_kubernetes_pod_label_*``) and the ``namespace`` label the Kubernetes
+service discovery adds:
+
+* ``http_requests_total{namespace, app, color, code}`` — counter of answered requests;
+* ``http_request_duration_seconds_bucket{namespace, app, color, le}`` — latency histogram.
+
+The local environment's Prometheus emulator answers exactly these (and small variations of them:
+other windows, quantiles, ``sum by (...)``), so the same monitoring code runs against a real
+Prometheus and against the emulator.
+"""
+
+from __future__ import annotations
+
+REQUESTS_METRIC = "http_requests_total"
+LATENCY_BUCKET_METRIC = "http_request_duration_seconds_bucket"
+DEFAULT_WINDOW = "1m"
+
+# An AWS resource whose id the model does not know (a CloudFront distribution) is found by this tag,
+# or, where a resource has no tags on its summary, by this prefix in its comment.
+RESOURCE_ID_TAG = "switchyard:resource-id"
+RESOURCE_ID_COMMENT = "switchyard-resource-id="
+
+
+def colour_selector(app: str, colour: str, namespace: str = "default") -> str:
+    return f'namespace="{namespace}",app="{app}",color="{colour}"'
+
+
+def request_rate(app: str, colour: str, namespace: str = "default", window: str = DEFAULT_WINDOW) -> str:
+    """Requests per second served by ``colour``."""
+    return f"sum(rate({REQUESTS_METRIC}{{{colour_selector(app, colour, namespace)}}}[{window}]))"
+
+
+def error_ratio(app: str, colour: str, namespace: str = "default", window: str = DEFAULT_WINDOW) -> str:
+    """Share of ``colour``'s requests answered 5xx (0..1). NaN when the colour has no traffic."""
+    selector = colour_selector(app, colour, namespace)
+    return (f'sum(rate({REQUESTS_METRIC}{{{selector},code=~"5.."}}[{window}]))'
+            f" / sum(rate({REQUESTS_METRIC}{{{selector}}}[{window}]))")
+
+
+def latency_quantile(app: str, colour: str, namespace: str = "default", quantile: float = 0.99,
+                     window: str = DEFAULT_WINDOW) -> str:
+    """Latency in seconds below which ``quantile`` of ``colour``'s requests complete (default p99)."""
+    selector = colour_selector(app, colour, namespace)
+    return (f"histogram_quantile({quantile}, sum by (le) "
+            f"(rate({LATENCY_BUCKET_METRIC}{{{selector}}}[{window}])))")

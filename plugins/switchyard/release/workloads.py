@@ -1,0 +1,234 @@
+"""Writing to the cluster: the standby colour's deployments, their scale, and their rollout.
+
+Every function here converges: run it twice, or after a crash half-way, and the cluster ends in
+the same state. Standby manifests are rendered from the live colour's Deployment (same spec, new
+image, the other colour's labels), so what is tested is what will serve.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes.client import ApiClient, ApiException, AppsV1Api, CoreV1Api
+
+from switchyard.release.colours import ColourLayout, colour_of, other
+
+Obj = dict[str, Any]
+VERSION_ANNOTATION = "switchyard.io/version"
+RELEASE_ANNOTATION = "switchyard.io/release-run"
+CLEANUP_ANNOTATION = "cleanup-after"  # the runbook's annotation on the old colour after the bake
+_SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink")
+
+
+def _plain(api: ApiClient, obj: Any) -> Obj:
+    return api.sanitize_for_serialization(obj)
+
+
+def with_tag(image: str, tag: str) -> str:
+    """``registry/app:v1`` → ``registry/app:<tag>`` (a digest or port in the registry is kept)."""
+    name = image.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    repository = name[:colon] if colon > slash else name
+    return f"{repository}:{tag}"
+
+
+def repository_of(image: str) -> str:
+    return with_tag(image, "x")[:-2]
+
+
+def recolour(live: Obj, target: str, version: str | None, replicas: int, run_id: str) -> Obj:
+    """The standby Deployment rendered from the live one: other colour, new image tag."""
+    body = copy.deepcopy(live)
+    body.pop("status", None)
+    meta = body["metadata"]
+    for key in _SERVER_FIELDS:
+        meta.pop(key, None)
+    source = colour_of(meta["name"]) or ""
+    meta["name"] = meta["name"][: -len(source)] + target if source else f"{meta['name']}-{target}"
+    annotations = meta.setdefault("annotations", {}) or {}
+    for key in list(annotations):
+        if (
+            key.startswith("deployment.kubernetes.io/")
+            or key == "kubectl.kubernetes.io/last-applied-configuration"
+        ):
+            annotations.pop(key)
+    meta["annotations"] = annotations
+    spec = body["spec"]
+    spec["replicas"] = replicas
+    meta.setdefault("labels", {})["color"] = target
+    spec["selector"].setdefault("matchLabels", {})["color"] = target
+    spec["template"].setdefault("metadata", {}).setdefault("labels", {})["color"] = target
+    app_repository = None
+    containers = spec["template"]["spec"]["containers"]
+    if containers:
+        app_repository = repository_of(containers[0]["image"])
+    if version:
+        annotations[VERSION_ANNOTATION] = version
+        for container in containers:
+            if repository_of(container["image"]) == app_repository:
+                container["image"] = with_tag(container["image"], version)
+    annotations[RELEASE_ANNOTATION] = run_id
+    return body
+
+
+@dataclass
+class Workloads:
+    """Deployments of one app, through the official client (as KubernetesHook builds it)."""
+
+    api_client: ApiClient
+    layout: ColourLayout
+    log: Callable[[str], None] = print
+
+    @property
+    def apps(self) -> AppsV1Api:
+        return AppsV1Api(self.api_client)
+
+    @property
+    def core(self) -> CoreV1Api:
+        return CoreV1Api(self.api_client)
+
+    def read(self, component: str) -> Obj | None:
+        try:
+            obj = self.apps.read_namespaced_deployment(component, self.layout.namespace(component))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return _plain(self.api_client, obj)
+
+    def apply(self, body: Obj, dry_run: bool = False) -> str:
+        """Create or replace a Deployment; returns what happened."""
+        name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+        kwargs = {"dry_run": "All"} if dry_run else {}
+        for _attempt in range(5):
+            try:
+                self.apps.create_namespaced_deployment(namespace, body, **kwargs)
+                return "created"
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+            current = self.apps.read_namespaced_deployment(name, namespace)
+            body = copy.deepcopy(body)
+            body["metadata"]["resourceVersion"] = current.metadata.resource_version
+            try:
+                self.apps.replace_namespaced_deployment(name, namespace, body, **kwargs)
+                return "replaced"
+            except ApiException as exc:
+                if exc.status != 409:  # a concurrent writer: read again and retry
+                    raise
+        raise RuntimeError(f"deployment {namespace}/{name} kept changing under us; giving up after 5 tries")
+
+    def render_standby(self, live: str, version: str, run_id: str) -> list[Obj]:
+        """Manifests of every per-colour deployment of the standby colour, from the live ones.
+
+        Queue workers of the standby colour are rendered at 0 replicas: they would otherwise take
+        jobs from the shared queue with unreleased code.
+        """
+        standby = other(live)
+        bodies = []
+        for tier, members in self.layout.tiers.items():
+            source = self.read(members[live])
+            if source is None:
+                raise LookupError(
+                    f"live deployment {members[live]} not found in namespace "
+                    f"{self.layout.namespace(members[live])}: cannot render {members[standby]} from it"
+                )
+            replicas = (
+                0 if members[standby] in self.layout.workers else int(source["spec"].get("replicas") or 1)
+            )
+            body = recolour(source, standby, version, replicas, run_id)
+            body["metadata"]["namespace"] = self.layout.namespace(members[standby])
+            bodies.append(body)
+            self.log(f"rendered {body['metadata']['name']} ({tier}) at {replicas} replicas")
+        return bodies
+
+    def scale(self, component: str, replicas: int) -> int | None:
+        """Set replicas; returns the previous count (None when the deployment does not exist)."""
+        namespace = self.layout.namespace(component)
+        try:
+            current = self.apps.read_namespaced_deployment_scale(component, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        previous = current.spec.replicas or 0
+        if previous != replicas:
+            self.apps.patch_namespaced_deployment_scale(
+                component, namespace, {"spec": {"replicas": replicas}}
+            )
+        return previous
+
+    def annotate(self, component: str, annotations: dict[str, str | None]) -> None:
+        self.apps.patch_namespaced_deployment(
+            component, self.layout.namespace(component), {"metadata": {"annotations": annotations}}
+        )
+
+    def rollout_status(self, component: str) -> tuple[bool, str]:
+        """(done, reason) as ``kubectl rollout status`` decides it."""
+        obj = self.read(component)
+        if obj is None:
+            return False, "deployment does not exist"
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        desired = spec.get("replicas", 1)
+        meta = obj["metadata"]
+        if (status.get("observedGeneration") or 0) < (meta.get("generation") or 0):
+            return False, "waiting for the controller to observe the new spec"
+        for cond in status.get("conditions") or []:
+            if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+                return False, f"rollout stuck: {cond.get('message', 'progress deadline exceeded')}"
+        updated = status.get("updatedReplicas") or 0
+        ready = status.get("readyReplicas") or 0
+        available = status.get("availableReplicas") or 0
+        if updated < desired:
+            return False, f"{updated}/{desired} replicas updated"
+        if (status.get("replicas") or 0) > updated:
+            return False, f"{(status.get('replicas') or 0) - updated} old replicas pending termination"
+        if available < desired or ready < desired:
+            return False, f"{ready}/{desired} replicas ready"
+        return True, f"{ready}/{desired} replicas ready"
+
+    def pod_trouble(self, component: str) -> str:
+        """Why a deployment's pods are not ready, from their container states (for the log)."""
+        obj = self.read(component)
+        if obj is None:
+            return ""
+        selector = ",".join(f"{k}={v}" for k, v in obj["spec"]["selector"].get("matchLabels", {}).items())
+        pods = self.core.list_namespaced_pod(self.layout.namespace(component), label_selector=selector)
+        reasons = []
+        for pod in pods.items:
+            for cs in pod.status.container_statuses or []:
+                waiting = cs.state.waiting if cs.state else None
+                if waiting and waiting.reason:
+                    reasons.append(f"{pod.metadata.name}: {waiting.reason} (restarts {cs.restart_count})")
+                elif not cs.ready:
+                    reasons.append(f"{pod.metadata.name}: not ready (restarts {cs.restart_count})")
+        return "; ".join(reasons[:5])
+
+    def wait_ready(
+        self,
+        components: list[str],
+        timeout: float,
+        poll: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> dict[str, str]:
+        """Wait until every deployment has rolled out; returns component → reason for those that did not."""
+        deadline = clock() + timeout
+        pending = {c: "" for c in components}
+        while True:
+            for component in list(pending):
+                done, reason = self.rollout_status(component)
+                if done:
+                    self.log(f"{component}: rolled out ({reason})")
+                    pending.pop(component)
+                else:
+                    pending[component] = reason
+            if not pending or clock() >= deadline:
+                break
+            sleep(poll)
+        return {c: f"{r}; {self.pod_trouble(c)}".rstrip("; ") for c, r in pending.items()}
