@@ -80,6 +80,20 @@ def when(
     return thread
 
 
+def watch_started(env, kind: str, checkpoints_done: int = 0) -> Callable[[], bool]:
+    """True once the run's watch or bake has started (its clock is in the release record) and
+    recorded at least ``checkpoints_done`` checkpoints: after the post-switch gate, in the wait."""
+
+    def check() -> bool:
+        for record in history(env):
+            progress = (record.get("checkpoints") or {}).get(kind)
+            if progress is not None and len(progress.get("results", [])) >= checkpoints_done:
+                return True
+        return False
+
+    return check
+
+
 def selector_is(env, colour: str) -> Callable[[], bool]:
     core = client.CoreV1Api(api(env))
     return lambda: (

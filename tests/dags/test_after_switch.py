@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from kubernetes import client
-from release_helpers import api, cluster_state, history, selector_is, states, task_state, when, xcom
+from release_helpers import api, cluster_state, history, selector_is, states, watch_started, when, xcom
 
 FAST = {
     "grace_seconds": 0,
@@ -20,9 +19,10 @@ FAST = {
 
 def test_degradation_at_a_bake_checkpoint_rolls_back(cluster_env, release_dag, emulator_for):
     emulator = emulator_for(cluster_env)
-    # the new colour starts failing while the bake waits for its first checkpoint
-    when(
-        task_state(release_dag.dag_id, "bake", "deferred"), lambda: emulator.set_behaviour("v2", "crash_loop")
+    # the new colour starts failing once the bake's first checkpoint passed (read from the record)
+    started = when(
+        watch_started(cluster_env, "bake", checkpoints_done=1),
+        lambda: emulator.set_behaviour("v2", "crash_loop"),
     )
     run = release_dag.test(
         run_conf={**FAST, "version": "v2", "bake_minutes": 0.4, "watch_interval_seconds": 1}
@@ -31,8 +31,10 @@ def test_degradation_at_a_bake_checkpoint_rolls_back(cluster_env, release_dag, e
     task_states = states(run)
     assert task_states["bake"] == "failed" and task_states["rollback"] == "success"
     assert task_states["cleanup_old_colour"] == "upstream_failed"
+    started.join(timeout=5)
+    assert not started.is_alive(), "the bake never recorded a checkpoint"
     checkpoints = xcom(run, "bake", "checkpoints")
-    assert checkpoints[-1]["passed"] is False
+    assert checkpoints[0]["passed"] is True and checkpoints[-1]["passed"] is False
     after = cluster_state(cluster_env)
     assert after["colour"] == "blue" and after["replicas"]["acme-shop-nginx-green"] == 0
     [record] = history(cluster_env)
@@ -45,8 +47,8 @@ def test_rds_down_during_the_bake_names_rds_and_does_not_roll_back(cluster_env, 
     back to blue cannot help; traffic stays on green, blue stays warm, and the run fails and pages."""
     rds = local_env.aws.client("rds")
     when(
-        selector_is(cluster_env, "green"),
-        lambda: (time.sleep(2), rds.stop_db_instance(DBInstanceIdentifier="acme-shop-stage-rds")),
+        watch_started(cluster_env, "bake"),  # after the post-switch gate passed: the bake sees it
+        lambda: rds.stop_db_instance(DBInstanceIdentifier="acme-shop-stage-rds"),
     )
     try:
         run = release_dag.test(
@@ -139,33 +141,46 @@ def test_history_keeps_ten_and_one_active(cluster_env):
     assert again.number == 12 and len(records.read()) == 10
 
 
-def test_a_resumed_bake_continues_at_the_checkpoint_it_reached():
-    """A worker or triggerer restart: the operator's progress is in the task state store, the
-    trigger's deadline is absolute; resuming defers for the next checkpoint, not the first."""
-    from airflow.sdk.exceptions import TaskDeferred
+def test_a_resumed_bake_continues_at_the_checkpoint_it_reached(cluster_env):
+    """A worker or triggerer restart: the checkpoints passed are in the release record and the
+    clock is absolute; the trigger goes on at the next checkpoint, not the first."""
+    import asyncio
+
     from airflow.sdk.module_loading import import_string
 
-    from switchyard.airflow.operators.watch import ReleaseWatchOperator, checkpoints
+    from switchyard.airflow.triggers import ReleaseWatchTrigger
+    from switchyard.release.checkpoints import checkpoints
+    from switchyard.release.records import ReleaseHistory
 
-    class Store(dict):  # the task state store's get/set, as the Task SDK offers them
-        def set(self, key, value, **_):
-            self[key] = value
-
+    history = ReleaseHistory(client.CoreV1Api(api(cluster_env)), "acme-shop", "default")
+    history.begin("run-1", "release_acme_shop", "v1", "blue", previous_version="v0")
     started = time.time() - 100
-    store = Store(progress={"started_at": started, "next": 2})
-    op = ReleaseWatchOperator(
-        task_id="bake",
-        model_path="include/models/acme-shop.model.yaml",
-        colour="green",
+    history.start_checkpoints("run-1", "bake", started)
+    cps = checkpoints("bake", 0.2, 1)  # 12 s: checkpoints at +0.5 s, +1.5 s, +6 s, +12 s
+    for index in (0, 1):
+        history.add_checkpoint("run-1", "bake", {"checkpoint": index + 1, "label": cps[index][1], "passed": True})
+    trigger = ReleaseWatchTrigger(
         kind="bake",
-        duration_minutes=120,
+        model_path="include/models/acme-shop.model.yaml",
+        colour="blue",
+        dag_id="release_acme_shop",
+        run_id="run-1",
+        started_at=started,
+        checkpoints=[list(c) for c in cps],
+        sample_seconds=1,
     )
-    with pytest.raises(TaskDeferred) as deferred:
-        op.execute({"task_state_store": store, "ti": None, "dag": None, "run_id": "r"})
-    trigger = deferred.value.trigger
-    offset, label = checkpoints("bake", 120, 30)[2]
-    assert trigger.index == 2 and trigger.until == pytest.approx(started + offset) and offset == 3600
-    assert label.startswith("+1 h extended stability")
     path, kwargs = trigger.serialize()  # what the triggerer stores and rebuilds after a restart
     rebuilt = import_string(path)(**kwargs)
-    assert (rebuilt.index, rebuilt.until, rebuilt.colour) == (2, trigger.until, "green")
+
+    async def first_event():
+        generator = rebuilt.run()
+        event = await generator.__anext__()
+        await generator.aclose()
+        return event.payload
+
+    event = asyncio.run(first_event())
+    assert event["status"] == "passed"
+    assert [r["checkpoint"] for r in event["results"]] == [1, 2, 3, 4]
+    recorded = history.checkpoint_progress("run-1", "bake")
+    assert recorded["started_at"] == started and [r["checkpoint"] for r in recorded["results"]] == [1, 2, 3, 4]
+    assert all(r["passed"] for r in recorded["results"][2:]) and recorded["results"][2]["gate"] == "healthy"

@@ -7,7 +7,7 @@ green absent, the Service selecting blue. Times are compressed through the param
 from __future__ import annotations
 
 import pytest
-from release_helpers import cluster_state, history, states, task_state, when, xcom
+from release_helpers import cluster_state, history, states, watch_started, when, xcom
 
 FAST = {"grace_seconds": 0, "rollout_timeout_seconds": 30, "watch_minutes": 0, "bake_minutes": 0}
 
@@ -49,7 +49,8 @@ def test_release_through_watch_bake_and_cleanup(cluster_env, release_dag):
     bake = xcom(run, "bake", "checkpoints")
     assert [c["passed"] for c in bake] == [True, True, True, True]
     assert bake[0]["label"].endswith("immediate stability: error rate < 0.1 %, no crash loops")
-    assert len(xcom(run, "watch", "checkpoints")) == 3
+    [watch] = xcom(run, "watch", "checkpoints")  # 3 s: one gate; metrics sampled every second
+    assert watch["passed"] and watch["gate"] == "healthy" and watch["metrics"]["error_ratio"] == 0
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_bad_params_fail_before_any_task_runs(release_dag, conf, fragment):
 def test_degradation_during_the_watch_rolls_back(cluster_env, release_dag, emulator_for):
     emulator = emulator_for(cluster_env)
     when(
-        task_state(release_dag.dag_id, "watch", "deferred"),
+        watch_started(cluster_env, "watch"),
         lambda: emulator.set_behaviour("v2", "crash_loop"),
     )
     run = release_dag.test(

@@ -1,9 +1,11 @@
 """Triggers: waiting without a worker slot (run by Airflow's triggerer, importable from plugins/).
 
-``ColourMetricsTrigger`` waits for one checkpoint of the watch or the bake and samples the new
-colour's error ratio and p99 on the way, so a breach ends the wait at once instead of at the next
-checkpoint. Its kwargs are primitives and absolute times: after a triggerer restart it resumes the
-same checkpoint with the same deadline.
+``ReleaseWatchTrigger`` runs a whole watch or bake in the triggerer: it samples the new colour's
+error ratio and p99 at the sampling interval, runs the model gate at each checkpoint, and records
+each checkpoint's result in the release record as it happens. It wakes the worker once: when the
+last checkpoint passed, or at the first failure. Its kwargs are primitives and absolute times, and
+its progress is in the release record, so after a triggerer restart it goes on at the checkpoint
+it had reached instead of starting over.
 """
 
 from __future__ import annotations
@@ -11,46 +13,91 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from functools import cached_property
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+# Airflow 3.3 race: the worker that deferred reports "success" to the scheduler a few seconds after
+# it exits (the task supervisor's heartbeat). If the trigger has already fired and the task was
+# queued again, the scheduler takes that late report for a task killed from outside and fails the
+# resumed try. So no event leaves a trigger earlier than this after it started.
+MIN_DEFERRAL_SECONDS = 8.0
 
-class ColourMetricsTrigger(BaseTrigger):
+
+class ReleaseWatchTrigger(BaseTrigger):
     def __init__(
         self,
         *,
-        app: str,
-        namespace: str,
+        kind: str,
+        model_path: str,
         colour: str,
-        until: float,
+        dag_id: str,
+        run_id: str,
+        started_at: float,
+        checkpoints: list[list[Any]],
         sample_seconds: float,
-        max_error_ratio: float,
-        max_p99_seconds: float,
+        kubernetes_conn_id: str = "kubernetes_default",
+        aws_conn_id: str = "aws_default",
         prometheus_conn_id: str = "prometheus_default",
-        index: int = 0,
+        max_probes: int = 80,
+        deadline_seconds: float = 120.0,
     ) -> None:
         super().__init__()
-        self.app, self.namespace, self.colour = app, namespace, colour
-        self.until, self.sample_seconds = until, sample_seconds
-        self.max_error_ratio, self.max_p99_seconds = max_error_ratio, max_p99_seconds
-        self.prometheus_conn_id, self.index = prometheus_conn_id, index
+        self.kind, self.model_path, self.colour = kind, model_path, colour
+        self.dag_id, self.run_id = dag_id, run_id
+        self.started_at = float(started_at)
+        self.checkpoints = [(float(offset), str(label)) for offset, label in checkpoints]
+        self.sample_seconds = float(sample_seconds)
+        self.kubernetes_conn_id, self.aws_conn_id = kubernetes_conn_id, aws_conn_id
+        self.prometheus_conn_id = prometheus_conn_id
+        self.max_probes, self.deadline_seconds = int(max_probes), float(deadline_seconds)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
-                "app": self.app,
-                "namespace": self.namespace,
+                "kind": self.kind,
+                "model_path": self.model_path,
                 "colour": self.colour,
-                "until": self.until,
+                "dag_id": self.dag_id,
+                "run_id": self.run_id,
+                "started_at": self.started_at,
+                "checkpoints": [[offset, label] for offset, label in self.checkpoints],
                 "sample_seconds": self.sample_seconds,
-                "max_error_ratio": self.max_error_ratio,
-                "max_p99_seconds": self.max_p99_seconds,
+                "kubernetes_conn_id": self.kubernetes_conn_id,
+                "aws_conn_id": self.aws_conn_id,
                 "prometheus_conn_id": self.prometheus_conn_id,
-                "index": self.index,
+                "max_probes": self.max_probes,
+                "deadline_seconds": self.deadline_seconds,
             },
         )
+
+    # ------------------------------------------------------------------ blocking parts (threads)
+    @cached_property
+    def model(self) -> Any:
+        from switchyard.engine.model import load_model
+
+        return load_model(self.model_path)
+
+    @cached_property
+    def spec(self) -> Any:
+        from switchyard.release.spec import release_spec
+
+        return release_spec(self.model)
+
+    @cached_property
+    def history(self) -> Any:
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory
+
+        api_client = KubernetesHook(conn_id=self.kubernetes_conn_id).api_client
+        return ReleaseHistory(CoreV1Api(api_client), self.spec.app, self.spec.namespace)
+
+    def _recorded(self) -> list[dict[str, Any]]:
+        return list(self.history.checkpoint_progress(self.run_id, self.kind).get("results", []))
 
     def _sample(self) -> dict[str, Any]:
         from switchyard.probes.errors import ReadFailed
@@ -58,50 +105,126 @@ class ColourMetricsTrigger(BaseTrigger):
 
         try:
             m = colour_metrics(
-                self.app, self.namespace, self.colour, prometheus_conn_id=self.prometheus_conn_id
+                self.spec.app, self.spec.namespace, self.colour, prometheus_conn_id=self.prometheus_conn_id
             )
         except ReadFailed as exc:
-            return {"status": exc.status, "detail": exc.detail}
+            return {"status": exc.status, "detail": exc.detail, "at": time.time()}
         return {
             "status": "ok",
             "request_rate": m.request_rate,
             "error_ratio": m.error_ratio,
             "p99_seconds": m.p99_seconds,
+            "at": time.time(),
         }
 
-    def breach(self, sample: dict[str, Any]) -> str:
-        """Why a sample breaks the thresholds ('' when it does not; no data is not a breach here —
-        the checkpoint itself refuses to pass without data)."""
-        ratio, p99 = sample.get("error_ratio"), sample.get("p99_seconds")
-        if ratio is not None and ratio >= self.max_error_ratio:
-            return f"error ratio {ratio:.2%} ≥ {self.max_error_ratio:.2%} on {self.colour}"
-        if p99 is not None and p99 >= self.max_p99_seconds:
-            return f"p99 latency {p99:.2f}s ≥ {self.max_p99_seconds:.2f}s on {self.colour}"
-        return ""
+    def _serving_entry(self) -> tuple[str, list[str]]:
+        """The first serving tier of the colour and the path traffic takes to it."""
+        from switchyard.engine.facts import FactStore
+        from switchyard.engine.reasoning import shortest_paths
 
+        shape = self.spec.layout
+        component = shape.serving(self.colour)[0]
+        view = shape.live_path(self.colour)
+        path = next((p for p in shortest_paths(view, {}, FactStore()) if p[-1] == component), [component])
+        return component, path
+
+    def _checkpoint(self, index: int, sample: dict[str, Any], breach_reason: str) -> dict[str, Any]:
+        """Run the model gate, judge the checkpoint, save its evidence and record its result."""
+        from switchyard.airflow.operators.gate import diagnose_scope, save_evidence
+        from switchyard.release.checkpoints import judge
+
+        label = self.checkpoints[index][1]
+        name = f"{self.kind} checkpoint {index + 1}"
+        view, diagnosis = diagnose_scope(
+            self.model,
+            self.spec,
+            "live",
+            self.colour,
+            name,
+            self.log.info,
+            kubernetes_conn_id=self.kubernetes_conn_id,
+            aws_conn_id=self.aws_conn_id,
+            prometheus_conn_id=self.prometheus_conn_id,
+            max_probes=self.max_probes,
+            deadline_seconds=self.deadline_seconds,
+        )
+        result = judge(
+            index=index,
+            label=label,
+            verdict=diagnosis.verdict,
+            sample=sample,
+            breach_reason=breach_reason,
+            max_error_ratio=self.spec.max_error_ratio,
+            max_p99_seconds=self.spec.max_p99_seconds,
+            colour=self.colour,
+            serving_entry=self._serving_entry(),
+            sampled_at=sample.get("at"),
+        )
+        report, url = save_evidence(
+            self.model, view, diagnosis, self.dag_id, self.run_id, name, "live", self.colour
+        )
+        result["artifact_url"] = url
+        result["verdict"] = {
+            k: report.get(k) for k in ("outcome", "root_cause", "root_state", "chain", "summary")
+        }
+        self.history.add_checkpoint(self.run_id, self.kind, result)
+        line = f"{self.kind} checkpoint {index + 1}/{len(self.checkpoints)} ({label}) on {self.colour}"
+        if result["passed"]:
+            self.log.info(
+                "%s passed: gate %s, error ratio %s, p99 %s",
+                line,
+                diagnosis.verdict.outcome,
+                sample.get("error_ratio"),
+                sample.get("p99_seconds"),
+            )
+        else:
+            self.log.warning("%s failed: %s", line, "; ".join(result["problems"]))
+        return result
+
+    # ------------------------------------------------------------------ the wait
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from switchyard.release.checkpoints import breach
+
+        began = time.monotonic()
+        results = await asyncio.to_thread(self._recorded)
+        if results:
+            self.log.info(
+                "%s of %s: %d checkpoint(s) already recorded; going on from checkpoint %d",
+                self.kind,
+                self.colour,
+                len(results),
+                len(results) + 1,
+            )
+        failed = next((r for r in results if not r.get("passed")), None)
+        index = len(results)
         samples = 0
-        last: dict[str, Any] = {}
-        while True:
-            last = await asyncio.to_thread(self._sample)
-            samples += 1
-            why = self.breach(last)
+        while failed is None and index < len(self.checkpoints):
+            due = self.started_at + self.checkpoints[index][0]
+            sample: dict[str, Any] = {}
+            why = ""
+            while True:
+                sample = await asyncio.to_thread(self._sample)
+                samples += 1
+                why = breach(sample, self.spec.max_error_ratio, self.spec.max_p99_seconds, self.colour)
+                remaining = due - time.time()
+                if why or remaining <= 0:
+                    break
+                await asyncio.sleep(min(self.sample_seconds, remaining))
             if why:
-                yield TriggerEvent(
-                    {
-                        "status": "breach",
-                        "reason": why,
-                        "sample": last,
-                        "index": self.index,
-                        "samples": samples,
-                        "at": time.time(),
-                    }
-                )
-                return
-            remaining = self.until - time.time()
-            if remaining <= 0:
-                break
-            await asyncio.sleep(min(self.sample_seconds, remaining))
+                self.log.warning("breach while waiting for checkpoint %d: %s", index + 1, why)
+            result = await asyncio.to_thread(self._checkpoint, index, sample, why)
+            results.append(result)
+            if not result["passed"]:
+                failed = result
+            index += 1
+        early = MIN_DEFERRAL_SECONDS - (time.monotonic() - began)
+        if early > 0:
+            await asyncio.sleep(early)
         yield TriggerEvent(
-            {"status": "reached", "sample": last, "index": self.index, "samples": samples, "at": time.time()}
+            {
+                "status": "failed" if failed else "passed",
+                "results": results,
+                "samples": samples,
+                "at": time.time(),
+            }
         )

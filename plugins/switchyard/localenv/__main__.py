@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--rbac", metavar="MANIFEST", action="append",
                     help="enforce the Roles/RoleBindings of this manifest (e.g. deploy/rbac.yaml; repeatable) "
                          "for its first ServiceAccount: other requests get 403")
+    up.add_argument("--restore", action="store_true",
+                    help="keep the cluster in the state dir: restore it at start (when saved), save it while "
+                         "running and at stop")
     up.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
 
@@ -50,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                            time_scale=args.time_scale, state_dir=Path(args.state_dir).resolve(),
                            kube_port=args.kube_port, prometheus_port=args.prometheus_port,
                            aws_port=args.aws_port, with_aws=not args.no_aws, host=args.host,
-                           advertise_host=args.advertise_host, rbac=args.rbac)
+                           advertise_host=args.advertise_host, rbac=args.rbac,
+                           restore=args.restore)
     try:
         env.start()
     except (ConfigError, SwitchyardError, OSError) as exc:  # bad input or a busy port: say why, no traceback

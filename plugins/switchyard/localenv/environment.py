@@ -53,6 +53,7 @@ class LocalEnvironment:
         host: str = "127.0.0.1",
         advertise_host: str | None = None,
         rbac: str | Path | list[str | Path] | None = None,
+        restore: bool = False,
     ) -> None:
         self.model_path = Path(model) if model else None
         self.behaviours_path = Path(behaviours) if behaviours else None
@@ -75,6 +76,9 @@ class LocalEnvironment:
         self.images: list[str] = []
         self.paths: dict[str, Path] = {}
         self.startup_seconds = 0.0
+        self.restore = restore  # keep the cluster in state_dir across restarts (snapshot.py)
+        self.restored_objects = 0
+        self._saver: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalEnvironment:
@@ -104,8 +108,13 @@ class LocalEnvironment:
             for key, behaviour in behaviours.items():
                 self.cluster.behaviours.set(key, behaviour)
             registry = self.aws.registry if self.aws else f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com"
+            if self.restore:
+                from switchyard.localenv import snapshot
+
+                self.restored_objects = snapshot.restore(self.cluster.store, self.state_dir)
             if self.model is not None:
-                self.seed_report = seed_kubernetes(self.cluster, self.model, registry)
+                if not self.restored_objects:
+                    self.seed_report = seed_kubernetes(self.cluster, self.model, registry)
                 if self.aws:
                     self._seed_aws(behaviours)
             self.cluster.controller.settle()  # the seeded system has been running for an hour
@@ -114,6 +123,12 @@ class LocalEnvironment:
             self.kube_server.start("localenv-kube-api")
             self.prometheus_server.start("localenv-prometheus")
             self.cluster.start()
+            if self.restore:
+                from switchyard.localenv import snapshot
+
+                self.state_dir.mkdir(parents=True, exist_ok=True)
+                self._saver = snapshot.Saver(self.cluster.store, self.state_dir)
+                self._saver.start()
             namespace = (self.model.vars.get("namespace") if self.model else None) or "default"
             self.paths = write_files(self.state_dir, self.kube_url, namespace, self._conn_args(region))
             if self.aws:
@@ -137,6 +152,9 @@ class LocalEnvironment:
         self.seed_report.created.append(f"aws ecr_repository {self.model.name} ({', '.join(self.images)})")
 
     def stop(self) -> None:
+        if self._saver is not None:
+            self._saver.stop()
+            self._saver = None
         for server in (self.kube_server, self.prometheus_server):
             if server is not None:
                 server.stop()

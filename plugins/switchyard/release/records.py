@@ -47,6 +47,9 @@ class ReleaseRecord:
     previous_version: str = ""
     migration: bool = False
     cleanup_after: str = ""
+    # Progress of the watch and the bake ({"watch": {"started_at": epoch, "results": [...]}}): kept
+    # here, with the release, so a triggerer or worker restart resumes at the checkpoint reached.
+    checkpoints: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReleaseRecord:
@@ -164,6 +167,38 @@ class ReleaseHistory:
 
         updated = self.update(change)
         return next((r for r in updated if r.run_id == run_id), None)
+
+    def checkpoint_progress(self, run_id: str, kind: str) -> dict[str, Any]:
+        """``{"started_at": epoch seconds, "results": [checkpoint results]}`` of a run's watch or
+        bake, or ``{}`` before it started."""
+        record = self.find(run_id)
+        return dict((record.checkpoints or {}).get(kind) or {}) if record else {}
+
+    def start_checkpoints(self, run_id: str, kind: str, started_at: float) -> dict[str, Any]:
+        """Start the watch or bake clock once; a second call (a retry) returns what is there."""
+
+        def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
+            for record in records:
+                if record.run_id == run_id and kind not in (record.checkpoints or {}):
+                    record.checkpoints = {**(record.checkpoints or {}), kind: {"started_at": started_at, "results": []}}
+            return records
+
+        self.update(change)
+        return self.checkpoint_progress(run_id, kind)
+
+    def add_checkpoint(self, run_id: str, kind: str, result: dict[str, Any]) -> None:
+        """Record one checkpoint's result (a re-run of the same checkpoint replaces it)."""
+
+        def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
+            for record in records:
+                if record.run_id == run_id:
+                    progress = dict((record.checkpoints or {}).get(kind) or {"started_at": result.get("at"), "results": []})
+                    kept = [r for r in progress.get("results", []) if r.get("checkpoint") != result.get("checkpoint")]
+                    progress["results"] = sorted([*kept, result], key=lambda r: r.get("checkpoint", 0))
+                    record.checkpoints = {**(record.checkpoints or {}), kind: progress}
+            return records
+
+        self.update(change)
 
     def mark(self, number: int, **fields: Any) -> None:
         def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from airflow.sdk import Context
@@ -81,13 +81,12 @@ class ModelGateOperator(SwitchyardOperator):
         return {"outcome": verdict.outcome, "scope": verdict.scope, "probes_run": result.probes_run}
 
 
-def gate_view(operator: SwitchyardOperator, scope: str, colour: str):
+def gate_view(model: Any, spec: Any, scope: str, colour: str):
     """(model view, components to vouch for, components to prefer) for a gate scope."""
-    shape = operator.spec.layout
+    shape = spec.layout
     if scope not in SCOPES:
         raise AirflowFailException(f"scope {scope!r} must be one of {', '.join(SCOPES)}")
     if scope == "all" or not colour:
-        model = operator.model
         names = [n for n, c in model.components.items() if c.type_def and c.type_def.provider != "generic"]
         return model, names, []
     if scope == "live":
@@ -95,19 +94,32 @@ def gate_view(operator: SwitchyardOperator, scope: str, colour: str):
     return shape.live_path(colour), shape.serving(colour), shape.components(colour)
 
 
-def run_gate(operator: Any, context: Context, scope: str, colour: str, name: str) -> Diagnosis:
-    """Probe the scope, decide, and save the evidence: artefacts (SVG, Mermaid, JSON), XCom
-    ``verdict`` and ``artifact_url``. Used by the gate operator and by every watch checkpoint."""
+def diagnose_scope(
+    model: Any,
+    spec: Any,
+    scope: str,
+    colour: str,
+    name: str,
+    log: Callable[..., Any],
+    *,
+    kubernetes_conn_id: str = "kubernetes_default",
+    aws_conn_id: str = "aws_default",
+    prometheus_conn_id: str = "prometheus_default",
+    max_probes: int = 80,
+    deadline_seconds: float = 120.0,
+) -> tuple[Any, Diagnosis]:
+    """Probe the scope live and let the engine decide: (the model view, the diagnosis). Used by the
+    gate operator, and by the watch's trigger at every checkpoint."""
     from switchyard.probes import LiveProbe  # imports the providers' hooks
 
-    view, vouch, prefer = gate_view(operator, scope, colour)
+    view, vouch, prefer = gate_view(model, spec, scope, colour)
     probe = LiveProbe(
-        operator.model,
-        kubernetes_conn_id=operator.kubernetes_conn_id,
-        aws_conn_id=getattr(operator, "aws_conn_id", "aws_default"),
-        prometheus_conn_id=getattr(operator, "prometheus_conn_id", "prometheus_default"),
+        model,
+        kubernetes_conn_id=kubernetes_conn_id,
+        aws_conn_id=aws_conn_id,
+        prometheus_conn_id=prometheus_conn_id,
     )
-    operator.log.info(
+    log(
         "%s: scope %s on %s, vouching for %d components: %s",
         name,
         scope,
@@ -120,14 +132,22 @@ def run_gate(operator: Any, context: Context, scope: str, colour: str, name: str
         probe,
         scope=vouch,
         prefer=prefer,
-        max_probes=getattr(operator, "max_probes", 80),
-        deadline_seconds=getattr(operator, "deadline_seconds", 120.0),
-        on_step=lambda s: operator.log.info("%s", s.line()),
+        max_probes=max_probes,
+        deadline_seconds=deadline_seconds,
+        on_step=lambda s: log("%s", s.line()),
     )
+    return view, result
+
+
+def save_evidence(
+    model: Any, view: Any, result: Diagnosis, dag_id: str, run_id: str, name: str, scope: str, colour: str
+) -> tuple[dict[str, Any], str]:
+    """Write the gate's artefacts (SVG, Mermaid, JSON); returns (the verdict report, the picture's URL)."""
     verdict = result.verdict
-    report = {"gate": name, "scope": scope, "colour": colour, **result.as_dict()}
-    dag_id, run_id = context["dag"].dag_id, context["run_id"]
-    title = f"{operator.model.name} · {name} · {verdict.outcome}" + (
+    report = json.loads(
+        json.dumps({"gate": name, "scope": scope, "colour": colour, **result.as_dict()}, default=str)
+    )
+    title = f"{model.name} · {name} · {verdict.outcome}" + (
         f" · root cause {verdict.root_cause}" if verdict.outcome == "failing" else ""
     )
     safe = name.replace(" ", "-")
@@ -136,6 +156,28 @@ def run_gate(operator: Any, context: Context, scope: str, colour: str, name: str
     )
     write_artifact(dag_id, run_id, f"{safe}.mmd", mermaid(view, verdict.chain, result.conclusion.health))
     write_artifact(dag_id, run_id, f"{safe}.json", json.dumps(report, indent=2, default=str))
-    context["ti"].xcom_push(key="artifact_url", value=artifact_url(picture))
-    context["ti"].xcom_push(key="verdict", value=json.loads(json.dumps(report, default=str)))
+    return report, artifact_url(picture)
+
+
+def run_gate(operator: Any, context: Context, scope: str, colour: str, name: str) -> Diagnosis:
+    """Probe the scope, decide, and save the evidence: artefacts (SVG, Mermaid, JSON), XCom
+    ``verdict`` and ``artifact_url``."""
+    view, result = diagnose_scope(
+        operator.model,
+        operator.spec,
+        scope,
+        colour,
+        name,
+        operator.log.info,
+        kubernetes_conn_id=operator.kubernetes_conn_id,
+        aws_conn_id=getattr(operator, "aws_conn_id", "aws_default"),
+        prometheus_conn_id=getattr(operator, "prometheus_conn_id", "prometheus_default"),
+        max_probes=getattr(operator, "max_probes", 80),
+        deadline_seconds=getattr(operator, "deadline_seconds", 120.0),
+    )
+    report, url = save_evidence(
+        operator.model, view, result, context["dag"].dag_id, context["run_id"], name, scope, colour
+    )
+    context["ti"].xcom_push(key="artifact_url", value=url)
+    context["ti"].xcom_push(key="verdict", value=report)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from kubernetes.client import ApiException, CoordinationV1Api, CoreV1Api
 
 from switchyard.airflow.artifacts import ArtifactLink, artifact_url, write_artifact
 from switchyard.airflow.operators.base import SwitchyardOperator
+from switchyard.airflow.triggers import MIN_DEFERRAL_SECONDS
 from switchyard.release.colours import other
 from switchyard.release.lock import LockHeld, ReleaseLock
 from switchyard.release.records import ReleaseHistory
@@ -363,7 +365,11 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
             context["ti"].xcom_push(key="rollout_incomplete", value=not_ready)
             return names
         grace = float(self.grace_seconds)
-        if grace > 0:
+        if 0 < grace < MIN_DEFERRAL_SECONDS:
+            # Too short to defer safely (see MIN_DEFERRAL_SECONDS): hold the slot for these seconds.
+            self.log.info("standby ready; holding a %.0fs grace period before the gate", grace)
+            time.sleep(grace)
+        elif grace > 0:
             from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 
             self.log.info(

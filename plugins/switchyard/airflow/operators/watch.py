@@ -1,57 +1,28 @@
 """Watching the new colour after the switch: the immediate watch (a checkpoint every 30 s for
 5 minutes) and the 2-hour bake (checkpoints at +5 min, +15 min, +1 h, +2 h — the runbook's table).
 
-Waiting is deferred to ``ColourMetricsTrigger`` (no worker slot; a breach ends the wait at once).
-At each checkpoint the worker runs the live-path model gate and judges the metrics; the result is
-pushed to XCom as it happens. Progress (start time, next checkpoint) lives in the task state
-store, so a retry after a worker, scheduler or triggerer restart resumes at the checkpoint reached.
+The whole wait runs in ``ReleaseWatchTrigger`` (no worker slot): it samples the metrics, runs the
+live-path model gate at each checkpoint and ends the wait at the first failure. Each checkpoint's
+result goes into the release record as it happens, so a retry after a worker, scheduler or
+triggerer restart resumes at the checkpoint reached; the worker wakes once, to push the results
+to XCom and pass or fail (→ rollback) naming the root cause.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
+from kubernetes.client import CoreV1Api
 
 from switchyard.airflow.artifacts import ArtifactLink
 from switchyard.airflow.operators.base import SwitchyardOperator
-from switchyard.airflow.operators.gate import run_gate
-from switchyard.airflow.triggers import ColourMetricsTrigger
-
-# The runbook's bake checkpoints as fractions of the bake, with what each one is for.
-BAKE_CHECKPOINTS = (
-    (5 / 120, "immediate stability: error rate < 0.1 %, no crash loops"),
-    (15 / 120, "performance baseline: P99 latency < 5 s"),
-    (60 / 120, "extended stability: all metrics stable"),
-    (1.0, "production readiness: full SLO"),
-)
-
-
-def _offset_label(seconds: float) -> str:
-    if seconds < 120:
-        return f"+{seconds:.0f}s"
-    if seconds < 7200 and seconds % 3600:
-        return f"+{seconds / 60:.0f} min"
-    return f"+{seconds / 3600:g} h"
-
-
-def checkpoints(kind: str, duration_minutes: float, interval_seconds: float) -> list[tuple[float, str]]:
-    """(offset in seconds from the start, label) of every checkpoint."""
-    total = float(duration_minutes) * 60
-    if total <= 0:
-        return []
-    if kind == "bake":
-        return [(total * f, f"{_offset_label(total * f)} {what}") for f, what in BAKE_CHECKPOINTS]
-    step = max(1.0, float(interval_seconds))
-    count = max(1, int(total // step))
-    return [
-        (min(total, step * (i + 1)), f"sample {i + 1}/{count} ({_offset_label(step * (i + 1))})")
-        for i in range(count)
-    ]
+from switchyard.airflow.triggers import ReleaseWatchTrigger
+from switchyard.release.checkpoints import checkpoints
+from switchyard.release.records import ReleaseHistory
 
 
 class ReleaseWatchOperator(SwitchyardOperator):
@@ -59,10 +30,10 @@ class ReleaseWatchOperator(SwitchyardOperator):
     on the first breach, naming the root cause the gate finds.
 
     :param colour: the colour now serving
-    :param kind: ``watch`` (evenly spaced samples) or ``bake`` (the runbook's four checkpoints)
+    :param kind: ``watch`` (evenly spaced checkpoints) or ``bake`` (the runbook's four checkpoints)
     :param duration_minutes: how long to watch (0: nothing to do)
-    :param interval_seconds: the sampling interval (the watch's checkpoint spacing, the bake's
-        metrics sampling while waiting)
+    :param interval_seconds: the metrics sampling interval (a breach between checkpoints ends the
+        wait at once); the watch's checkpoints are spaced by it too, at least 10 s apart
     """
 
     template_fields: Sequence[str] = ("model_path", "colour", "duration_minutes", "interval_seconds")
@@ -93,133 +64,91 @@ class ReleaseWatchOperator(SwitchyardOperator):
     def _checkpoints(self) -> list[tuple[float, str]]:
         return checkpoints(self.kind, float(self.duration_minutes), float(self.interval_seconds))
 
+    def _history(self) -> ReleaseHistory:
+        return ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+
     def execute(self, context: Context) -> Any:
-        store = context["task_state_store"]
-        progress = store.get("progress") or {}
-        if not progress:
-            progress = {"started_at": time.time(), "next": 0}
-            store.set("progress", progress)
-        elif progress["next"] > 0:
-            self.log.info(
-                "resuming the %s at checkpoint %d (started %.0fs ago)",
-                self.kind,
-                progress["next"] + 1,
-                time.time() - progress["started_at"],
-            )
-        if not self._checkpoints():
+        cps = self._checkpoints()
+        if not cps:
             self.decide(context, f"{self.kind} of 0 minutes", "nothing to watch")
             return []
-        return self._wait(context, progress)
-
-    def _wait(self, context: Context, progress: dict[str, Any]) -> Any:
-        cps = self._checkpoints()
-        index = progress["next"]
-        if index >= len(cps):
-            results = context["ti"].xcom_pull(task_ids=self.task_id, key="checkpoints") or []
-            self.decide(
-                context, f"{len(cps)} checkpoint(s) of the {self.kind} passed on {self.colour}", "continue"
+        run_id = context["run_id"]
+        history = self._history()
+        progress = history.start_checkpoints(run_id, self.kind, time.time())
+        if not progress:  # no record for this run (a hand-made run): keep time in the trigger alone
+            self.log.warning(
+                "no release record for run %s: the %s cannot resume after a restart", run_id, self.kind
             )
-            return results
-        offset, label = cps[index]
-        spec = self.spec
+            progress = {"started_at": time.time(), "results": []}
+        results = progress.get("results", [])
+        if results:
+            self.log.info(
+                "resuming the %s at checkpoint %d/%d (started %.0fs ago; earlier results in the release record)",
+                self.kind,
+                len(results) + 1,
+                len(cps),
+                time.time() - progress["started_at"],
+            )
+        if any(not r.get("passed") for r in results) or len(results) >= len(cps):
+            return self.finish(context, {"status": "recorded", "results": results})
         self.log.info(
-            "waiting (deferred, no worker slot) for checkpoint %d/%d: %s", index + 1, len(cps), label
+            "watching %s for %d checkpoint(s) in the triggerer (no worker slot), sampling every %ss: %s",
+            self.colour,
+            len(cps),
+            self.interval_seconds,
+            "; ".join(label for _, label in cps),
         )
         self.defer(
-            trigger=ColourMetricsTrigger(
-                app=spec.app,
-                namespace=spec.namespace,
+            trigger=ReleaseWatchTrigger(
+                kind=self.kind,
+                model_path=self.model_path,
                 colour=self.colour,
-                until=progress["started_at"] + offset,
+                dag_id=context["dag"].dag_id,
+                run_id=run_id,
+                started_at=progress["started_at"],
+                checkpoints=[[offset, label] for offset, label in cps],
                 sample_seconds=float(self.interval_seconds),
-                max_error_ratio=spec.max_error_ratio,
-                max_p99_seconds=spec.max_p99_seconds,
+                kubernetes_conn_id=self.kubernetes_conn_id,
+                aws_conn_id=self.aws_conn_id,
                 prometheus_conn_id=self.prometheus_conn_id,
-                index=index,
+                max_probes=self.max_probes,
+                deadline_seconds=self.deadline_seconds,
             ),
-            method_name="checkpoint",
+            method_name="finish",
         )
 
-    def _serving_entry(self) -> tuple[str, list[str]]:
-        """The first serving tier of the colour and the path traffic takes to it."""
-        from switchyard.engine.facts import FactStore
-        from switchyard.engine.reasoning import shortest_paths
-
-        shape = self.spec.layout
-        component = shape.serving(self.colour)[0]
-        view = shape.live_path(self.colour)
-        path = next((p for p in shortest_paths(view, {}, FactStore()) if p[-1] == component), [component])
-        return component, path
-
-    def checkpoint(self, context: Context, event: dict[str, Any]) -> Any:
-        store = context["task_state_store"]
-        progress = store.get("progress") or {"started_at": time.time(), "next": event.get("index", 0)}
-        index = int(event.get("index", progress["next"]))
+    def finish(self, context: Context, event: dict[str, Any]) -> Any:
+        """Publish every checkpoint's result (XCom ``checkpoints``, ``checkpoint_N``, ``verdict`` and
+        the picture of the last gate) and pass, or fail naming the cause."""
+        results = event.get("results") or []
         cps = self._checkpoints()
-        label = cps[min(index, len(cps) - 1)][1]
-        name = f"{self.task_id} checkpoint {index + 1}"
-        gate = run_gate(self, context, "live", self.colour, name)
-        verdict = gate.verdict
-        sample = event.get("sample") or {}
-        spec = self.spec
-        problems = []
-        if event.get("status") == "breach":
-            problems.append(f"metrics: {event['reason']}")
-        elif sample.get("status", "ok") != "ok":
-            problems.append(f"metrics unreadable ({sample.get('status')}): {sample.get('detail', '')}")
-        elif sample.get("error_ratio") is None or sample.get("p99_seconds") is None:
-            problems.append(f"no metrics data for {self.colour}: a checkpoint cannot pass on no evidence")
-        else:
-            if sample["error_ratio"] >= spec.max_error_ratio:
-                problems.append(f"error ratio {sample['error_ratio']:.2%} ≥ {spec.max_error_ratio:.2%}")
-            if sample["p99_seconds"] >= spec.max_p99_seconds:
-                problems.append(f"p99 {sample['p99_seconds']:.2f}s ≥ {spec.max_p99_seconds:.2f}s")
-        if not verdict.passed:
-            problems.insert(0, f"model gate {verdict.outcome}: {verdict.summary()}")
-        root_cause, chain = verdict.root_cause, verdict.chain
-        if problems and verdict.passed:
-            # Only the metrics see it (5xx, latency): the model vouches for every component, so
-            # the cause is the colour's serving path; name its first tier, marked as metrics evidence.
-            root_cause, chain = self._serving_entry()
-        result = {
-            "checkpoint": index + 1,
-            "label": label,
-            "at": time.time(),
-            "sampled_at": event.get("at"),
-            "passed": not problems,
-            "gate": verdict.outcome,
-            "evidence": "model" if not verdict.passed else "metrics",
-            "root_cause": root_cause,
-            "chain": chain,
-            "metrics": sample,
-            "problems": problems,
-        }
-        results = (context["ti"].xcom_pull(task_ids=self.task_id, key="checkpoints") or []) + [result]
-        context["ti"].xcom_push(key="checkpoints", value=json.loads(json.dumps(results, default=str)))
-        context["ti"].xcom_push(
-            key=f"checkpoint_{index + 1}", value=json.loads(json.dumps(result, default=str))
-        )
-        line = f"{self.kind} checkpoint {index + 1}/{len(cps)} ({label}) on {self.colour}"
-        if problems:
-            cause = (
-                f"root cause {root_cause} ({' → '.join(chain)})"
-                if root_cause and root_cause != "none"
-                else f"{self.colour}: not enough visibility to name a cause"
-            )
+        ti = context["ti"]
+        ti.xcom_push(key="checkpoints", value=results)
+        for result in results:
+            ti.xcom_push(key=f"checkpoint_{result['checkpoint']}", value=result)
+        if results:
+            last = results[-1]
+            if last.get("artifact_url"):
+                ti.xcom_push(key="artifact_url", value=last["artifact_url"])
+            if last.get("verdict"):
+                ti.xcom_push(key="verdict", value=last["verdict"])
+        failed = next((r for r in results if not r.get("passed")), None)
+        if failed is None:
             self.decide(
                 context,
-                f"{line}: {'; '.join(problems)}",
-                "fail → roll back",
-                root_cause=root_cause,
-                chain=chain,
+                f"{len(results)} checkpoint(s) of the {self.kind} passed on {self.colour}",
+                "continue",
             )
-            raise AirflowFailException(f"{line} failed — {cause}: {'; '.join(problems)}")
-        self.log.info(
-            "%s passed: gate healthy, error ratio %s, p99 %s",
-            line,
-            sample.get("error_ratio"),
-            sample.get("p99_seconds"),
+            return results
+        line = (
+            f"{self.kind} checkpoint {failed['checkpoint']}/{len(cps)} ({failed['label']}) on {self.colour}"
         )
-        progress["next"] = index + 1
-        store.set("progress", progress)
-        return self._wait(context, progress)
+        problems = "; ".join(failed.get("problems", []))
+        root_cause, chain = failed.get("root_cause"), failed.get("chain") or []
+        cause = (
+            f"root cause {root_cause} ({' → '.join(chain)})"
+            if root_cause and root_cause != "none"
+            else f"{self.colour}: the gate named no root cause"
+        )
+        self.decide(context, f"{line}: {problems}", "fail → roll back", root_cause=root_cause, chain=chain)
+        raise AirflowFailException(f"{line} failed — {cause}: {problems}")
