@@ -9,7 +9,7 @@ scales the standby colour back to 0; a failure after it rolls traffic back to th
 Release records (last 10 per app) live in the cluster; the run note summarises the release.
 
 One DAG per model file: each app gets its own run history, grid and defaults, and its releases
-serialise per app (``max_active_runs=1`` here, the Lease lock across this and the rollback DAG).
+serialise per app through the Lease lock (across this and the rollback DAG): a second run fails fast.
 """
 
 from __future__ import annotations
@@ -119,7 +119,9 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         schedule=None,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
-        max_active_runs=1,
+        # The Lease lock serialises releases of an app (across this and the rollback DAG): a second run
+        # fails fast at `lock` naming the holder, rather than waiting unseen in the queue.
+        max_active_runs=4,
         params=release_params(rollback),
         render_template_as_native_obj=True,
         tags=["switchyard", kind, app],

@@ -1,28 +1,31 @@
-"""The README's demo: ``make demo``. Whole releases of acme-shop against the local environment.
+"""The README's demo: ``make demo``. Whole releases of acme-shop on Airflow's real runtime.
 
 1. The engine on the model: validate, simulate every scenario.
-2. Release v2 (v1 → v2, with its migration): blue → green, watched and baked (compressed times).
-3. Release v3-crashloop: stopped by the standby gate, the crash-looping deployment named as root
+2. The stack (``make stack``'s PostgreSQL, api-server, scheduler, dag-processor, triggerer and the
+   local environment) in ``.local-env/demo``; the releases are triggered through the REST API.
+3. Release v2 (v1 → v2, with its migration): blue → green, watched and baked (compressed times).
+4. Release v3-crashloop: stopped by the standby gate, the crash-looping deployment named as root
    cause, traffic still on green.
-4. Release v10-late-regression: healthy at first, it starts crash-looping during the bake; the bake
-   catches it, traffic rolls back to green, and the incident report is printed.
-Then the command that opens the Airflow UI on the same database to browse the runs.
+5. Release v10-late-regression: healthy at first, it starts crash-looping during the bake; the
+   bake catches it, traffic rolls back to green, and the incident report is printed.
+Then ``make ui`` opens the same state: the three runs with their logs, notes and artefacts, and the
+Releases view reading the demo's cluster.
 """
 
 from __future__ import annotations
 
-import os
+import shutil
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]
 MODEL = ROOT / "include" / "models" / "acme-shop.model.yaml"
 SCENARIOS = ROOT / "include" / "scenarios" / "acme-shop"
-BEHAVIOURS = ROOT / "include" / "behaviours" / "acme-shop.yaml"
 DEMO_HOME = ROOT / ".local-env" / "demo"
+DAG_ID = "release_acme_shop"
+TIME_SCALE = 60.0
 FAST = {
     "grace_seconds": 5,
     "rollout_timeout_seconds": 60,
@@ -36,118 +39,103 @@ def _section(title: str) -> None:
     print(f"\n━━ {title} " + "━" * max(0, 76 - len(title)), flush=True)
 
 
-def airflow_env(home: Path, logging_level: str = "WARNING") -> dict[str, str]:
-    """Environment for an in-process Airflow on SQLite in ``home`` with this project's DAGs."""
-    return {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": logging_level,
-        "SWITCHYARD_ARTIFACTS_DIR": str(home / "artifacts"),
-    }
-
-
 def engine() -> bool:
     from switchyard.cli import main as cli
 
-    _section(f"python -m switchyard model validate --model {MODEL.relative_to(ROOT)}")
+    _section(f"switchyard model validate --model {MODEL.relative_to(ROOT)}")
     ok = cli(["model", "validate", "--model", str(MODEL)]) == 0
-    _section(
-        f"python -m switchyard simulate --model {MODEL.relative_to(ROOT)} --all {SCENARIOS.relative_to(ROOT)}"
-    )
+    _section(f"switchyard simulate --model {MODEL.relative_to(ROOT)} --all {SCENARIOS.relative_to(ROOT)}")
     return cli(["simulate", "--model", str(MODEL), "--all", str(SCENARIOS)]) == 0 and ok
 
 
-def _release(dag, version: str, **conf):
+def _release(api: Any, version: str, note: str, during: Any = None, **conf: Any) -> tuple[dict, dict]:
+    """Trigger one release through the REST API and print its block."""
     started = time.monotonic()
-    run = dag.test(run_conf={"version": version, **FAST, **conf})
-    tis = {ti.task_id: ti for ti in run.get_task_instances()}
-    summary = tis["summary"].xcom_pull(task_ids="summary") or {}
-    print(f"  run {run.run_id}: {run.state} in {time.monotonic() - started:.0f}s")
-    print(f"  {summary.get('note', '(no summary)')}")
-    failed = [t for t, ti in tis.items() if str(ti.state) == "failed"]
+    run = api.trigger(DAG_ID, {"version": version, **FAST, **conf}, note=note)
+    run_id = run["dag_run_id"]
+    print(f"  triggered {run_id}", flush=True)
+    if during:
+        during(run_id)
+    final = api.wait_for_run(DAG_ID, run_id, timeout=900)
+    states = api.task_states(DAG_ID, run_id)
+    summary = api.xcom(DAG_ID, run_id, "summary") or {}
+    print(f"  {final['state']} in {time.monotonic() - started:.0f}s")
+    print(f"  {summary.get('note') or '(no summary)'}")
+    failed = [task for task, state in states.items() if state == "failed"]
     if failed:
         print(f"  failed steps: {', '.join(failed)}")
-    return run, tis
+    return final, states
+
+
+def releases(stack: Any) -> bool:
+    from switchyard.localenv.client import EmulatorClient
+
+    api = stack.api()
+    api.wait_for_dag(DAG_ID)
+    emulator = EmulatorClient(stack.kube_url)
+
+    _section("release 1: acme-shop v2 (migration, blue → green, watch and bake)")
+    run, _ = _release(api, "v2", "demo 1: v2 — healthy release, with its migration")
+    ok = run["state"] == "success"
+
+    _section("release 2: acme-shop v3-crashloop (stopped by the standby gate)")
+    run, _ = _release(
+        api,
+        "v3-crashloop",
+        "demo 2: v3-crashloop — stopped by the standby gate",
+        rollout_timeout_seconds=10,
+        run_migration="no",
+    )
+    verdict = api.xcom(DAG_ID, run["dag_run_id"], "standby_gate", "verdict") or {}
+    print(f"  standby gate: {verdict.get('summary', '-')}")
+    ok = ok and run["state"] == "failed" and verdict.get("outcome") == "failing"
+
+    _section("release 3: acme-shop v10-late-regression (fails during the bake, rolled back)")
+
+    def regress_in_the_bake(run_id: str) -> None:
+        api.wait_for_task(DAG_ID, run_id, "bake", {"deferred"}, timeout=600)
+        time.sleep(3)  # into the bake
+        emulator.set_behaviour("v10-late-regression", "crash_loop")
+        print("  (demo) v10-late-regression starts crash-looping during the bake", flush=True)
+
+    run, _ = _release(
+        api,
+        "v10-late-regression",
+        "demo 3: v10-late-regression — regresses in the bake, rolled back",
+        during=regress_in_the_bake,
+        run_migration="no",
+        watch_minutes=0,
+        bake_minutes=1.0,
+    )
+    emulator.clear_behaviour("v10-late-regression")
+    report = api.xcom(DAG_ID, run["dag_run_id"], "rollback", "incident_report")
+    if report:
+        print("\n" + "\n".join(f"  │ {line}" for line in report.splitlines()))
+    return ok and run["state"] == "failed" and bool(report)
 
 
 def main() -> int:
     ok = engine()
-    DEMO_HOME.mkdir(parents=True, exist_ok=True)
-    os.environ.update(airflow_env(DEMO_HOME))
-    sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "include")]
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils import db
+    from switchyard.localenv.stack import Stack, StackError
 
-    from switchyard.localenv.client import EmulatorClient
-    from switchyard.localenv.environment import LocalEnvironment
-
-    _section("local environment: Kubernetes API emulator + moto, seeded from the model")
-    env = LocalEnvironment(
-        MODEL,
-        behaviours=BEHAVIOURS,
-        time_scale=60.0,
-        metrics_period=2.0,
-        state_dir=Path(tempfile.mkdtemp(prefix="switchyard-demo-")),
-    )
-    env.start()
+    _section("the stack: PostgreSQL, api-server, scheduler, dag-processor, triggerer, local environment")
+    # Each demo starts from the seeded cluster and an empty database: the three runs it leaves are
+    # what `make ui` shows.
+    shutil.rmtree(DEMO_HOME, ignore_errors=True)
+    stack = Stack(state_dir=DEMO_HOME, time_scale=TIME_SCALE)
     try:
-        print("\n".join(f"  {line}" for line in env.status_lines()))
-        os.environ.update(env.airflow_env())
-        db.resetdb()
-        dag = DagBag(str(ROOT / "dags")).get_dag("release_acme_shop")
-        emulator = EmulatorClient(env.kube_url)
-
-        _section("release 1: acme-shop v2 (migration, blue → green, watch and bake)")
-        run, _ = _release(dag, "v2")
-        ok = ok and run.state == "success"
-
-        _section("release 2: acme-shop v3-crashloop (stopped by the standby gate)")
-        run, tis = _release(dag, "v3-crashloop", rollout_timeout_seconds=10, run_migration="no")
-        verdict = tis["standby_gate"].xcom_pull(task_ids="standby_gate", key="verdict") or {}
-        print(f"  standby gate: {verdict.get('summary', '-')}")
-        ok = ok and run.state == "failed" and verdict.get("outcome") == "failing"
-
-        _section("release 3: acme-shop v10-late-regression (fails during the bake, rolled back)")
-
-        from kubernetes import client, config
-
-        core = client.CoreV1Api(config.new_client_from_config(str(env.kubeconfig_path)))
-
-        def live_colour() -> str:
-            return (core.read_namespaced_service("acme-shop-svc", "default").spec.selector or {}).get(
-                "color", ""
-            )
-
-        def regress_after_switch(before: str) -> None:
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
-                now = live_colour()
-                if now != before:
-                    time.sleep(4)  # into the bake
-                    emulator.set_behaviour("v10-late-regression", "crash_loop")
-                    print(f"  (demo) v10-late-regression starts crash-looping on {now}", flush=True)
-                    return
-                time.sleep(0.3)
-
-        threading.Thread(target=regress_after_switch, args=(live_colour(),), daemon=True).start()
-        run, tis = _release(dag, "v10-late-regression", run_migration="no", watch_minutes=0, bake_minutes=1.0)
-        report = tis["rollback"].xcom_pull(task_ids="rollback", key="incident_report")
-        if report:
-            print("\n" + "\n".join(f"  │ {line}" for line in report.splitlines()))
-        ok = ok and run.state == "failed" and bool(report)
+        stack.start()
+    except StackError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    try:
+        print("\n".join(f"  {line}" for line in stack.banner()))
+        ok = releases(stack) and ok
     finally:
-        env.stop()
+        stack.stop()
     _section("browse the runs")
-    print(
-        f"  AIRFLOW_HOME={DEMO_HOME} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'dags'} "
-        f"AIRFLOW__CORE__PLUGINS_FOLDER={ROOT / 'plugins'} \\\n"
-        f"    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///{DEMO_HOME}/airflow.db "
-        f"PYTHONPATH={ROOT / 'plugins'} .venv/bin/airflow standalone"
-    )
-    print("  then open http://localhost:8080 (the password is printed by standalone)")
+    print("  make ui        # the same stack on the demo's state: runs, logs, notes, artefacts, Releases view")
     _section("demo " + ("passed" if ok else "FAILED"))
     return 0 if ok else 1
 

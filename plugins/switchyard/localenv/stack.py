@@ -22,6 +22,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -87,6 +88,15 @@ def _wait(what: str, ready: Callable[[], bool], timeout: float, processes: list[
         if time.monotonic() > deadline:
             raise StackError(f"{what} not ready after {timeout:.0f} s")
         time.sleep(0.3)
+
+
+def _let_through(folder: Path) -> None:
+    """Let the postgres user reach ``folder`` (search permission on its ancestors, nothing more):
+    a state dir under a private folder (a test's tmp dir) is otherwise out of its reach."""
+    for ancestor in [folder.resolve(), *folder.resolve().parents]:
+        mode = ancestor.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            ancestor.chmod(mode | stat.S_IXOTH)
 
 
 def _http_ok(url: str) -> bool:
@@ -379,6 +389,7 @@ class Stack:
         for folder in (data.parent, sockets):
             folder.mkdir(parents=True, exist_ok=True)
         if user:
+            _let_through(data.parent)
             shutil.chown(sockets, user)
             sockets.chmod(0o700)
         fresh = not (data / "PG_VERSION").exists()

@@ -1,0 +1,54 @@
+"""End-to-end: releases on Airflow's real runtime, driven only through its public REST API.
+
+One stack per session (``switchyard.localenv.stack``: its own PostgreSQL, ``airflow db migrate``,
+api-server, scheduler, dag-processor and triggerer with LocalExecutor, and the local environment at
+time scale 60), in a temporary state dir on free ports. Tests trigger runs with conf, poll run and
+task states, answer approvals and read notes, logs and XCom through ``/api/v2``; they read and break
+the cluster through the Kubernetes API and the emulator's control API, as a user would with kubectl.
+"""
+
+from __future__ import annotations
+
+import pytest
+from e2e_helpers import DAG_ID, Cluster
+from kubernetes import client, config
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    from switchyard.localenv.stack import Stack
+
+    with Stack(state_dir=tmp_path_factory.mktemp("stack"), time_scale=60.0, quiet=True) as running:
+        running.api().wait_for_dag(DAG_ID)
+        yield running
+
+
+@pytest.fixture(scope="session")
+def api(stack):
+    return stack.api()
+
+
+@pytest.fixture(scope="session")
+def kube(stack):
+    return client.CoreV1Api(config.new_client_from_config(str(stack.kubeconfig_path)))
+
+
+@pytest.fixture(scope="session")
+def emulator(stack):
+    from switchyard.localenv.client import EmulatorClient
+
+    return EmulatorClient(stack.kube_url)
+
+
+@pytest.fixture
+def fresh(emulator):
+    """Behaviours and faults a test sets are undone after it."""
+    before = emulator.behaviours()
+    yield
+    emulator.clear_faults()
+    emulator.replace_behaviours(before)
+
+
+@pytest.fixture(scope="session")
+def cluster(stack, kube):
+    return Cluster(kube, client.AppsV1Api(kube.api_client))
