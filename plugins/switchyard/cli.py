@@ -139,6 +139,9 @@ def _validate(args, catalog) -> int:
         if not Path(path).exists():
             raise SwitchyardError(f"{path}: no such model file")
     model = read_model(args.model, catalog)
+    from switchyard.release.schema import release_problems  # the release: section's JSON Schema
+
+    model.problems.extend(release_problems(model))
     if args.json:
         print(
             json.dumps(
