@@ -1,7 +1,6 @@
-"""The standby's Deployments are rendered from the live ones with the other colour everywhere the
+"""The standby's Deployments are rendered from the live ones with the other colour wherever the
 colour is written: name, labels, selector, labels and annotations naming the live Deployment, and
-the containers named after it (so a green pod's
-events say `Started container acme-shop-consumer-green`)."""
+containers named after it (a green pod's events say `Started container acme-shop-consumer-green`)."""
 
 from __future__ import annotations
 
