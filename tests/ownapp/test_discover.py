@@ -287,3 +287,17 @@ def test_an_unreadable_kubeconfig_names_the_file_and_the_fix(tmp_path, capsys):
     code, _, err = discover(capsys, "--namespace", "default", "--kubeconfig", str(missing))
     assert code == 2
     assert err.startswith(f"error: kubeconfig {missing}:") and "--kubeconfig FILE" in err
+
+
+def test_an_api_server_that_does_not_answer_is_a_one_line_error(tmp_path, capsys):
+    kubeconfig = tmp_path / "kubeconfig.yaml"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+    )
+    code, _, err = discover(capsys, "--namespace", "default", "--kubeconfig", str(kubeconfig))
+    assert code == 2
+    assert err.startswith(f"error: cannot reach the Kubernetes API of kubeconfig {kubeconfig}:")
+    assert err.count("\n") == 1

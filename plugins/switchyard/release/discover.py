@@ -12,10 +12,15 @@ where every guess carries a ``# guess:`` comment to check before the first relea
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from switchyard.release.colours import COLOURS
@@ -58,7 +63,11 @@ def read_namespace(namespace: str, kubeconfig: str | None = None, context: str |
     plain = api.sanitize_for_serialization
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
     found = Namespace(namespace)
-    core.read_namespace(namespace)  # a missing namespace is an error, not an empty model
+    try:  # a missing namespace is an error, not an empty model
+        core.read_namespace(namespace)
+    except ApiException as exc:
+        if exc.status != 403:  # namespace-scoped access cannot read Namespace objects: go on
+            raise
 
     def items(kind: str, call: Callable[[], Any]) -> list[Obj]:
         try:
@@ -90,17 +99,14 @@ def read_namespace(namespace: str, kubeconfig: str | None = None, context: str |
 
 
 def _in_cluster() -> bool:
-    import os
-
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not os.environ.get("KUBECONFIG")
 
 
 def discover_command(namespace: str, kubeconfig: str | None, out: str | None, name: str | None = None) -> int:
     """``switchyard model discover``: read, draft, check the draft, write it; 0 when it validates."""
-    from pathlib import Path
-
     from kubernetes.client import ApiException
     from kubernetes.config import ConfigException
+    from urllib3.exceptions import HTTPError
 
     from switchyard.engine.catalog import load_catalog
     from switchyard.engine.model import read_model
@@ -113,15 +119,16 @@ def discover_command(namespace: str, kubeconfig: str | None, out: str | None, na
     except ApiException as exc:
         what = "no such namespace" if exc.status == 404 else f"{exc.status} {exc.reason}"
         raise ValueError(f"namespace {namespace}: {what}") from exc
+    except (HTTPError, OSError) as exc:  # no server there: refused, DNS, TLS
+        raise ValueError(
+            f"cannot reach the Kubernetes API of kubeconfig {kubeconfig or '(default)'}: {exc}"
+        ) from exc
     text = draft_model(found, name)
     target = Path(out) if out else None
     if target is None:
         print(text, end="")
     else:
         target.write_text(text)
-    import sys
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:  # the draft, checked as `model validate` would
         path = Path(tmp) / f"{namespace}.model.yaml"
         path.write_text(text)
@@ -564,8 +571,6 @@ _YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "~"}
 
 def _q(value: str) -> str:
     """A YAML scalar for a name or path: plain when unambiguous, else double-quoted."""
-    import json
-
     text = str(value)
     if _PLAIN.match(text) and text.lower() not in _YAML_WORDS and not re.fullmatch(r"[-+0-9.e_]+", text):
         return text
