@@ -5,15 +5,44 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-from-lock
 
+# The Python versions requirements.lock is resolved and tested for (its header, `make lock`). Another
+# version fails part-way through the install (e.g. 3.10: "Could not find a version that satisfies the
+# requirement annotated-doc==0.0.7"), so make refuses it before creating anything.
+SUPPORTED_PYTHONS := 3.11
+PY_VERSION_OF = $(shell $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+# A venv a wrong interpreter made is rebuilt, not reused: its stamp counts as out of date.
+VENV_PYTHON := $(if $(wildcard $(PY)),$(call PY_VERSION_OF,$(PY)))
+VENV_IS_WRONG := $(if $(VENV_PYTHON),$(filter-out $(SUPPORTED_PYTHONS),$(VENV_PYTHON)),$(wildcard $(VENV)))
+
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 
-.PHONY: demo test lint bench bench-release lock clean env
+.PHONY: demo test lint bench bench-release lock clean env FORCE
 
-$(STAMP): requirements.lock
-	@echo "==> creating $(VENV) from requirements.lock (first run only, ~2 minutes)"
+# Checked only when the venv is (re)built: a working venv needs no $(PYTHON) afterwards.
+define CHECK_PYTHON
+v="$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)"; \
+case " $(SUPPORTED_PYTHONS) " in \
+  *" $$v "*) ;; \
+  *) echo "error: $(PYTHON) is Python $${v:-(not found)}; switchyard's lock supports Python $(SUPPORTED_PYTHONS) only." >&2; \
+     echo "       Install it and run e.g. make PYTHON=python$(lastword $(SUPPORTED_PYTHONS)) $(or $(MAKECMDGOALS),demo)" >&2; \
+     exit 2;; \
+esac
+endef
+
+# The venv, then the `switchyard` command (console script of pyproject.toml) as an editable install of
+# plugins/ without dependencies or network: setuptools comes from the lock.
+$(STAMP): requirements.lock pyproject.toml $(if $(VENV_IS_WRONG),FORCE)
+	@$(CHECK_PYTHON)
+	@if [ -n "$(VENV_IS_WRONG)" ]; then \
+	  echo "==> $(VENV) was made by Python $(or $(VENV_PYTHON),(unknown)), not $(SUPPORTED_PYTHONS): rebuilding it"; \
+	  rm -rf $(VENV); fi
+	@echo "==> creating $(VENV) from requirements.lock (first run only, ~4 minutes, ~930 MB)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --no-index -e .
 	@touch $(STAMP)
+
+FORCE:
 
 demo: $(STAMP)
 	@$(PY) -m switchyard.localenv.demo

@@ -47,61 +47,76 @@ LIVE = "{{ ti.xcom_pull(task_ids='plan')['live'] }}"
 STANDBY = "{{ ti.xcom_pull(task_ids='plan')['standby'] }}"
 
 
+# What each parameter means, in the trigger form's words (shared by the release and rollback DAGs).
+PARAM_HELP = {
+    "version": "Image tag to release, e.g. v2 or 1.4.0. It must exist in the app's ECR repository.",
+    "rollback_version": "The version to go back to: one the app was released at before (see the Releases view).",
+    "reason": "Why you are doing this. Shown in the release record and the run's note.",
+    "run_migration": "Run the database migration Job before the switch? auto: only if the image is "
+    "labelled io.switchyard.requires-migration in ECR; yes: always; no: never.",
+    "require_approval": "Stop before moving traffic and wait for someone to approve in the UI.",
+    "approval_timeout_minutes": "How long to wait for an approval. No answer in time counts as a rejection.",
+    "grace_seconds": "After the new colour is rolled out, how long it must stay ready (no restarts) "
+    "before it is tested.",
+    "rollout_timeout_seconds": "How long the new colour's pods may take to start and become ready "
+    "before the release gives up.",
+    "watch_minutes": "How long to watch errors and latency right after traffic moves. A problem "
+    "in this time moves traffic back at once.",
+    "watch_interval_seconds": "How often the watch and the bake check errors, latency and the "
+    "live path.",
+    "bake_minutes": "How long the old colour stays running (for an instant rollback) while the new "
+    "one proves itself, before it is scaled down. 0 skips the bake.",
+    "on_migrated_rollback": "If a rollback is needed after the migration ran: proceed puts traffic "
+    "back anyway (the old version must cope with the new schema); stop leaves traffic where it is "
+    "and asks a person.",
+    "dry_run": "Only run the checks before the release; change nothing in the cluster.",
+}
+
+
 def release_params(rollback: bool = False) -> dict[str, Param]:
+    h = PARAM_HELP
     if rollback:
         return {
-            "version": Param(
-                type="string", pattern=IMAGE_TAG, description="A version from the app's release history"
+            "version": Param(type="string", pattern=IMAGE_TAG, description=h["rollback_version"]),
+            "reason": Param("", type="string", maxLength=500, description=h["reason"]),
+            "require_approval": Param(False, type="boolean", description=h["require_approval"]),
+            "approval_timeout_minutes": Param(
+                60, type="integer", minimum=1, maximum=24 * 60, description=h["approval_timeout_minutes"]
             ),
-            "reason": Param(
-                "", type="string", maxLength=500, description="Why (shown in the record and the note)"
+            "grace_seconds": Param(30, type="integer", minimum=0, maximum=3600, description=h["grace_seconds"]),
+            "rollout_timeout_seconds": Param(
+                600, type="integer", minimum=10, maximum=7200, description=h["rollout_timeout_seconds"]
             ),
-            "require_approval": Param(False, type="boolean"),
-            "approval_timeout_minutes": Param(60, type="integer", minimum=1, maximum=24 * 60),
-            "grace_seconds": Param(30, type="integer", minimum=0, maximum=3600),
-            "rollout_timeout_seconds": Param(600, type="integer", minimum=10, maximum=7200),
-            "watch_minutes": Param(5, type="number", minimum=0, maximum=120),
-            "watch_interval_seconds": Param(30, type="number", minimum=1, maximum=600),
-            "bake_minutes": Param(0, type="number", minimum=0, maximum=24 * 60),
-            "on_migrated_rollback": Param("proceed", enum=["proceed", "stop"]),
-            "dry_run": Param(False, type="boolean"),
+            "watch_minutes": Param(5, type="number", minimum=0, maximum=120, description=h["watch_minutes"]),
+            "watch_interval_seconds": Param(
+                30, type="number", minimum=1, maximum=600, description=h["watch_interval_seconds"]
+            ),
+            "bake_minutes": Param(0, type="number", minimum=0, maximum=24 * 60, description=h["bake_minutes"]),
+            "on_migrated_rollback": Param(
+                "proceed", enum=["proceed", "stop"], description=h["on_migrated_rollback"]
+            ),
+            "dry_run": Param(False, type="boolean", description=h["dry_run"]),
         }
     return {
-        "version": Param(
-            type="string", pattern=IMAGE_TAG, description="Image tag to release, e.g. v2 or 1.4.0"
-        ),
-        "run_migration": Param(
-            "auto",
-            enum=["auto", "yes", "no"],
-            description="auto: the image's io.switchyard.requires-migration annotation in ECR",
-        ),
-        "require_approval": Param(False, type="boolean", description="Ask a person before the switch"),
+        "version": Param(type="string", pattern=IMAGE_TAG, description=h["version"]),
+        "run_migration": Param("auto", enum=["auto", "yes", "no"], description=h["run_migration"]),
+        "require_approval": Param(False, type="boolean", description=h["require_approval"]),
         "approval_timeout_minutes": Param(
-            60,
-            type="integer",
-            minimum=1,
-            maximum=24 * 60,
-            description="No answer by then means Reject (Flagger's 1 h threshold)",
+            60, type="integer", minimum=1, maximum=24 * 60, description=h["approval_timeout_minutes"]
         ),
-        "grace_seconds": Param(
-            120,
-            type="integer",
-            minimum=0,
-            maximum=3600,
-            description="How long the standby must stay ready after its rollout (seed 004)",
+        "grace_seconds": Param(120, type="integer", minimum=0, maximum=3600, description=h["grace_seconds"]),
+        "rollout_timeout_seconds": Param(
+            600, type="integer", minimum=10, maximum=7200, description=h["rollout_timeout_seconds"]
         ),
-        "rollout_timeout_seconds": Param(600, type="integer", minimum=10, maximum=7200),
-        "watch_minutes": Param(
-            5, type="number", minimum=0, maximum=120, description="Immediate watch after the switch"
+        "watch_minutes": Param(5, type="number", minimum=0, maximum=120, description=h["watch_minutes"]),
+        "watch_interval_seconds": Param(
+            30, type="number", minimum=1, maximum=600, description=h["watch_interval_seconds"]
         ),
-        "watch_interval_seconds": Param(30, type="number", minimum=1, maximum=600),
-        "bake_minutes": Param(120, type="number", minimum=0, maximum=24 * 60, description="The 2-hour bake"),
+        "bake_minutes": Param(120, type="number", minimum=0, maximum=24 * 60, description=h["bake_minutes"]),
         "on_migrated_rollback": Param(
-            "proceed",
-            enum=["proceed", "stop"],
-            description="After a migration ran: roll back anyway, or stop and page",
+            "proceed", enum=["proceed", "stop"], description=h["on_migrated_rollback"]
         ),
-        "dry_run": Param(False, type="boolean", description="Run the pre-checks only; change nothing"),
+        "dry_run": Param(False, type="boolean", description=h["dry_run"]),
     }
 
 

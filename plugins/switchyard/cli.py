@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     model_cmd = commands.add_parser("model", help="model commands")
     model_sub = model_cmd.add_subparsers(dest="model_command", required=True, parser_class=_Parser)
     model_sub.add_parser("validate", parents=[common], help="check a model and report every problem")
+    disc = model_sub.add_parser("discover", help="draft a model from a live namespace (read-only)")
+    disc.add_argument("--namespace", required=True, metavar="NS", help="the app's namespace")
+    disc.add_argument("--kubeconfig", metavar="FILE", help="default: $KUBECONFIG, ~/.kube/config")
+    disc.add_argument("--name", metavar="APP", help="model name (default: the pods' app label)")
+    disc.add_argument("--out", metavar="FILE", help="write the draft here (default: stdout)")
 
     sim = commands.add_parser("simulate", parents=[common], help="run scenario files through the engine")
     which = sim.add_mutually_exclusive_group(required=True)
@@ -123,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "model_command", None) == "discover":
+        from switchyard.release.discover import discover_command
+
+        return discover_command(args.namespace, args.kubeconfig, args.out, args.name)
     catalog = load_catalog(args.types)
     if args.command == "model":
         return _validate(args, catalog)
@@ -139,6 +148,9 @@ def _validate(args, catalog) -> int:
         if not Path(path).exists():
             raise SwitchyardError(f"{path}: no such model file")
     model = read_model(args.model, catalog)
+    from switchyard.release.schema import release_problems  # the release: section's JSON Schema
+
+    model.problems.extend(release_problems(model))
     if args.json:
         print(
             json.dumps(

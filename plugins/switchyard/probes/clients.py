@@ -57,4 +57,35 @@ def aws_client(service: str, conn_id: str | None, request_timeout: float, region
         from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
         hook = AwsBaseHook(client_type=service, **kwargs)
+    _credential_source_at_debug()
     return hook.conn
+
+
+class _CredentialSourceAtDebug:
+    """The amazon provider's connection wrapper says at info where it found the credentials
+    ("… credentials retrieved from login and password.") each time a hook builds a client, i.e.
+    on every AWS probe; this logger proxy says it at debug and passes everything else through."""
+
+    _QUIET = ("credentials retrieved from", "session token retrieved from")
+
+    def __init__(self, log: Any) -> None:
+        self._wrapped = log
+
+    def info(self, event: Any, *args: Any, **kwargs: Any) -> Any:
+        if any(text in str(event) for text in self._QUIET):
+            return self._wrapped.debug(event, *args, **kwargs)
+        return self._wrapped.info(event, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapped, name)
+
+
+def _credential_source_at_debug() -> None:
+    """Give AwsConnectionWrapper a class-level logger (LoggingMixin uses ``_log`` when set)."""
+    from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
+
+    if not isinstance(getattr(AwsConnectionWrapper, "_log", None), _CredentialSourceAtDebug):
+        import structlog
+
+        name = f"{AwsConnectionWrapper.__module__}.{AwsConnectionWrapper.__name__}"
+        AwsConnectionWrapper._log = _CredentialSourceAtDebug(structlog.get_logger(name))

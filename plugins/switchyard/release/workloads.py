@@ -41,6 +41,9 @@ def repository_of(image: str) -> str:
     return with_tag(image, "x")[:-2]
 
 
+DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
+
+
 def recolour(live: Obj, target: str, version: str | None, replicas: int, run_id: str) -> Obj:
     """The standby Deployment rendered from the live one: other colour, new image tag."""
     body = copy.deepcopy(live)
@@ -49,6 +52,7 @@ def recolour(live: Obj, target: str, version: str | None, replicas: int, run_id:
     for key in _SERVER_FIELDS:
         meta.pop(key, None)
     source = colour_of(meta["name"]) or ""
+    live_name = meta["name"]
     meta["name"] = meta["name"][: -len(source)] + target if source else f"{meta['name']}-{target}"
     annotations = meta.setdefault("annotations", {}) or {}
     for key in list(annotations):
@@ -63,6 +67,19 @@ def recolour(live: Obj, target: str, version: str | None, replicas: int, run_id:
     meta.setdefault("labels", {})["color"] = target
     spec["selector"].setdefault("matchLabels", {})["color"] = target
     spec["template"].setdefault("metadata", {}).setdefault("labels", {})["color"] = target
+    pod = spec["template"]
+    for values in (meta.get("labels"), annotations, pod.get("metadata", {}).get("labels")):
+        for key, value in (values or {}).items():  # e.g. app.kubernetes.io/instance: <the live name>
+            if value == live_name:
+                values[key] = meta["name"]
+    if source:  # a container named after the colour is named after the new one (events, logs, exec)
+        for container in [*(pod["spec"].get("initContainers") or []), *pod["spec"]["containers"]]:
+            if container.get("name", "").endswith(f"-{source}"):
+                container["name"] = container["name"][: -len(source)] + target
+        pod_annotations = pod["metadata"].get("annotations") or {}
+        default = pod_annotations.get(DEFAULT_CONTAINER, "")
+        if default.endswith(f"-{source}"):
+            pod_annotations[DEFAULT_CONTAINER] = default[: -len(source)] + target
     app_repository = None
     containers = spec["template"]["spec"]["containers"]
     if containers:
