@@ -44,12 +44,44 @@ $(STAMP): requirements.lock pyproject.toml $(if $(VENV_IS_WRONG),FORCE)
 
 FORCE:
 
-demo: $(STAMP)
+demo: $(STAMP) postgres
 	@$(PY) -m switchyard.localenv.demo
 
-test: $(STAMP) chromium
-	@$(PY) -m ruff check .
+test: $(STAMP) chromium postgres lint
 	@$(PY) -m pytest -n 3 --dist loadfile
+
+# The production topology of docker-compose.yaml as processes on this machine, until Ctrl-C:
+# PostgreSQL, api-server, scheduler, dag-processor, triggerer and the local environment.
+# Override: make stack STACK_ARGS="--time-scale 60 --port 8081".
+STACK_ARGS ?=
+.PHONY: stack stack-celery ui
+stack: $(STAMP) postgres
+	@$(PY) -m switchyard.localenv.stack $(STACK_ARGS)
+
+# The same with CeleryExecutor: redis-server and two Celery workers.
+stack-celery: $(STAMP) postgres redis
+	@$(PY) -m switchyard.localenv.stack --executor celery $(STACK_ARGS)
+
+# The UI on what `make demo` left: its three runs, logs, notes, artefacts and the Releases view.
+ui: $(STAMP) postgres
+	@$(PY) -m switchyard.localenv.stack --state-dir .local-env/demo --time-scale 60 $(STACK_ARGS)
+
+# Debian packages the stack runs, installed when missing and we can (root with apt-get, as in CI).
+define APT_INSTALL
+if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+  echo "==> installing Debian's $(1) (first run only)"; \
+  { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null; } \
+    || { echo "==> could not install $(1)" >&2; exit 1; }; \
+else \
+  echo "==> $(1) is missing: install it (apt-get install $(1)) or run make as root" >&2; exit 1; \
+fi
+endef
+.PHONY: postgres redis
+postgres:
+	@test -x /usr/lib/postgresql/15/bin/postgres || test -x /usr/lib/postgresql/16/bin/postgres || { $(call APT_INSTALL,postgresql); }
+redis:
+	@command -v redis-server >/dev/null || { $(call APT_INSTALL,redis-server); }
 
 # The Releases view's browser test drives Debian's chromium (never a Playwright browser download).
 # `make test` installs it when it is missing and it can (root with apt-get, as in CI); otherwise

@@ -55,7 +55,36 @@ def services(compose) -> dict:
 
 
 def env(service: dict) -> dict[str, str]:
-    return {k: interpolate(str(v)) for k, v in (service.get("environment") or {}).items()}
+    """A container's environment as compose builds it: its env_file(s), then ``environment``."""
+    from switchyard.localenv.stack import read_settings
+
+    merged: dict[str, str] = {}
+    for name in service.get("env_file") or []:
+        merged.update(read_settings(ROOT / name))
+    merged.update({k: interpolate(str(v)) for k, v in (service.get("environment") or {}).items()})
+    return merged
+
+
+def test_compose_and_make_stack_read_one_settings_file(services, tmp_path):
+    """deploy/airflow.env is the one source of the Airflow settings: every Airflow container reads
+    it, and `make stack` runs with every one of its values (only the executor may be switched)."""
+    from switchyard.localenv.stack import SETTINGS_FILE, Stack, read_settings
+
+    shared = read_settings(SETTINGS_FILE)
+    assert (
+        shared["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        and shared["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    )
+    for name in AIRFLOW_SERVICES:
+        assert services[name]["env_file"] == ["deploy/airflow.env"], name
+        overridden = set(shared) & set(services[name].get("environment") or {})
+        assert not overridden, f"{name} sets {overridden} again: change deploy/airflow.env instead"
+    stack = Stack(state_dir=tmp_path)
+    stack.ports = dict.fromkeys(
+        ("api", "postgres", "kube", "prometheus", "aws", "scheduler_health", "worker_logs", "trigger_logs"), 1
+    )
+    environment = stack.environment()
+    assert {k: environment[k] for k in shared} == shared
 
 
 def lock_pins() -> dict[str, str]:

@@ -9,18 +9,34 @@ the cluster through the Kubernetes API and the emulator's control API, as a user
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 from e2e_helpers import DAG_ID, Cluster
 from kubernetes import client, config
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def stack(request):
     from switchyard.localenv.stack import Stack
 
-    with Stack(state_dir=tmp_path_factory.mktemp("stack"), time_scale=60.0, quiet=True) as running:
-        running.api().wait_for_dag(DAG_ID)
-        yield running
+    # Not under pytest's tmp dir: pytest keeps its root private (0700) on every session start, and
+    # PostgreSQL (run as the postgres user when we are root) must reach its data dir.
+    state_dir = Path(tempfile.mkdtemp(prefix="switchyard-e2e-"))
+    try:
+        with Stack(state_dir=state_dir, time_scale=60.0, quiet=True) as running:
+            api = running.api()
+            api.wait_for_dag(DAG_ID)
+            # The hourly drift check would run at once on a new stack: not what these tests are about.
+            api.request("PATCH", "/dags/drift_check", {"is_paused": True})
+            yield running
+    finally:
+        if request.session.testsfailed:  # keep the logs of a failed session to read
+            print(f"stack state (logs, database) kept in {state_dir}")
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -121,8 +121,12 @@ class AirflowApi:
             state = self.task_states(dag_id, run_id).get(task_id)
             if state in states:
                 return state
-            if self.run(dag_id, run_id)["state"] in TERMINAL or time.monotonic() > deadline:
-                raise TimeoutError(f"{task_id} never reached {sorted(states)} (now {state})")
+            run_state = self.run(dag_id, run_id)["state"]
+            if run_state in TERMINAL or time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{task_id} never reached {sorted(states)} (now {state}; run {run_state}): "
+                    f"{self.task_states(dag_id, run_id)}"
+                )
             time.sleep(0.3)
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:

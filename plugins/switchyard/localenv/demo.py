@@ -135,7 +135,9 @@ def main() -> int:
     finally:
         stack.stop()
     _section("browse the runs")
-    print("  make ui        # the same stack on the demo's state: runs, logs, notes, artefacts, Releases view")
+    print(
+        "  make ui        # the same stack on the demo's state: runs, logs, notes, artefacts, Releases view"
+    )
     _section("demo " + ("passed" if ok else "FAILED"))
     return 0 if ok else 1
 

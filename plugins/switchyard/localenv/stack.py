@@ -90,6 +90,14 @@ def _wait(what: str, ready: Callable[[], bool], timeout: float, processes: list[
         time.sleep(0.3)
 
 
+def as_user(user: str | None) -> dict[str, Any]:
+    """subprocess arguments that run a child as ``user`` with that user's group alone (keeping
+    root's group would let a root-owned folder's group bits, not its "other" bits, decide)."""
+    if not user:
+        return {}
+    return {"user": user, "group": user, "extra_groups": []}
+
+
 def _let_through(folder: Path) -> None:
     """Let the postgres user reach ``folder`` (search permission on its ancestors, nothing more):
     a state dir under a private folder (a test's tmp dir) is otherwise out of its reach."""
@@ -126,8 +134,8 @@ class Process:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: stopping it stops its children too
-            user=self.user,
             cwd=ROOT,
+            **as_user(self.user),
         )
         log.close()
 
@@ -402,8 +410,8 @@ class Stack:
                 [str(binaries / "initdb"), "-D", str(data), "-U", "airflow", "--auth=trust", "-E", "UTF8"],
                 capture_output=True,
                 text=True,
-                user=user,
                 cwd="/",
+                **as_user(user),
             )
             if done.returncode:
                 raise StackError(f"initdb failed: {done.stderr.strip()[-2000:]}")

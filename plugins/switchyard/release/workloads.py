@@ -249,3 +249,26 @@ class Workloads:
                 break
             sleep(poll)
         return {c: f"{r}; {self.pod_trouble(c)}".rstrip("; ") for c, r in pending.items()}
+
+
+def hand_over_workers(workloads: Workloads, target: str) -> dict[str, str]:
+    """Queue workers follow the traffic: target colour up to the old colour's count, old to 0."""
+    layout = workloads.layout
+    moves = {}
+    for members in layout.tiers.values():
+        new, old = members[target], members[other(target)]
+        if new not in layout.workers:
+            continue
+        old_obj = workloads.read(old)
+        new_obj = workloads.read(new)
+        wanted = int((old_obj or {}).get("spec", {}).get("replicas") or 0)
+        have = int((new_obj or {}).get("spec", {}).get("replicas") or 0)
+        if old_obj is None or wanted == 0:  # already handed over (a re-run) or nothing to hand over
+            wanted = max(wanted, have)
+        if new_obj is not None:
+            workloads.scale(new, wanted)
+        if old_obj is not None:
+            workloads.scale(old, 0)
+        moves[new] = f"{have}→{wanted}"
+        moves[old] = "→0"
+    return moves

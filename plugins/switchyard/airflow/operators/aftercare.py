@@ -14,12 +14,11 @@ from kubernetes.client import CoreV1Api
 from switchyard.airflow.artifacts import ArtifactLink, artifact_url, write_artifact
 from switchyard.airflow.notifications import notification_line, notify, run_link
 from switchyard.airflow.operators.base import SwitchyardOperator
-from switchyard.airflow.operators.release import hand_over_workers
 from switchyard.release.colours import other
 from switchyard.release.evidence import Evidence, first_failure
 from switchyard.release.records import ReleaseHistory, now_iso
 from switchyard.release.switch import SwitchNotVerified, TrafficSwitch
-from switchyard.release.workloads import CLEANUP_ANNOTATION, Workloads
+from switchyard.release.workloads import CLEANUP_ANNOTATION, Workloads, hand_over_workers
 
 
 def incident_report(

@@ -20,7 +20,7 @@ from switchyard.release.colours import other
 from switchyard.release.lock import LockHeld, ReleaseLock
 from switchyard.release.records import ReleaseHistory
 from switchyard.release.switch import GatewaySwitch, SwitchNotVerified, TrafficSwitch, preview_service_name
-from switchyard.release.workloads import Workloads, with_tag
+from switchyard.release.workloads import Workloads, hand_over_workers, with_tag
 
 MIGRATION_ANNOTATION = "io.switchyard.requires-migration"
 
@@ -458,16 +458,25 @@ class TrafficSwitchOperator(SwitchyardOperator):
 
     :param target: the colour to switch to
     :param verify_timeout_seconds: how long endpoints may take to converge
+    :param workers_ready_timeout_seconds: how long the handed-over queue workers may take to roll out
+        before the switch returns (the gate after the switch then judges them either way)
     :param mechanism: ``service_selector`` or ``gateway_configmap``; empty → the model's release spec
     """
 
     template_fields: Sequence[str] = ("model_path", "target", "mechanism")
 
     def __init__(
-        self, *, target: str, verify_timeout_seconds: float = 60.0, mechanism: str = "", **kwargs: Any
+        self,
+        *,
+        target: str,
+        verify_timeout_seconds: float = 60.0,
+        workers_ready_timeout_seconds: float = 120.0,
+        mechanism: str = "",
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.target, self.verify_timeout_seconds, self.mechanism = target, verify_timeout_seconds, mechanism
+        self.workers_ready_timeout_seconds = workers_ready_timeout_seconds
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.spec
@@ -501,6 +510,16 @@ class TrafficSwitchOperator(SwitchyardOperator):
             raise AirflowFailException(str(exc)) from None
         workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
         handover = hand_over_workers(workloads, self.target)
+        # The queue workers were at 0 on the standby and scale up now: let them finish rolling out
+        # (bounded) so the gate after the switch judges them running, not starting by design.
+        workers = [w for w in spec.layout.workers if w in spec.layout.components(self.target)]
+        starting = workloads.wait_ready(workers, timeout=float(self.workers_ready_timeout_seconds))
+        if starting:
+            self.log.warning(
+                "workers not rolled out after %ss (the gate after the switch will judge them): %s",
+                self.workers_ready_timeout_seconds,
+                "; ".join(f"{w}: {why}" for w, why in starting.items()),
+            )
         images = {
             c: (
                 ((workloads.read(c) or {}).get("spec") or {})
@@ -522,29 +541,6 @@ class TrafficSwitchOperator(SwitchyardOperator):
             result=outcome,
         )
         return outcome
-
-
-def hand_over_workers(workloads: Workloads, target: str) -> dict[str, str]:
-    """Queue workers follow the traffic: target colour up to the old colour's count, old to 0."""
-    layout = workloads.layout
-    moves = {}
-    for members in layout.tiers.values():
-        new, old = members[target], members[other(target)]
-        if new not in layout.workers:
-            continue
-        old_obj = workloads.read(old)
-        new_obj = workloads.read(new)
-        wanted = int((old_obj or {}).get("spec", {}).get("replicas") or 0)
-        have = int((new_obj or {}).get("spec", {}).get("replicas") or 0)
-        if old_obj is None or wanted == 0:  # already handed over (a re-run) or nothing to hand over
-            wanted = max(wanted, have)
-        if new_obj is not None:
-            workloads.scale(new, wanted)
-        if old_obj is not None:
-            workloads.scale(old, 0)
-        moves[new] = f"{have}→{wanted}"
-        moves[old] = "→0"
-    return moves
 
 
 class ScaleDownColourOperator(SwitchyardOperator):
