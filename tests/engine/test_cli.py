@@ -292,8 +292,8 @@ def test_diagnose_text(capsys):
         "▶ probe external-secrets deployment_ready = False  ✗ failing",
         "▶ probe ssm-app-config exists = True  ✓ healthy",
     ]
-    assert lines[3] == "Root cause: external-secrets.not_running"
-    assert lines[4] == "Chain:      " + " ← ".join(
+    assert lines[3] == "Root cause: external-secrets (not_running)"  # one notation: component (state)
+    assert lines[4] == "Chain:      " + " → ".join(
         [
             "cloudflare",
             "acme-shop-ingress",
@@ -319,7 +319,7 @@ def test_diagnose_text_with_partial_visibility(capsys):
     code, out, _ = run(capsys, "diagnose", *M, "--facts", facts, "--max-probes", "60")
     assert code == 1
     assert "▶ probe external-secrets deployment_ready = <forbidden> (injected forbidden)  ? undecided" in out
-    assert "Root cause: external-secrets.unknown  [unconfirmed: " in out
+    assert "Root cause: external-secrets (unknown)  [unconfirmed: " in out
     (line,) = [line for line in out.splitlines() if line.startswith("Partial visibility: ")]
     assert (
         "external-secrets.deployment_ready (forbidden), external-secrets.crd_registered (forbidden)" in line

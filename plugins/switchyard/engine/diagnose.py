@@ -9,7 +9,7 @@ How the next probe is chosen:
 2. suspects the user named, in order;
 3. once something is failing: the undecided components on surviving paths, longest path first,
    then the most depended-upon (a shared dependency explains more), then declaration order;
-4. otherwise, top-down from the entry point (the symptom side), scope members first.
+4. otherwise, top-down from each entry point (the symptom side), scope members first.
 Each list is swept twice: first until every component's state is known (cheap, finds most
 failures), then until every healthy rule is decided (a component is ruled out only when all its
 rules are true). It stops when the root is confirmed with everything below it decided, when
@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from switchyard.engine.catalog import GENERIC
-from switchyard.engine.expr import NUMERIC_FACT_TYPES
 from switchyard.engine.facts import OK, Fact, FactStore
 from switchyard.engine.model import Component, Model
-from switchyard.engine.reasoning import Conclusion, conclude, shortest_paths
+from switchyard.engine.reasoning import Conclusion, conclude, needed_facts, shortest_paths
 from switchyard.engine.verdict import HEALTHY, UNKNOWN, Verdict, verdict_for
+
+__all__ = ["Diagnosis", "Probe", "ProbeResult", "ScenarioProbe", "diagnose", "needed_facts"]
 
 BUDGET_EXHAUSTED, DEADLINE_EXCEEDED = "probe budget exhausted", "deadline exceeded"
 
@@ -116,41 +117,6 @@ class Diagnosis:
                 for s in self.trail
             ],
         }
-
-
-def needed_facts(comp: Component, revealing_first: bool = False) -> list[str]:
-    """Facts the component's states or healthy rules read, in the type's (most decisive) order.
-
-    With ``revealing_first`` (a suspect: we expect it to fail), facts that decide a healthy rule
-    on their own (``condition_available == true``) come first: one read can show it failing.
-    """
-    if comp.type_def is None:
-        return []
-    declared = comp.type_def.facts
-    named: set[str] = set()
-    decisive: set[str] = set()
-    rules = [s.when for s in comp.type_def.states if s.when is not None] + comp.healthy_rules
-    for rule in rules:
-        own = []
-        for cmp in rule.comparisons():
-            if cmp.component not in (None, comp.name):
-                continue
-            own.append(cmp.fact)
-            lhs = declared.get(cmp.fact)
-            if (
-                lhs
-                and lhs.type in NUMERIC_FACT_TYPES
-                and isinstance(cmp.literal, str)
-                and not cmp.literal_quoted
-            ):
-                own.append(cmp.literal)
-        named.update(own)
-        if rule in comp.healthy_rules and len(own) == 1:
-            decisive.add(own[0])
-    if not revealing_first:
-        decisive = set()
-    ordered = [f for f in declared if f in decisive] + [f for f in declared if f in named - decisive]
-    return ordered or list(declared)
 
 
 class _Planner:
@@ -278,8 +244,12 @@ class _Planner:
             for fate in alive:
                 yield fate.terminal
                 yield from reversed(fate.path[:-1])
-        top_down = [model.entry] if model.entry else []
-        top_down += [p[-1] for p in shortest_paths(model, conclusion.states, self.facts, self.prefer)]
+        # Every entry point (rule S11), the serving path's first: a crashed cron is an outage too.
+        top_down: list[str] = []
+        for entry in model.entries:
+            top_down.append(entry)
+            top_down += [p[-1] for p in shortest_paths(model, conclusion.states, self.facts, self.prefer, entry)]
+        top_down = list(dict.fromkeys(top_down))
         if self.scope is not None:
             in_scope = set(self.scope)
             yield from (n for n in top_down if n in in_scope)
