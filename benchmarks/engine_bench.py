@@ -3,7 +3,10 @@
 Figures, each next to the issue's target and the reference engine's (Go) figure:
 - simulate of the five seed scenarios in-process (model + scenarios loaded each round) and via the CLI;
 - enumeration of acme-shop: time, chain count, table size on disk;
-- probes used by diagnose per seed scenario, probes answered from the scenario's injected facts.
+- probes used by diagnose per seed scenario, probes answered from the scenario's injected facts;
+- multi-root reasoning (rule S11): the roots named for the scenarios with several entries or failures;
+- hostile inputs (issue 14): exit code, wall time and peak memory of the CLI per case, run under the
+  same limits as tests/engine/test_hostile_input.py (target: exit 2, one line, < 2 s, < 200 MB).
 """
 
 from __future__ import annotations
@@ -19,13 +22,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
+sys.path.insert(0, str(ROOT))
 
 from switchyard.engine.catalog import load_catalog  # noqa: E402
 from switchyard.engine.chains import enumerate_chains, write_table  # noqa: E402
 from switchyard.engine.diagnose import ScenarioProbe, diagnose  # noqa: E402
 from switchyard.engine.model import load_model  # noqa: E402
+from switchyard.engine.reasoning import conclude  # noqa: E402
 from switchyard.engine.scenarios import load_scenario  # noqa: E402
 from switchyard.engine.simulate import run_scenario  # noqa: E402
+from tests.engine.hostile import CASES, CPU_SECONDS, MEMORY_LIMIT, run_limited  # noqa: E402
 
 MODEL = ROOT / "include/models/acme-shop.model.yaml"
 SCENARIO_DIR = ROOT / "include/scenarios/acme-shop"
@@ -126,6 +132,33 @@ def main() -> None:
                 break
     print("  probes: components the scenario does not describe cannot be observed;")
     print("  strict: every fact the scenario lacks is probed and answers 'missing' (a fully blind system).")
+
+    print("\n== multi-root reasoning (rule S11): every entry point, every independent failing chain")
+    every = sorted(SCENARIO_DIR.glob("*.yaml"))
+    stores = [load_scenario(p, model).fact_store() for p in every]
+    durations = timed(lambda: [conclude(model, store) for store in stores], 50)
+    print(f"  conclude() over all {len(every)} scenarios: {ms(durations)}  (entries: {', '.join(model.entries)})")
+    for path, store in zip(every, stores, strict=True):
+        roots = conclude(model, store).roots
+        if len(roots) > 1 or (roots and roots[0].path[0] != model.entry):
+            named = "; ".join(f"{r.text()} via {r.path[0]}" for r in roots)
+            print(f"  {path.stem:<42} {named}")
+
+    print(
+        f"\n== hostile inputs (target: exit 2, one line, < 2 s, < 200 MB; run under RLIMIT_CPU {CPU_SECONDS} s, "
+        f"RLIMIT_AS {MEMORY_LIMIT >> 20} MB)"
+    )
+    print(f"  {'case':<32} {'exit':>4} {'wall':>8} {'peak RSS':>9}  first line")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, build in sorted(CASES.items()):
+            directory = Path(tmp) / name
+            directory.mkdir()
+            outcome = run_limited(build(directory), directory)
+            first = (outcome.stderr.splitlines() or [""])[0]
+            print(
+                f"  {name:<32} {outcome.returncode:>4} {outcome.seconds * 1000:>6.0f} ms {outcome.max_rss_kb / 1024:>6.1f} MB"
+                f"  {first[:70]}"
+            )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from switchyard import __version__
 from switchyard.engine.catalog import load_catalog
 from switchyard.engine.chains import drift, table_path, write_table
 from switchyard.engine.diagnose import ScenarioProbe, diagnose
-from switchyard.engine.errors import SwitchyardError
+from switchyard.engine.errors import SwitchyardError, one_line
 from switchyard.engine.model import load_model, read_model
 from switchyard.engine.report import diagnosis_report, scenario_line, validation_report
 from switchyard.engine.scenarios import load_scenario, scenario_files
@@ -38,6 +38,16 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 5m or 1h")
     scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
     return float(match.group(1)) * scale
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     diag.add_argument("--scope", action="append", metavar="C", help="components a gate must vouch for")
     diag.add_argument(
         "--max-probes",
-        type=int,
+        type=_positive_int,
         default=60,
         metavar="N",
         help="probe budget (default 60: vouching for all of acme-shop takes about 30)",
@@ -112,14 +122,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
-    except SwitchyardError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (SwitchyardError, ValueError) as exc:
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a path that cannot be read or written: name it, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {one_line(where + (exc.strerror or str(exc)))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (RecursionError, MemoryError) as exc:  # a bound we missed: still one line, never a trace
+        print(f"error: input too large or too deeply nested ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -136,7 +150,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _validate(args, catalog) -> int:
     for path in args.model:
-        if not Path(path).exists():
+        if not Path(path).exists() and not Path(path).is_symlink():  # a symlink loop: say so later
             raise SwitchyardError(f"{path}: no such model file")
     model = read_model(args.model, catalog)
     if args.json:

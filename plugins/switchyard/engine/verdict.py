@@ -51,7 +51,9 @@ class Verdict:
         parts = []
         if self.failing_unchained:
             listed = "; ".join(f"{c}: {self.unvouched[c]}" for c in self.failing_unchained)
-            parts.append(f"{len(self.failing_unchained)} component(s) failing with no chain to a root: {listed}")
+            parts.append(
+                f"{len(self.failing_unchained)} component(s) failing with no chain to a root: {listed}"
+            )
         hidden = self.not_visible
         if hidden:
             listed = "; ".join(f"{c}: {why}" for c, why in hidden.items())
@@ -110,7 +112,9 @@ class Verdict:
 def what_was_read(health: Health, facts: FactStore) -> str:
     """A failing component described by the facts read: ``not ready (0/2 replicas ready)``,
     ``disabled (enabled=False, deployed=True)``, with any healthy rule found false."""
-    known = {n: f.value for n, f in facts.facts_of(health.name).items() if f.status == OK and f.value is not None}
+    known = {
+        n: f.value for n, f in facts.facts_of(health.name).items() if f.status == OK and f.value is not None
+    }
     ready, desired = known.get("ready_replicas"), known.get("desired_replicas")
     if isinstance(ready, int) and isinstance(desired, int) and ready < desired:
         restarts = known.get("restart_count")

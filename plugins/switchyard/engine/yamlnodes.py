@@ -153,12 +153,81 @@ def load_node(path: Path) -> yaml.Node | None:
 
 
 def compose_bounded(text: str, name: str = "<text>") -> yaml.Node | None:
-    """``yaml.compose`` with our scalar tags, bounded depth and bounded size after alias expansion."""
+    """``yaml.compose`` with our scalar tags, bounded depth and bounded size after alias expansion.
+
+    When a cheap upper bound on the nesting shows libyaml's recursive composer is safe (every real
+    file), it composes in C and the tree is checked afterwards; otherwise the events are composed
+    here, iteratively, refusing at the first level too deep.
+    """
+    if _nesting_bound(text) <= _SAFE_FOR_C:
+        node = yaml.compose(text, Loader=_PlainLoader)
+        if node is not None:
+            _check_tree(node, name)
+        return node
     loader = _PlainLoader(text)
     try:
         return _compose_events(loader, name)
     finally:
         loader.dispose()
+
+
+_SAFE_FOR_C = 500  # libyaml's composer recurses once per level; it crashes in the tens of thousands
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on how deeply collections nest: each flow level needs a bracket, each block
+    level more indentation or a compact indicator ('- ', '? ', ': ') on the same line."""
+    flow = text.count("[") + text.count("{")
+    if flow > _SAFE_FOR_C:
+        return flow
+    block = 0
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        block = max(block, len(line) - len(body) + body.count("- ") + body.count("? ") + body.count(": ") + 1)
+    return flow + block
+
+
+def _check_tree(root: yaml.Node, name: str) -> None:
+    """Depth and expanded size of a composed tree (aliases are shared nodes, maybe cyclic)."""
+    height: dict[int, int] = {}
+    size: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            height[key], size[key] = 0, 1
+            continue
+        children = (
+            [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        )
+        if done:
+            active.discard(key)
+            height[key] = 1 + max((height[id(c)] for c in children), default=0)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            if height[key] > MAX_DEPTH:
+                raise _refuse_at(name, node, f"YAML nested deeper than {MAX_DEPTH} levels")
+            if size[key] > MAX_NODES:
+                raise _refuse_at(name, node, f"more than {MAX_NODES:,} YAML nodes once aliases are expanded")
+            continue
+        if key in height:
+            continue
+        if key in active:
+            raise _refuse_at(name, node, "recursive alias (a node that contains itself)")
+        active.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in active and not isinstance(child, yaml.ScalarNode):
+                raise _refuse_at(name, child, "recursive alias (a node that contains itself)")
+            if id(child) not in height:
+                stack.append((child, False))
+
+
+def _refuse_at(name: str, node: yaml.Node, detail: str) -> InputRefused:
+    mark = node.start_mark
+    where = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name)
+    return InputRefused(f"{where}: {detail}", where, detail)
 
 
 def _refuse(name: str, event: yaml.Event, detail: str) -> InputRefused:
@@ -208,8 +277,11 @@ def _compose_events(loader, name: str) -> yaml.Node | None:
         if isinstance(event, yaml.AliasEvent):
             target = anchors.get(event.anchor)
             if target is None or event.anchor in open_anchors:
-                what = "recursive" if event.anchor in open_anchors else "undefined"
-                raise _refuse(name, event, f"{what} alias *{event.anchor}")
+                if event.anchor in open_anchors:
+                    raise _refuse(
+                        name, event, f"recursive alias *{event.anchor} (a node that contains itself)"
+                    )
+                raise _refuse(name, event, f"undefined alias *{event.anchor}")
             size = sizes.get(id(target), 1)
             attach(target, size, size)
         elif isinstance(event, yaml.ScalarEvent):
