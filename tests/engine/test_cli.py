@@ -109,7 +109,8 @@ def test_validate_bad_yaml(capsys, write):
         (["simulate", *M], "one of the arguments --all --scenario is required"),
         (["simulate", *M, "--all", str(SCENARIOS), "--bogus"], "unrecognized arguments: --bogus"),
         (["simulate", "--all", str(SCENARIOS)], "the following arguments are required: --model"),
-        (["diagnose", *M, "--facts", ESO, "--max-probes", "many"], "invalid int value: 'many'"),
+        (["diagnose", *M, "--facts", ESO, "--max-probes", "many"], "'many' is not a whole number"),
+        (["diagnose", *M, "--facts", ESO, "--max-probes", "0"], "0 must be at least 1"),
         (["diagnose", *M, "--facts", ESO, "--deadline", "soon"], "is not a duration like 90s, 5m or 1h"),
     ],
 )
