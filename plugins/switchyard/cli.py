@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the facts from the live system through the Airflow connections "
         "(AIRFLOW_CONN_KUBERNETES_DEFAULT, AIRFLOW_CONN_AWS_DEFAULT)",
     )
+    diag.add_argument(
+        "--colour",
+        choices=("live", "blue", "green", "both"),
+        default=None,
+        help="with --live: the colour to look at (default live: the one the model's switch selects; "
+        "the standby colour is left out, as the gates do); both: the whole model",
+    )
     diag.add_argument("--suspect", action="append", default=[], metavar="C", help="component to probe first")
     diag.add_argument("--scope", action="append", metavar="C", help="components a gate must vouch for")
     diag.add_argument(
@@ -249,27 +256,37 @@ def _scenarios(args, model) -> int:
 
 def _diagnose(args, model) -> int:
     report = sys.stdout
+    if args.colour and not args.live:
+        raise SwitchyardError("--colour applies to --live only (a facts file says which colour it describes)")
+    view, prefer, note, colour = model, [], "", None
     # Airflow's providers log to stdout; with --live stdout must stay the report (--json is parsed).
     with contextlib.redirect_stdout(sys.stderr) if args.live else contextlib.nullcontext():
         if args.live:
             from switchyard.probes import LiveProbe  # imports Airflow's providers: only when asked for
+            from switchyard.probes.live import live_view
 
+            chosen = live_view(model, args.colour or "live")
+            view, prefer, note, colour = chosen.model, chosen.prefer, chosen.note, chosen.colour
             probe = LiveProbe(model)
+            if not args.json:
+                print(f"Colour:     {note}", file=report, flush=True)
         else:
             probe = ScenarioProbe(load_scenario(Path(args.facts), model))
         on_step = None if args.json else (lambda step: print(step.line(), file=report, flush=True))
         result = diagnose(
-            model,
+            view,
             probe,
             suspects=args.suspect,
-            scope=args.scope,
+            scope=[s for s in args.scope if s in view.components] if args.scope else None,
+            prefer=prefer,
             max_probes=args.max_probes,
             deadline_seconds=args.deadline,
             on_step=on_step,
         )
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2, default=str))
+        extra = {"colour": colour, "view": note} if args.live else {}
+        print(json.dumps({**result.as_dict(), **extra}, indent=2, default=str))
     else:
-        text = diagnosis_report(model, result)
+        text = diagnosis_report(view, result)
         print(text.split("\n\n", 1)[1] if result.trail else text)  # steps were printed live
     return EXIT_OK if result.verdict.outcome == "healthy" else EXIT_FAILED
