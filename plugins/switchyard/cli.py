@@ -79,7 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     which = sim.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", metavar="DIR", help="every *.yaml scenario in DIR")
     which.add_argument("--scenario", metavar="FILE", help="one scenario file")
-    sim.add_argument("--strict", action="store_true", help="path and eliminated must match exactly")
+    sim.add_argument(
+        "--strict",
+        action="store_true",
+        help="path and eliminated must match exactly; a fact or component name the model does not know "
+        "is an error, not a warning",
+    )
 
     scen = commands.add_parser("scenarios", help="the enumerated failure-chain table")
     scen_sub = scen.add_subparsers(dest="scenarios_command", required=True, parser_class=_Parser)
@@ -122,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="probe budget (default 60: vouching for all of acme-shop takes about 30)",
     )
     diag.add_argument("--deadline", type=_duration, default=300.0, metavar="DURATION")
+    diag.add_argument(
+        "--strict",
+        action="store_true",
+        help="with --facts: a fact or component name the model does not know is an error, not a warning",
+    )
     return parser
 
 
@@ -193,8 +203,7 @@ def _simulate(args, model) -> int:
     files = scenario_files(Path(args.all)) if args.all else [Path(args.scenario)]
     scenarios = [load_scenario(f, model) for f in files]
     for scenario in scenarios:
-        for warning in scenario.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+        _hygiene(scenario, args.strict)
     results = [run_scenario(model, s, strict=args.strict) for s in scenarios]
     passed = sum(r.passed for r in results)
     if args.json:
@@ -210,6 +219,15 @@ def _simulate(args, model) -> int:
         if args.all:
             print(f"\n  {passed}/{len(results)} scenarios passed")
     return EXIT_OK if passed == len(results) else EXIT_FAILED
+
+
+def _hygiene(scenario, strict: bool) -> None:
+    """Rule S9: names the model does not know become 'unknown' silently; warn, or refuse (--strict)."""
+    if strict and scenario.warnings:
+        more = f" (and {len(scenario.warnings) - 1} more)" if len(scenario.warnings) > 1 else ""
+        raise SwitchyardError(f"{scenario.warnings[0]}{more} — --strict refuses unknown names")
+    for warning in scenario.warnings:
+        print(f"warning: {one_line(warning)}", file=sys.stderr)
 
 
 def _scenarios(args, model) -> int:
@@ -271,7 +289,9 @@ def _diagnose(args, model) -> int:
             if not args.json:
                 print(f"Colour:     {note}", file=report, flush=True)
         else:
-            probe = ScenarioProbe(load_scenario(Path(args.facts), model))
+            scenario = load_scenario(Path(args.facts), model)
+            _hygiene(scenario, args.strict)
+            probe = ScenarioProbe(scenario)
         on_step = None if args.json else (lambda step: print(step.line(), file=report, flush=True))
         result = diagnose(
             view,

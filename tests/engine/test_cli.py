@@ -363,7 +363,41 @@ def test_diagnose_bad_input(capsys):
     code, _, err = run(capsys, "diagnose", *M, "--facts", ESO, "--suspect", "nginx")
     assert code == 2
     assert_one_line_error(err)
-    assert "unknown suspect component(s): nginx" in err
+    assert "unknown suspect component(s): 'nginx'" in err
+
+
+def test_a_suspect_typo_gets_did_you_mean(capsys):
+    code, _, err = run(capsys, "diagnose", *M, "--facts", ESO, "--suspect", "acme-shop-nginx-bleu")
+    assert code == 2
+    assert_one_line_error(err)
+    assert """unknown suspect component(s): 'acme-shop-nginx-bleu' (did you mean "acme-shop-nginx-blue"?)""" in err
+
+
+TYPO_FACTS = """
+name: typos
+inject:
+  rsd: {available: false}
+  redis: {available: true, conection_count: 10}
+expect: {root_cause: none}
+"""
+
+
+def test_facts_file_typos_warn_with_did_you_mean_and_fail_under_strict(capsys, tmp_path):
+    facts = tmp_path / "typos.yaml"
+    facts.write_text(TYPO_FACTS)
+    code, out, err = run(capsys, "diagnose", *M, "--facts", str(facts), "--max-probes", "5")
+    warnings = err.splitlines()
+    assert warnings[0] == """warning: typos: injects unknown component 'rsd' (did you mean "rds"?)"""
+    assert warnings[1].startswith(
+        """warning: typos: redis.conection_count is not a fact of type 'elasticache_cluster' (did you mean "connection_count"?)"""
+    )
+    assert code in (0, 1) and out
+    code, out, err = run(capsys, "diagnose", *M, "--facts", str(facts), "--strict")
+    assert code == 2 and out == ""
+    assert_one_line_error(err)
+    assert "injects unknown component 'rsd'" in err and "(and 1 more) — --strict refuses unknown names" in err
+    code, _, err = run(capsys, "simulate", *M, "--scenario", str(facts), "--strict")
+    assert code == 2 and "--strict refuses unknown names" in err
 
 
 # ---- a real process ----------------------------------------------------------------------------

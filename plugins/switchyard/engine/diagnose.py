@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from switchyard.engine.catalog import GENERIC
+from switchyard.engine.errors import shown
 from switchyard.engine.facts import OK, Fact, FactStore
-from switchyard.engine.model import Component, Model
+from switchyard.engine.model import Component, Model, closest
 from switchyard.engine.reasoning import Conclusion, conclude, needed_facts, shortest_paths
 from switchyard.engine.verdict import HEALTHY, UNKNOWN, Verdict, verdict_for
 
@@ -298,7 +299,12 @@ def diagnose(
     suspect_list = [s.partition(".")[0] for s in suspects]
     unknown_suspects = [s for s in suspect_list if s not in model.components]
     if unknown_suspects:
-        raise ValueError(f"unknown suspect component(s): {', '.join(unknown_suspects)}")
+        names = list(model.components)
+        described = []
+        for name in unknown_suspects:
+            guess = closest(name, names)
+            described.append(f"{shown(name)}" + (f' (did you mean "{guess}"?)' if guess else ""))
+        raise ValueError(f"unknown suspect component(s): {', '.join(described)}")
     prefer_list = list(prefer)
     planner = _Planner(model, probe, facts, scope_list, suspect_list, prefer_list)
     start = clock()
