@@ -28,6 +28,8 @@ def test_diagnose_live_reads_the_seeded_system(capsys, airflow_connections):
     assert not any(s["component"].endswith("-green") for s in trail)
     assert (report["outcome"], code) == ("healthy", 0), report["summary"]
     assert report["unvouched"] == {} and report["next_probes"] == {}
+    # one read answers every fact of its object: fewer API requests than probes, and they are counted
+    assert 0 < report["api_requests"] < len(trail)
 
 
 def test_diagnose_live_text_says_which_colour(capsys, airflow_connections):
@@ -39,6 +41,7 @@ def test_diagnose_live_text_says_which_colour(capsys, airflow_connections):
         "standby green left out — --colour both to include it"
     )
     assert "Root cause: (none — all components healthy)" in out
+    assert "API requests: " in out
 
 
 def test_diagnose_live_both_colours_includes_the_absent_standby(capsys, airflow_connections):

@@ -79,6 +79,7 @@ class Diagnosis:
     elapsed: float
     stopped: str  # why the loop ended
     suspects: list[str] = field(default_factory=list)
+    requests: int | None = None  # API requests the probe made (a live probe counts them), else None
 
     @property
     def probes_run(self) -> int:
@@ -105,6 +106,7 @@ class Diagnosis:
             "elapsed_seconds": round(self.elapsed, 3),
             "deadline_seconds": self.deadline_seconds,
             "stopped": self.stopped,
+            "api_requests": self.requests,
             "suspects": self.suspect_hints(),
             "trail": [
                 {
@@ -346,8 +348,17 @@ def diagnose(
         for name in planner.pending(conclusion):
             verdict.unvouched[name] = f"undecided: {stopped} before it could be vouched for"
         verdict.outcome = UNKNOWN if verdict.unvouched else HEALTHY
+    requests = getattr(probe, "requests", None)
     return Diagnosis(
-        verdict, conclusion, trail, max_probes, deadline_seconds, clock() - start, stopped, suspect_list
+        verdict,
+        conclusion,
+        trail,
+        max_probes,
+        deadline_seconds,
+        clock() - start,
+        stopped,
+        suspect_list,
+        requests if isinstance(requests, int) else None,
     )
 
 

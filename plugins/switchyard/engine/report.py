@@ -119,8 +119,9 @@ def diagnosis_report(model: Model, diagnosis: Diagnosis) -> str:
             probes = ", ".join(f"{c}.{f}" for c, facts in verdict.next_probes.items() for f in facts)
             lines.append(f"Next probes: {probes}")
     lines.append(f"Eliminated: {', '.join(verdict.eliminated) or '-'}")
+    requests = f"   API requests: {diagnosis.requests}" if diagnosis.requests is not None else ""
     lines.append(
-        f"Probes run: {diagnosis.probes_run}/{diagnosis.max_probes}   Time: {diagnosis.elapsed:.1f}s/"
+        f"Probes run: {diagnosis.probes_run}/{diagnosis.max_probes}{requests}   Time: {diagnosis.elapsed:.1f}s/"
         f"{diagnosis.deadline_seconds:.0f}s   Stopped: {diagnosis.stopped}"
     )
     if verdict.partial_visibility:

@@ -80,6 +80,11 @@ class LiveProbe:
         self.families: dict[str, Any] = {t: kubernetes for t in kubernetes.types}
         self.families.update({t: aws for t in aws.types})
 
+    @property
+    def requests(self) -> int:
+        """API requests made so far (reads answered from the cache are not requests)."""
+        return self.cache.reads
+
     def can_probe(self, component: Component) -> bool:
         return component.type in self.families
 

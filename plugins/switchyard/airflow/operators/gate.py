@@ -20,7 +20,8 @@ SCOPES = ("live", "standby", "all")
 def gate_message(task_id: str, diagnosis: Diagnosis) -> str:
     """The failure message of a gate: root cause and chain, or what could not be vouched for."""
     v = diagnosis.verdict
-    budget = f"probes run {diagnosis.probes_run}/{diagnosis.max_probes} ({diagnosis.stopped})"
+    requests = f", {diagnosis.requests} API requests" if diagnosis.requests is not None else ""
+    budget = f"probes run {diagnosis.probes_run}/{diagnosis.max_probes}{requests} ({diagnosis.stopped})"
     visibility = f"; partial visibility: {', '.join(v.partial_visibility)}" if v.partial_visibility else ""
     if v.outcome == "failing":
         # The verdict's summary: every root as ``component (state) — what was read``, and its chain.
