@@ -9,7 +9,6 @@ address space (RLIMIT_AS) and CPU time (RLIMIT_CPU): a case that needs more is k
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -177,12 +176,22 @@ class Outcome:
     stdout: str
     stderr: str
     seconds: float  # wall time, for the benchmark's figures only
-    max_rss_kb: int  # the child's peak resident memory
+    max_rss_kb: int  # the child's peak resident memory (VmHWM), kB
 
 
-def _limits() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+# The limits are set by the child itself, first thing, and it reports its own peak resident memory
+# (VmHWM, which starts afresh at exec: the rusage of a child counts the parent it was forked from).
+_WRAPPER = (
+    "import os, resource, runpy, sys\n"
+    f"resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_LIMIT}, {MEMORY_LIMIT}))\n"
+    f"resource.setrlimit(resource.RLIMIT_CPU, ({CPU_SECONDS}, {CPU_SECONDS}))\n"
+    "sys.argv = ['switchyard', *sys.argv[1:]]\n"
+    "try:\n"
+    "    runpy.run_module('switchyard', run_name='__main__', alter_sys=True)\n"
+    "finally:\n"
+    "    peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+    "    open(os.environ['HOSTILE_PEAK_FILE'], 'w').write(peak[0].split()[1] if peak else '0')\n"
+)
 
 
 def run_limited(argv: list[str], cwd: Path) -> Outcome:
@@ -193,24 +202,24 @@ def run_limited(argv: list[str], cwd: Path) -> Outcome:
         "LANG": "C.UTF-8",
     }
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "switchyard", *argv],
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=err,
-            preexec_fn=_limits,
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        peak_file = Path(tmp) / "peak"
+        env["HOSTILE_PEAK_FILE"] = str(peak_file)
+        proc = subprocess.run(
+            [sys.executable, "-c", _WRAPPER, *argv], cwd=cwd, env=env, stdout=out, stderr=err, timeout=60
         )
-        _, status, usage = os.wait4(proc.pid, 0)  # reaped here for its own resource usage
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
+        peak = peak_file.read_text() if peak_file.exists() else "0"
         return Outcome(
             proc.returncode,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
             seconds,
-            usage.ru_maxrss,
+            int(peak or 0),
         )
