@@ -336,6 +336,17 @@ def test_diagnose_healthy_exits_0_and_unknown_exits_1(capsys):
     assert code == 1
     assert "Root cause: unknown — not enough visibility to decide" in out
     assert "  cloudflare: not observed" in out
+    assert "Next probes: cloudflare.operator_says_healthy" in out  # what would decide it (issue 14 #2)
+
+
+def test_diagnose_unknown_json_names_what_would_decide(capsys):
+    facts = str(SCENARIOS / "15-forbidden-probe-all-else-healthy.yaml")
+    code, out, _ = run(capsys, "diagnose", *M, "--facts", facts, "--scope", "rds", "--json")
+    report = json.loads(out)
+    assert (code, report["outcome"]) == (1, "unknown")
+    assert report["next_probes"] == {"rds": ["available", "connection_count"]}
+    assert "rds" not in report["eliminated"]
+    assert report["summary"].startswith("unknown — not enough visibility to vouch for 1 component(s): rds:")
 
 
 def test_diagnose_json(capsys):
