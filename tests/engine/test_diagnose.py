@@ -325,7 +325,11 @@ def test_gate_names_a_failing_entry_of_its_own_by_what_was_read(acme):
     )
     verdict = verdict_for(acme, conclude(acme, store), store, ["cloudfront"])
     assert verdict.outcome == "failing"
-    assert (verdict.root_cause, verdict.root_state, verdict.chain) == ("cloudfront", "disabled", ["cloudfront"])
+    assert (verdict.root_cause, verdict.root_state, verdict.chain) == (
+        "cloudfront",
+        "disabled",
+        ["cloudfront"],
+    )
     assert verdict.roots[0]["read"] == (
         "disabled (enabled=False, deployed=True, error_rate_5xx=0), rule false: enabled == true"
     )
@@ -369,7 +373,9 @@ def test_failing_deployment_with_no_chain_says_what_was_read_not_visibility(acme
         "1 component(s) failing with no chain to a root: acme-shop-consumer-green: not ready (0/2 replicas ready)"
         in text
     )
-    assert "not enough visibility to vouch for 1 component(s): rds: could not read available forbidden" in text
+    assert (
+        "not enough visibility to vouch for 1 component(s): rds: could not read available forbidden" in text
+    )
     assert "vouch for 2" not in text and "failing (" not in text
     assert "acme-shop-consumer-green" not in verdict.next_probes  # its facts were read
 
@@ -384,5 +390,29 @@ def test_a_root_is_described_by_what_was_read(acme):
         "not ready (0/1 replicas ready, 9 restarts)",
     ]
     text = verdict.summary()
-    assert "root cause: acme-shop-consumer-blue (crashed) — not ready (0/1 replicas ready, 7 restarts)" in text
+    assert (
+        "root cause: acme-shop-consumer-blue (crashed) — not ready (0/1 replicas ready, 7 restarts)" in text
+    )
     assert "also failing independently: acme-shop-consumer-green (crashed)" in text
+
+
+def test_a_gate_ignores_a_chain_from_another_entry_outside_its_scope(acme):
+    """The standby gate vouches for green's serving deployments: green's workers at 0 replicas
+    before the switch (by design) are a chain from async_jobs that touches nothing in its scope."""
+    store = FactStore.from_mapping(
+        {
+            "acme-shop-consumer-green": {"ready_replicas": 0, "desired_replicas": 0, "restart_count": 0},
+            "acme-shop-nginx-green": {
+                "ready_replicas": 2,
+                "desired_replicas": 2,
+                "condition_available": True,
+                "restart_count": 0,
+            },
+        }
+    )
+    conclusion = conclude(acme, store)
+    assert [r.component for r in conclusion.roots] == ["acme-shop-consumer-green"]
+    assert verdict_for(acme, conclusion, store, ["acme-shop-nginx-green"]).outcome == "healthy"
+    # whoever vouches for the workers (the live gate's scope, or diagnose) sees the chain
+    assert verdict_for(acme, conclusion, store, ["acme-shop-consumer-green"]).outcome == "failing"
+    assert verdict_for(acme, conclusion, store, None).root_cause == "acme-shop-consumer-green"

@@ -148,14 +148,22 @@ def verdict_for(
     wanted = set(scope) if explicit else set()
     members = [c for c in model.components if (c in wanted if explicit else facts.observed(c))]
     verdict = Verdict(UNKNOWN, eliminated=conclusion.eliminated, partial_visibility=partial, scope=members)
-    if conclusion.has_root:
+    # A gate answers for its scope: a chain from another entry point that touches nothing in scope
+    # is not its failure (the standby colour's workers at 0 replicas before the switch, by design,
+    # must not fail the standby gate). Chains from the first entry — the serving path — always count.
+    roots = [
+        r
+        for r in conclusion.roots
+        if not explicit or (r.path and r.path[0] == conclusion.entry) or wanted & set(r.path)
+    ]
+    if roots:
+        first = roots[0]
         verdict.outcome = FAILING
-        verdict.root_cause, verdict.root_state = conclusion.root_cause, conclusion.root_state
-        verdict.root_confirmed = conclusion.root_confirmed
-        verdict.chain = conclusion.path
+        verdict.root_cause, verdict.root_state = first.component, first.state
+        verdict.root_confirmed = conclusion.health[first.component].failing
+        verdict.chain = list(first.path)
         verdict.roots = [
-            {**r.as_dict(), "read": _read_if_failing(conclusion.health[r.component], facts)}
-            for r in conclusion.roots
+            {**r.as_dict(), "read": _read_if_failing(conclusion.health[r.component], facts)} for r in roots
         ]
         return verdict
     for name in members:
