@@ -9,7 +9,7 @@ from switchyard.engine.expr import parse
 from switchyard.engine.facts import Fact, FactStore
 from switchyard.engine.model import Dependency
 from switchyard.engine.reasoning import conclude
-from switchyard.engine.scenarios import load_scenario
+from switchyard.engine.scenarios import Expectation, Scenario, load_scenario
 from switchyard.engine.verdict import verdict_for
 
 from .conftest import SCENARIOS
@@ -416,3 +416,28 @@ def test_a_gate_ignores_a_chain_from_another_entry_outside_its_scope(acme):
     # whoever vouches for the workers (the live gate's scope, or diagnose) sees the chain
     assert verdict_for(acme, conclusion, store, ["acme-shop-consumer-green"]).outcome == "failing"
     assert verdict_for(acme, conclusion, store, None).root_cause == "acme-shop-consumer-green"
+
+
+def test_the_standby_gate_vouches_for_its_scope_past_an_out_of_scope_chain(acme):
+    """The diagnose loop must not stop at a root the gate does not answer for: it goes on to vouch
+    for the scope (green nginx and php-fpm) while green's workers sit at 0 replicas."""
+    healthy = {"ready_replicas": 2, "desired_replicas": 2, "condition_available": True, "restart_count": 0}
+    scenario = Scenario(
+        "standby",
+        None,
+        {
+            "acme-shop-consumer-green": {"ready_replicas": 0, "desired_replicas": 0, "restart_count": 0},
+            "acme-shop-nginx-green": healthy,
+            "acme-shop-php-fpm-green": healthy,
+        },
+        {},
+        Expectation(),
+    )
+    result = diagnose(
+        acme,
+        ScenarioProbe(scenario),
+        scope=["acme-shop-nginx-green", "acme-shop-php-fpm-green"],
+        suspects=["acme-shop-consumer-green"],
+        max_probes=40,
+    )
+    assert result.verdict.outcome == "healthy", result.verdict.summary()

@@ -29,7 +29,7 @@ from switchyard.engine.errors import shown
 from switchyard.engine.facts import OK, Fact, FactStore
 from switchyard.engine.model import Component, Model, closest
 from switchyard.engine.reasoning import Conclusion, conclude, needed_facts, shortest_paths
-from switchyard.engine.verdict import HEALTHY, UNKNOWN, Verdict, verdict_for
+from switchyard.engine.verdict import HEALTHY, UNKNOWN, Verdict, in_scope, verdict_for
 
 __all__ = ["Diagnosis", "Probe", "ProbeResult", "ScenarioProbe", "diagnose", "needed_facts"]
 
@@ -195,9 +195,9 @@ class _Planner:
             return
         yield from ((name, False) for name in self._candidates(conclusion))
         # A gate vouches for its scope only; elsewhere a known default state is enough for it.
-        in_scope = set(self.scope) if self.scope is not None else None
+        wanted = set(self.scope) if self.scope is not None else None
         yield from (
-            (name, True) for name in self._candidates(conclusion) if in_scope is None or name in in_scope
+            (name, True) for name in self._candidates(conclusion) if wanted is None or name in wanted
         )
 
     def below(self, root: str) -> list[str]:
@@ -254,8 +254,8 @@ class _Planner:
             top_down += [p[-1] for p in shortest_paths(model, conclusion.states, self.facts, self.prefer, entry)]
         top_down = list(dict.fromkeys(top_down))
         if self.scope is not None:
-            in_scope = set(self.scope)
-            yield from (n for n in top_down if n in in_scope)
+            wanted = set(self.scope)
+            yield from (n for n in top_down if n in wanted)
             yield from (n for n in self.scope if n not in top_down)
         yield from top_down
 
@@ -312,7 +312,7 @@ def diagnose(
     start = clock()
     trail: list[TrailStep] = []
     while True:
-        conclusion = conclude(model, facts, prefer_list)
+        conclusion = in_scope(conclude(model, facts, prefer_list), scope_list)
         if planner.root_settled(conclusion):
             stopped = "root cause confirmed"
             break
@@ -334,7 +334,7 @@ def diagnose(
             result = ProbeResult(None, "transient", f"{type(exc).__name__}: {exc}")
         value = result.value if result.status == OK else None
         facts.add(Fact(name, fact, value, result.status, "probe"))
-        after = conclude(model, facts, prefer_list).health[name]
+        after = in_scope(conclude(model, facts, prefer_list), scope_list).health[name]
         state = "failing" if after.failing else "healthy" if after.vouched else "undecided"
         step = TrailStep(
             len(trail) + 1, name, fact, value, result.status, result.detail, state, clock() - began

@@ -13,7 +13,7 @@ it; a component whose facts were read and show it failing is described by what w
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from switchyard.engine.facts import OK, FactStore
 from switchyard.engine.model import Model
@@ -139,6 +139,29 @@ def deciding_facts(model: Model, name: str, facts: FactStore) -> list[str]:
     return [f for f in needed_facts(comp) if (fact := facts.get(name, f)) is None or not fact.known]
 
 
+def in_scope(conclusion: Conclusion, scope: Iterable[str] | None) -> Conclusion:
+    """The conclusion as a gate over ``scope`` sees it (None: everything).
+
+    A gate answers for its scope: a chain from another entry point that touches nothing in scope is
+    not its failure (the standby colour's workers at 0 replicas before the switch, by design, must
+    not fail the standby gate). Chains from the first entry — the serving path — always count.
+    """
+    if scope is None:
+        return conclusion
+    wanted = set(scope)
+    roots = [r for r in conclusion.roots if r.path[0] == conclusion.entry or wanted & set(r.path)]
+    if roots == conclusion.roots:
+        return conclusion
+    first = roots[0] if roots else None
+    return replace(
+        conclusion,
+        roots=roots,
+        root_cause=first.component if first else "none",
+        root_state=first.state if first else "",
+        path=list(first.path) if first else [],
+    )
+
+
 def verdict_for(
     model: Model, conclusion: Conclusion, facts: FactStore, scope: Iterable[str] | None
 ) -> Verdict:
@@ -148,14 +171,7 @@ def verdict_for(
     wanted = set(scope) if explicit else set()
     members = [c for c in model.components if (c in wanted if explicit else facts.observed(c))]
     verdict = Verdict(UNKNOWN, eliminated=conclusion.eliminated, partial_visibility=partial, scope=members)
-    # A gate answers for its scope: a chain from another entry point that touches nothing in scope
-    # is not its failure (the standby colour's workers at 0 replicas before the switch, by design,
-    # must not fail the standby gate). Chains from the first entry — the serving path — always count.
-    roots = [
-        r
-        for r in conclusion.roots
-        if not explicit or (r.path and r.path[0] == conclusion.entry) or wanted & set(r.path)
-    ]
+    roots = in_scope(conclusion, scope).roots
     if roots:
         first = roots[0]
         verdict.outcome = FAILING
