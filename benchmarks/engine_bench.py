@@ -3,7 +3,12 @@
 Figures, each next to the issue's target and the reference engine's (Go) figure:
 - simulate of the five seed scenarios in-process (model + scenarios loaded each round) and via the CLI;
 - enumeration of acme-shop: time, chain count, table size on disk;
-- probes used by diagnose per seed scenario, probes answered from the scenario's injected facts.
+- probes used by diagnose per seed scenario, probes answered from the scenario's injected facts;
+- multi-root reasoning (rule S11): the roots named for the scenarios with several entries or failures;
+- the live-path gate of acme-shop against the local environment: time and API requests, the first
+  gate of a process (AWS clients built) and the next ones (clients reused);
+- hostile inputs (issue 14): exit code, wall time and peak memory of the CLI per case, run under the
+  same limits as tests/engine/test_hostile_input.py (target: exit 2, one line, < 2 s, < 200 MB).
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
+sys.path.insert(0, str(ROOT))
 
 from switchyard.engine.catalog import load_catalog  # noqa: E402
 from switchyard.engine.chains import enumerate_chains, write_table  # noqa: E402
 from switchyard.engine.diagnose import ScenarioProbe, diagnose  # noqa: E402
 from switchyard.engine.model import load_model  # noqa: E402
+from switchyard.engine.reasoning import conclude  # noqa: E402
 from switchyard.engine.scenarios import load_scenario  # noqa: E402
 from switchyard.engine.simulate import run_scenario  # noqa: E402
+from tests.engine.hostile import CASES, CPU_SECONDS, MEMORY_LIMIT, run_limited  # noqa: E402
 
 MODEL = ROOT / "include/models/acme-shop.model.yaml"
 SCENARIO_DIR = ROOT / "include/scenarios/acme-shop"
@@ -126,6 +134,90 @@ def main() -> None:
                 break
     print("  probes: components the scenario does not describe cannot be observed;")
     print("  strict: every fact the scenario lacks is probed and answers 'missing' (a fully blind system).")
+
+    print("\n== multi-root reasoning (rule S11): every entry point, every independent failing chain")
+    every = sorted(SCENARIO_DIR.glob("*.yaml"))
+    stores = [load_scenario(p, model).fact_store() for p in every]
+    durations = timed(lambda: [conclude(model, store) for store in stores], 50)
+    print(
+        f"  conclude() over all {len(every)} scenarios: {ms(durations)}  (entries: {', '.join(model.entries)})"
+    )
+    for path, store in zip(every, stores, strict=True):
+        roots = conclude(model, store).roots
+        if len(roots) > 1 or (roots and roots[0].path[0] != model.entry):
+            named = "; ".join(f"{r.text()} via {r.path[0]}" for r in roots)
+            print(f"  {path.stem:<42} {named}")
+
+    live_gate_figures()
+
+    print(
+        f"\n== hostile inputs (target: exit 2, one line, < 2 s, < 200 MB; run under RLIMIT_CPU {CPU_SECONDS} s, "
+        f"RLIMIT_AS {MEMORY_LIMIT >> 20} MB)"
+    )
+    print(f"  {'case':<32} {'exit':>4} {'wall':>8} {'peak RSS':>9}  first line")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, build in sorted(CASES.items()):
+            directory = Path(tmp) / name
+            directory.mkdir()
+            outcome = run_limited(build(directory), directory)
+            first = (outcome.stderr.splitlines() or [""])[0]
+            print(
+                f"  {name:<32} {outcome.returncode:>4} {outcome.seconds * 1000:>6.0f} ms {outcome.max_rss_kb / 1024:>6.1f} MB"
+                f"  {first[:70]}"
+            )
+
+
+def live_gate_figures() -> None:
+    print("\n== live-path gate of acme-shop (blue) against the local environment (target ≤ 1 s)")
+    try:
+        from switchyard.localenv.environment import DEFAULT_MODEL, LocalEnvironment
+    except Exception as exc:  # the local environment needs the full dependencies
+        print(f"  skipped: {type(exc).__name__}: {exc}")
+        return
+    import contextlib
+    import io
+    import logging
+
+    logging.disable(logging.INFO)  # the providers log every connection they read
+    with tempfile.TemporaryDirectory() as state:
+        env = LocalEnvironment(
+            DEFAULT_MODEL,
+            behaviours=ROOT / "include/behaviours/acme-shop.yaml",
+            time_scale=1.0,
+            state_dir=Path(state),
+            metrics_period=5.0,
+        )
+        env.start()
+        try:
+            os.environ.update(env.airflow_env())
+            from switchyard.probes import LiveProbe
+            from switchyard.release.colours import layout
+
+            colours = layout(env.model)
+            for run in range(4):
+                start = time.perf_counter()
+                with contextlib.redirect_stdout(io.StringIO()):
+                    result = diagnose(
+                        colours.live_path("blue"),
+                        LiveProbe(env.model),
+                        scope=colours.live_scope("blue"),
+                        prefer=colours.components("blue"),
+                        max_probes=100,
+                        deadline_seconds=60,
+                    )
+                took = time.perf_counter() - start
+                label = (
+                    "first gate of the process (AWS clients built)"
+                    if run == 0
+                    else "next gate (clients reused)"
+                )
+                print(
+                    f"  {label:<46} {took * 1000:7.0f} ms   {result.probes_run} probes, "
+                    f"{result.requests} API requests   {result.verdict.outcome}"
+                )
+        finally:
+            env.stop()
+            logging.disable(logging.NOTSET)
 
 
 if __name__ == "__main__":

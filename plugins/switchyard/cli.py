@@ -18,7 +18,7 @@ from switchyard import __version__
 from switchyard.engine.catalog import load_catalog
 from switchyard.engine.chains import drift, table_path, write_table
 from switchyard.engine.diagnose import ScenarioProbe, diagnose
-from switchyard.engine.errors import SwitchyardError
+from switchyard.engine.errors import SwitchyardError, one_line
 from switchyard.engine.model import load_model, read_model
 from switchyard.engine.report import diagnosis_report, scenario_line, validation_report
 from switchyard.engine.scenarios import load_scenario, scenario_files
@@ -38,6 +38,16 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 5m or 1h")
     scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
     return float(match.group(1)) * scale
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     which = sim.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", metavar="DIR", help="every *.yaml scenario in DIR")
     which.add_argument("--scenario", metavar="FILE", help="one scenario file")
-    sim.add_argument("--strict", action="store_true", help="path and eliminated must match exactly")
+    sim.add_argument(
+        "--strict",
+        action="store_true",
+        help="path and eliminated must match exactly; a fact or component name the model does not know "
+        "is an error, not a warning",
+    )
 
     scen = commands.add_parser("scenarios", help="the enumerated failure-chain table")
     scen_sub = scen.add_subparsers(dest="scenarios_command", required=True, parser_class=_Parser)
@@ -100,16 +115,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the facts from the live system through the Airflow connections "
         "(AIRFLOW_CONN_KUBERNETES_DEFAULT, AIRFLOW_CONN_AWS_DEFAULT)",
     )
+    diag.add_argument(
+        "--colour",
+        choices=("live", "blue", "green", "both"),
+        default=None,
+        help="with --live: the colour to look at (default live: the one the model's switch selects; "
+        "the standby colour is left out, as the gates do); both: the whole model",
+    )
     diag.add_argument("--suspect", action="append", default=[], metavar="C", help="component to probe first")
     diag.add_argument("--scope", action="append", metavar="C", help="components a gate must vouch for")
     diag.add_argument(
         "--max-probes",
-        type=int,
+        type=_positive_int,
         default=60,
         metavar="N",
         help="probe budget (default 60: vouching for all of acme-shop takes about 30)",
     )
     diag.add_argument("--deadline", type=_duration, default=300.0, metavar="DURATION")
+    diag.add_argument(
+        "--strict",
+        action="store_true",
+        help="with --facts: a fact or component name the model does not know is an error, not a warning",
+    )
     return parser
 
 
@@ -117,14 +144,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
-    except SwitchyardError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (SwitchyardError, ValueError) as exc:
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a path that cannot be read or written: name it, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {one_line(where + (exc.strerror or str(exc)))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (RecursionError, MemoryError) as exc:  # a bound we missed: still one line, never a trace
+        print(f"error: input too large or too deeply nested ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -145,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _validate(args, catalog) -> int:
     for path in args.model:
-        if not Path(path).exists():
+        if not Path(path).exists() and not Path(path).is_symlink():  # a symlink loop: say so later
             raise SwitchyardError(f"{path}: no such model file")
     model = read_model(args.model, catalog)
     from switchyard.release.schema import release_problems  # the release: section's JSON Schema
@@ -184,8 +215,7 @@ def _simulate(args, model) -> int:
     files = scenario_files(Path(args.all)) if args.all else [Path(args.scenario)]
     scenarios = [load_scenario(f, model) for f in files]
     for scenario in scenarios:
-        for warning in scenario.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+        _hygiene(scenario, args.strict)
     results = [run_scenario(model, s, strict=args.strict) for s in scenarios]
     passed = sum(r.passed for r in results)
     if args.json:
@@ -201,6 +231,15 @@ def _simulate(args, model) -> int:
         if args.all:
             print(f"\n  {passed}/{len(results)} scenarios passed")
     return EXIT_OK if passed == len(results) else EXIT_FAILED
+
+
+def _hygiene(scenario, strict: bool) -> None:
+    """Rule S9: names the model does not know become 'unknown' silently; warn, or refuse (--strict)."""
+    if strict and scenario.warnings:
+        more = f" (and {len(scenario.warnings) - 1} more)" if len(scenario.warnings) > 1 else ""
+        raise SwitchyardError(f"{scenario.warnings[0]}{more} — --strict refuses unknown names")
+    for warning in scenario.warnings:
+        print(f"warning: {one_line(warning)}", file=sys.stderr)
 
 
 def _scenarios(args, model) -> int:
@@ -247,27 +286,39 @@ def _scenarios(args, model) -> int:
 
 def _diagnose(args, model) -> int:
     report = sys.stdout
+    if args.colour and not args.live:
+        raise SwitchyardError("--colour applies to --live only (a facts file says which colour it describes)")
+    view, prefer, note, colour = model, [], "", None
     # Airflow's providers log to stdout; with --live stdout must stay the report (--json is parsed).
     with contextlib.redirect_stdout(sys.stderr) if args.live else contextlib.nullcontext():
         if args.live:
             from switchyard.probes import LiveProbe  # imports Airflow's providers: only when asked for
+            from switchyard.probes.live import live_view
 
+            chosen = live_view(model, args.colour or "live")
+            view, prefer, note, colour = chosen.model, chosen.prefer, chosen.note, chosen.colour
             probe = LiveProbe(model)
+            if not args.json:
+                print(f"Colour:     {note}", file=report, flush=True)
         else:
-            probe = ScenarioProbe(load_scenario(Path(args.facts), model))
+            scenario = load_scenario(Path(args.facts), model)
+            _hygiene(scenario, args.strict)
+            probe = ScenarioProbe(scenario)
         on_step = None if args.json else (lambda step: print(step.line(), file=report, flush=True))
         result = diagnose(
-            model,
+            view,
             probe,
             suspects=args.suspect,
-            scope=args.scope,
+            scope=[s for s in args.scope if s in view.components] if args.scope else None,
+            prefer=prefer,
             max_probes=args.max_probes,
             deadline_seconds=args.deadline,
             on_step=on_step,
         )
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2, default=str))
+        extra = {"colour": colour, "view": note} if args.live else {}
+        print(json.dumps({**result.as_dict(), **extra}, indent=2, default=str))
     else:
-        text = diagnosis_report(model, result)
+        text = diagnosis_report(view, result)
         print(text.split("\n\n", 1)[1] if result.trail else text)  # steps were printed live
     return EXIT_OK if result.verdict.outcome == "healthy" else EXIT_FAILED

@@ -286,3 +286,67 @@ def test_cli_missing_types_directory_is_bad_input(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: types directory ") and err.count("\n") == 1
+
+
+def _numeric_bounds(rule):
+    """(fact, op, number) for each comparison of a fact with a number literal in a rule."""
+    return [
+        (c.fact, c.op, c.literal)
+        for c in rule.comparisons()
+        if c.component is None and isinstance(c.literal, int | float) and not isinstance(c.literal, bool)
+    ]
+
+
+_OPS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def test_no_type_leaves_a_gap_between_a_healthy_bound_and_a_state_bound():
+    """Issue 14 #3: when a state's threshold is meant to capture a healthy rule's failing side (they
+    agree somewhere), they must agree at every boundary value — `restart_count < 5` healthy with
+    `crashed: restart_count > 5` left exactly 5 restarts neither healthy nor crashed."""
+    gaps, checked = [], 0
+    catalog = load_catalog(use_env=False)
+    for provider in catalog.providers.values():
+        for type_def in provider.types.values():
+            for healthy in type_def.healthy:
+                for fact, h_op, h_lit in _numeric_bounds(healthy):
+                    for state in type_def.states:
+                        if state.when is None:
+                            continue
+                        for s_fact, s_op, s_lit in _numeric_bounds(state.when):
+                            if s_fact != fact:
+                                continue
+                            # counts, ratios and percentages: never negative
+                            points = sorted({v + d for v in (h_lit, s_lit) for d in (-1, 0, 1)} - {-1})
+                            failing = [not _OPS[h_op](v, h_lit) for v in points]
+                            in_state = [_OPS[s_op](v, s_lit) for v in points]
+                            if not any(f and s for f, s in zip(failing, in_state, strict=True)):
+                                continue  # the state is about something else
+                            checked += 1
+                            for value, f, s in zip(points, failing, in_state, strict=True):
+                                if f != s:
+                                    gaps.append(
+                                        f"{provider.name}.{type_def.name}: {fact}={value} is "
+                                        f"{'failing' if f else 'healthy'} by `{healthy.source}` but "
+                                        f"{'in' if s else 'not in'} state {state.name} (`{state.when.source}`)"
+                                    )
+    assert checked >= 1  # the deployment's restart bound at least
+    assert gaps == []
+
+
+def test_exactly_five_restarts_with_pods_missing_is_crashed():
+    from switchyard.engine.facts import FactStore
+    from switchyard.engine.reasoning import conclude
+
+    acme = load_model("include/models/acme-shop.model.yaml", load_catalog(use_env=False))
+    facts = FactStore.from_mapping(
+        {"acme-shop-cron": {"ready_replicas": 0, "desired_replicas": 1, "restart_count": 5}}
+    )
+    assert conclude(acme, facts).states["acme-shop-cron"] == "crashed"

@@ -109,7 +109,8 @@ def test_validate_bad_yaml(capsys, write):
         (["simulate", *M], "one of the arguments --all --scenario is required"),
         (["simulate", *M, "--all", str(SCENARIOS), "--bogus"], "unrecognized arguments: --bogus"),
         (["simulate", "--all", str(SCENARIOS)], "the following arguments are required: --model"),
-        (["diagnose", *M, "--facts", ESO, "--max-probes", "many"], "invalid int value: 'many'"),
+        (["diagnose", *M, "--facts", ESO, "--max-probes", "many"], "'many' is not a whole number"),
+        (["diagnose", *M, "--facts", ESO, "--max-probes", "0"], "0 must be at least 1"),
         (["diagnose", *M, "--facts", ESO, "--deadline", "soon"], "is not a duration like 90s, 5m or 1h"),
     ],
 )
@@ -292,8 +293,8 @@ def test_diagnose_text(capsys):
         "▶ probe external-secrets deployment_ready = False  ✗ failing",
         "▶ probe ssm-app-config exists = True  ✓ healthy",
     ]
-    assert lines[3] == "Root cause: external-secrets.not_running"
-    assert lines[4] == "Chain:      " + " ← ".join(
+    assert lines[3] == "Root cause: external-secrets (not_running)"  # one notation: component (state)
+    assert lines[4] == "Chain:      " + " → ".join(
         [
             "cloudflare",
             "acme-shop-ingress",
@@ -319,7 +320,7 @@ def test_diagnose_text_with_partial_visibility(capsys):
     code, out, _ = run(capsys, "diagnose", *M, "--facts", facts, "--max-probes", "60")
     assert code == 1
     assert "▶ probe external-secrets deployment_ready = <forbidden> (injected forbidden)  ? undecided" in out
-    assert "Root cause: external-secrets.unknown  [unconfirmed: " in out
+    assert "Root cause: external-secrets (unknown)  [unconfirmed: " in out
     (line,) = [line for line in out.splitlines() if line.startswith("Partial visibility: ")]
     assert (
         "external-secrets.deployment_ready (forbidden), external-secrets.crd_registered (forbidden)" in line
@@ -335,6 +336,17 @@ def test_diagnose_healthy_exits_0_and_unknown_exits_1(capsys):
     assert code == 1
     assert "Root cause: unknown — not enough visibility to decide" in out
     assert "  cloudflare: not observed" in out
+    assert "Next probes: cloudflare.operator_says_healthy" in out  # what would decide it (issue 14 #2)
+
+
+def test_diagnose_unknown_json_names_what_would_decide(capsys):
+    facts = str(SCENARIOS / "15-forbidden-probe-all-else-healthy.yaml")
+    code, out, _ = run(capsys, "diagnose", *M, "--facts", facts, "--scope", "rds", "--json")
+    report = json.loads(out)
+    assert (code, report["outcome"]) == (1, "unknown")
+    assert report["next_probes"] == {"rds": ["available", "connection_count"]}
+    assert "rds" not in report["eliminated"]
+    assert report["summary"].startswith("unknown — not enough visibility to vouch for 1 component(s): rds:")
 
 
 def test_diagnose_json(capsys):
@@ -362,7 +374,41 @@ def test_diagnose_bad_input(capsys):
     code, _, err = run(capsys, "diagnose", *M, "--facts", ESO, "--suspect", "nginx")
     assert code == 2
     assert_one_line_error(err)
-    assert "unknown suspect component(s): nginx" in err
+    assert "unknown suspect component(s): 'nginx'" in err
+
+
+def test_a_suspect_typo_gets_did_you_mean(capsys):
+    code, _, err = run(capsys, "diagnose", *M, "--facts", ESO, "--suspect", "acme-shop-nginx-bleu")
+    assert code == 2
+    assert_one_line_error(err)
+    assert """unknown suspect component(s): 'acme-shop-nginx-bleu' (did you mean "acme-shop-nginx-blue"?)""" in err
+
+
+TYPO_FACTS = """
+name: typos
+inject:
+  rsd: {available: false}
+  redis: {available: true, conection_count: 10}
+expect: {root_cause: none}
+"""
+
+
+def test_facts_file_typos_warn_with_did_you_mean_and_fail_under_strict(capsys, tmp_path):
+    facts = tmp_path / "typos.yaml"
+    facts.write_text(TYPO_FACTS)
+    code, out, err = run(capsys, "diagnose", *M, "--facts", str(facts), "--max-probes", "5")
+    warnings = err.splitlines()
+    assert warnings[0] == """warning: typos: injects unknown component 'rsd' (did you mean "rds"?)"""
+    assert warnings[1].startswith(
+        """warning: typos: redis.conection_count is not a fact of type 'elasticache_cluster' (did you mean "connection_count"?)"""
+    )
+    assert code in (0, 1) and out
+    code, out, err = run(capsys, "diagnose", *M, "--facts", str(facts), "--strict")
+    assert code == 2 and out == ""
+    assert_one_line_error(err)
+    assert "injects unknown component 'rsd'" in err and "(and 1 more) — --strict refuses unknown names" in err
+    code, _, err = run(capsys, "simulate", *M, "--scenario", str(facts), "--strict")
+    assert code == 2 and "--strict refuses unknown names" in err
 
 
 # ---- a real process ----------------------------------------------------------------------------

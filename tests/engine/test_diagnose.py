@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from switchyard.engine.diagnose import ProbeResult, ScenarioProbe, diagnose, needed_facts
-from switchyard.engine.facts import FactStore
+from switchyard.engine.expr import parse
+from switchyard.engine.facts import Fact, FactStore
+from switchyard.engine.model import Dependency
 from switchyard.engine.reasoning import conclude
-from switchyard.engine.scenarios import load_scenario
+from switchyard.engine.scenarios import Expectation, Scenario, load_scenario
 from switchyard.engine.verdict import verdict_for
 
 from .conftest import SCENARIOS
@@ -131,8 +133,10 @@ def test_forbidden_facts_in_a_gate_scope_give_unknown(acme):
     result = diagnose(acme, ScenarioProbe(scenario), scope=["rds", "redis"], max_probes=40)
     assert result.verdict.outcome == "unknown"
     assert result.verdict.unvouched == {
-        "rds": "facts unknown: available forbidden, connection_count forbidden"
+        "rds": "could not read available forbidden, connection_count forbidden "
+        "(would decide: available, connection_count)"
     }
+    assert result.verdict.next_probes == {"rds": ["available", "connection_count"]}
     assert result.verdict.partial_visibility == [
         "rds.available (forbidden)",
         "rds.connection_count (forbidden)",
@@ -305,13 +309,135 @@ def test_gate_verdict_with_explicit_scope_requires_every_rule(acme):
     assert verdict_for(acme, conclusion, store, None).outcome == "healthy"  # default state, no false rule
     verdict = verdict_for(acme, conclusion, store, ["cloudfront"])
     assert verdict.outcome == "unknown"
-    assert verdict.unvouched == {"cloudfront": "rules undecided: error_rate_5xx < 1"}
-
-
-def test_gate_failing_off_path_component_explicit_scope(acme):
-    store = FactStore.from_mapping({"cloudfront": {"enabled": False, "deployed": True, "error_rate_5xx": 0}})
-    verdict = verdict_for(acme, conclude(acme, store), store, ["cloudfront"])
-    assert verdict.outcome == "unknown"
     assert verdict.unvouched == {
-        "cloudfront": "failing (disabled; false: enabled == true) off every path from the entry cloudflare"
+        "cloudfront": "rules undecided: error_rate_5xx < 1 (would decide: error_rate_5xx)"
     }
+
+
+def test_gate_names_a_failing_entry_of_its_own_by_what_was_read(acme):
+    """cloudfront is an entry (nothing depends on it): its failure is a root, described by the
+    facts read, never as a lack of visibility (issue 10)."""
+    store = FactStore.from_mapping(
+        {
+            "cloudfront": {"enabled": False, "deployed": True, "error_rate_5xx": 0},
+            "media-bucket": {"accessible": True},
+        }
+    )
+    verdict = verdict_for(acme, conclude(acme, store), store, ["cloudfront"])
+    assert verdict.outcome == "failing"
+    assert (verdict.root_cause, verdict.root_state, verdict.chain) == (
+        "cloudfront",
+        "disabled",
+        ["cloudfront"],
+    )
+    assert verdict.roots[0]["read"] == (
+        "disabled (enabled=False, deployed=True, error_rate_5xx=0), rule false: enabled == true"
+    )
+    assert "not enough visibility" not in verdict.summary()
+
+
+def _consumer_green_unreachable(acme):
+    """acme-shop with async_jobs → consumer-green in force only while mq is down (it is up)."""
+    model = acme.without([])
+    deps = model.components["async_jobs"].depends
+    for dep in deps:
+        dep.targets = [t for t in dep.targets if t != "acme-shop-consumer-green"]
+    deps.append(Dependency(["acme-shop-consumer-green"], parse("mq.available == false")))
+    return model
+
+
+def test_failing_deployment_with_no_chain_says_what_was_read_not_visibility(acme):
+    """Issue 10: a component read and judged not ready that no path from an entry reaches is
+    reported by what was read; "not enough visibility" is kept for what could not be read."""
+    model = _consumer_green_unreachable(acme)
+    store = FactStore.from_mapping(
+        {
+            "acme-shop-consumer-green": {
+                "ready_replicas": 0,
+                "desired_replicas": 2,
+                "condition_available": False,
+                "restart_count": 0,
+            },
+            "mq": {"available": True, "queue_depth": 3},
+        }
+    )
+    store.add(Fact("rds", "available", None, "forbidden"))
+    conclusion = conclude(model, store)
+    assert not conclusion.has_root
+    verdict = verdict_for(model, conclusion, store, ["acme-shop-consumer-green", "rds", "mq"])
+    assert verdict.outcome == "unknown"
+    assert verdict.failing_unchained == ["acme-shop-consumer-green"]
+    assert verdict.unvouched["acme-shop-consumer-green"].startswith("not ready (0/2 replicas ready)")
+    text = verdict.summary()
+    assert (
+        "1 component(s) failing with no chain to a root: acme-shop-consumer-green: not ready (0/2 replicas ready)"
+        in text
+    )
+    assert (
+        "not enough visibility to vouch for 1 component(s): rds: could not read available forbidden" in text
+    )
+    assert "vouch for 2" not in text and "failing (" not in text
+    assert "acme-shop-consumer-green" not in verdict.next_probes  # its facts were read
+
+
+def test_a_root_is_described_by_what_was_read(acme):
+    scenario = _scenario(acme, "12-consumers-down-async-jobs.yaml")
+    facts = scenario.fact_store()
+    verdict = verdict_for(acme, conclude(acme, facts), facts, None)
+    assert verdict.outcome == "failing"
+    assert [r["read"] for r in verdict.roots] == [
+        "not ready (0/1 replicas ready, 7 restarts)",
+        "not ready (0/1 replicas ready, 9 restarts)",
+    ]
+    text = verdict.summary()
+    assert (
+        "root cause: acme-shop-consumer-blue (crashed) — not ready (0/1 replicas ready, 7 restarts)" in text
+    )
+    assert "also failing independently: acme-shop-consumer-green (crashed)" in text
+
+
+def test_a_gate_ignores_a_chain_from_another_entry_outside_its_scope(acme):
+    """The standby gate vouches for green's serving deployments: green's workers at 0 replicas
+    before the switch (by design) are a chain from async_jobs that touches nothing in its scope."""
+    store = FactStore.from_mapping(
+        {
+            "acme-shop-consumer-green": {"ready_replicas": 0, "desired_replicas": 0, "restart_count": 0},
+            "acme-shop-nginx-green": {
+                "ready_replicas": 2,
+                "desired_replicas": 2,
+                "condition_available": True,
+                "restart_count": 0,
+            },
+        }
+    )
+    conclusion = conclude(acme, store)
+    assert [r.component for r in conclusion.roots] == ["acme-shop-consumer-green"]
+    assert verdict_for(acme, conclusion, store, ["acme-shop-nginx-green"]).outcome == "healthy"
+    # whoever vouches for the workers (the live gate's scope, or diagnose) sees the chain
+    assert verdict_for(acme, conclusion, store, ["acme-shop-consumer-green"]).outcome == "failing"
+    assert verdict_for(acme, conclusion, store, None).root_cause == "acme-shop-consumer-green"
+
+
+def test_the_standby_gate_vouches_for_its_scope_past_an_out_of_scope_chain(acme):
+    """The diagnose loop must not stop at a root the gate does not answer for: it goes on to vouch
+    for the scope (green nginx and php-fpm) while green's workers sit at 0 replicas."""
+    healthy = {"ready_replicas": 2, "desired_replicas": 2, "condition_available": True, "restart_count": 0}
+    scenario = Scenario(
+        "standby",
+        None,
+        {
+            "acme-shop-consumer-green": {"ready_replicas": 0, "desired_replicas": 0, "restart_count": 0},
+            "acme-shop-nginx-green": healthy,
+            "acme-shop-php-fpm-green": healthy,
+        },
+        {},
+        Expectation(),
+    )
+    result = diagnose(
+        acme,
+        ScenarioProbe(scenario),
+        scope=["acme-shop-nginx-green", "acme-shop-php-fpm-green"],
+        suspects=["acme-shop-consumer-green"],
+        max_probes=40,
+    )
+    assert result.verdict.outcome == "healthy", result.verdict.summary()

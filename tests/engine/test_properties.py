@@ -86,12 +86,19 @@ def _check_conclusion(conclusion):
     assert conclusion.entry == "cloudflare"
     if conclusion.has_root:
         assert conclusion.root_cause in MODEL_OBJ.components
-        assert conclusion.path[0] == "cloudflare" and conclusion.path[-1] == conclusion.root_cause
+        assert conclusion.path[0] in conclusion.entries and conclusion.path[-1] == conclusion.root_cause
+        assert conclusion.roots[0].component == conclusion.root_cause
+        assert len({r.component for r in conclusion.roots}) == len(conclusion.roots)
+        assert all(r.path[-1] == r.component and r.path[0] in conclusion.entries for r in conclusion.roots)
         assert conclusion.root_state == conclusion.states[conclusion.root_cause]
     else:
         assert conclusion.path == []
     assert conclusion.eliminated == sorted(set(conclusion.eliminated))
     assert not set(conclusion.eliminated) & {n for f in conclusion.alive_paths for n in f.path}
+    # rule S10: nothing undecided, and nothing depending on something undecided, is eliminated
+    assert not set(conclusion.eliminated) & set(conclusion.undecided)
+    for name in conclusion.eliminated:
+        assert not conclusion.health[name].unknown
 
 
 @SETTINGS

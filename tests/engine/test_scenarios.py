@@ -10,6 +10,7 @@ from switchyard.engine.facts import Fact, FactStore
 from switchyard.engine.reasoning import conclude
 from switchyard.engine.scenarios import Expectation, Scenario, load_scenario
 from switchyard.engine.simulate import run_scenario
+from switchyard.engine.verdict import verdict_for
 
 from .conftest import SCENARIOS
 
@@ -154,24 +155,26 @@ def test_mq_backlog_fails_on_the_override_rule_in_the_default_state(acme):
     assert result.conclusion.root_cause == "mq"
 
 
-def test_off_path_failures_are_not_named_and_not_vouched_for(acme):
-    for name, failing in (
-        ("09-cloudfront-disabled.yaml", {"cloudfront"}),
-        ("11-cron-down-scheduled-jobs.yaml", {"acme-shop-cron", "scheduled_jobs"}),
+def test_every_entry_point_is_reasoned_from_rule_s11(acme):
+    """cloudfront, scheduled_jobs and async_jobs are entries of their own: their failures are named."""
+    for name, roots, chain in (
+        ("09-cloudfront-disabled.yaml", [("cloudfront", "disabled")], ["cloudfront"]),
+        ("11-cron-down-scheduled-jobs.yaml", [("acme-shop-cron", "crashed")], ["scheduled_jobs", "acme-shop-cron"]),
         (
             "12-consumers-down-async-jobs.yaml",
-            {"acme-shop-consumer-blue", "acme-shop-consumer-green", "async_jobs"},
+            [("acme-shop-consumer-blue", "crashed"), ("acme-shop-consumer-green", "crashed")],
+            ["async_jobs", "acme-shop-consumer-blue"],
         ),
     ):
         result = _run(acme, name)
-        assert result.conclusion.root_cause == "none"
-        assert result.verdict.outcome == "unknown"
-        assert set(result.verdict.unvouched) == failing
-        assert all(
-            "off every path from the entry cloudflare" in why for why in result.verdict.unvouched.values()
-        )
-        # cloudfront and the business processes are never on a path from the entry
-        assert not failing & {n for f in result.conclusion.fates for n in f.path}
+        got = result.conclusion
+        assert [(r.component, r.state) for r in got.roots] == roots, name
+        assert (got.root_cause, got.path) == (roots[0][0], chain), name
+        assert result.verdict.outcome == "failing"
+        assert [r["root_cause"] for r in result.verdict.roots] == [c for c, _ in roots]
+        assert got.entries == ["cloudflare", "scheduled_jobs", "async_jobs", "cloudfront"]
+        # the business process is failing too, but the cron or consumers below it explain it
+        assert "scheduled_jobs" not in {r.component for r in got.roots}
 
 
 def test_forbidden_facts_on_the_chain_leave_an_unconfirmed_root_with_partial_visibility(acme):
@@ -192,20 +195,63 @@ def test_forbidden_facts_off_a_failure_give_unknown_never_healthy(acme):
     assert result.conclusion.root_cause == "none"
     assert result.verdict.outcome == "unknown"
     assert result.verdict.unvouched == {
-        "rds": "facts unknown: available forbidden, connection_count forbidden"
+        "rds": "could not read available forbidden, connection_count forbidden "
+        "(would decide: available, connection_count)"
     }
+    assert result.verdict.next_probes == {"rds": ["available", "connection_count"]}
+    # Rule S10: nothing was read about rds, so neither rds nor anything depending on it is eliminated
+    assert result.conclusion.undecided == ["rds"]
+    eliminated = set(result.conclusion.eliminated)
+    assert not eliminated & {"rds", "acme-shop-php-fpm-blue", "acme-shop-nginx-blue", "cloudflare"}
+    assert {"redis", "mq", "external-secrets"} <= eliminated
+    assert "not enough visibility to vouch for 1 component(s): rds: could not read" in result.verdict.summary()
 
 
-def test_two_failures_name_the_longest_chain_and_keep_the_other_off_eliminated(acme):
-    got = _run(acme, "16-two-failures-ssm-and-redis.yaml").conclusion
+def test_state_undecided_by_the_facts_read_is_not_eliminated(acme):
+    """Issue 14 #2: a deployment with only restart_count read is unknown, not ruled out."""
+    store = FactStore.from_mapping(
+        {
+            "acme-shop-php-fpm-blue": {"restart_count": 0},
+            "rds": {"available": True, "connection_count": 10},
+        }
+    )
+    got = conclude(acme, store)
+    assert got.health["acme-shop-php-fpm-blue"].unknown
+    assert "acme-shop-php-fpm-blue" in got.undecided
+    assert not set(got.eliminated) & {"acme-shop-php-fpm-blue", "acme-shop-nginx-blue", "acme-shop-svc"}
+    verdict = verdict_for(acme, got, store, None)
+    assert verdict.outcome == "unknown"
+    assert verdict.eliminated == got.eliminated
+    assert verdict.unvouched["acme-shop-php-fpm-blue"].startswith("state undecided from restart_count")
+    assert verdict.next_probes["acme-shop-php-fpm-blue"][:2] == ["ready_replicas", "desired_replicas"]
+    assert verdict.as_dict()["next_probes"] == verdict.next_probes
+
+
+def test_two_failures_name_both_roots(acme):
+    result = _run(acme, "16-two-failures-ssm-and-redis.yaml")
+    got = result.conclusion
     assert got.root_cause == "ssm-app-config"
+    assert [(r.component, r.state, r.confirmed) for r in got.roots] == [
+        ("ssm-app-config", "absent", True),
+        ("redis", "stopped", True),
+    ]
+    assert got.roots[1].path == (*BLUE, "redis")
     assert "redis" not in got.eliminated
-    assert [f.terminal for f in got.alive_paths if f.confirmed] == [
+    summary = result.verdict.summary()
+    assert "root cause: ssm-app-config (absent)" in summary
+    assert "also failing independently: redis (stopped) — " in summary
+    assert [f.terminal for f in got.alive_paths if f.confirmed][:4] == [
         "acme-shop-php-fpm-blue",
         "acme-shop-php-fpm-green",
         "redis",
         "ssm-app-config",
     ]
+
+
+def test_a_shared_failure_is_one_chain_not_one_per_dependent(acme):
+    """rds down makes both php-fpm colours fail: one root, rds, not three."""
+    got = _run(acme, "03-rds-unavailable.yaml").conclusion
+    assert [r.component for r in got.roots] == ["rds"]
 
 
 def test_equal_length_tie_prefers_the_confirmed_failure(acme):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from switchyard.airflow.operators.gate import gate_message
 from switchyard.engine.diagnose import diagnose
 from switchyard.release.colours import layout
 
@@ -62,6 +63,12 @@ def test_a_crash_looping_live_deployment_is_the_root_cause(local_env, apps, live
     assert verdict.chain == ["cloudflare", "acme-shop-ingress", "acme-shop-svc", "acme-shop-nginx-blue", name]
     restarts = next(s for s in result.trail if s.component == name and s.fact == "restart_count")
     assert restarts.value >= 5
+    # the gate's message says what was read about the root, never "not enough visibility"
+    message = gate_message("live_gate", result)
+    # the old pods still serve (state live); the restarts fail its healthy rule, and the message says so
+    assert message.startswith(f"gate live_gate failed — root cause: {name} ({verdict.root_state}) — ")
+    assert "rule false: restart_count < 5" in message
+    assert "not enough visibility" not in message
     assert live_gate().verdict.outcome == "healthy"  # put back as it was
 
 
@@ -76,5 +83,9 @@ def test_forbidden_deployments_leave_the_gate_unknown_never_healthy(local_env, e
     assert {"acme-shop-nginx-blue", "acme-shop-php-fpm-blue", "external-secrets"} <= set(verdict.unvouched)
     forbidden = [s for s in result.trail if s.status == "forbidden"]
     assert forbidden and all("HTTP 403 Forbidden" in s.detail for s in forbidden)
+    message = gate_message("live_gate", result)
+    assert "outcome unknown, which is not healthy — not enough visibility to vouch for" in message
+    assert "acme-shop-nginx-blue: could not read ready_replicas forbidden" in message
+    assert verdict.next_probes["acme-shop-nginx-blue"][0] == "ready_replicas"
     # what the role may read is still read and vouched for
     assert any(s.component == "rds" and s.status == "ok" for s in result.trail)

@@ -212,14 +212,23 @@ def test_a_hanging_aws_endpoint_is_transient_within_the_request_timeout(local_en
         conn["extra"]["endpoint_url"] = f"http://127.0.0.1:{listener.getsockname()[1]}"
         monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(conn))
         probe = make_probe(request_timeout=0.3)
-        began = time.monotonic()
         result = probe.probe(local_env.model.components["rds"], "available")
-        took = time.monotonic() - began
+        # one attempt, no retry: count the connections the hanging endpoint received (not time them:
+        # on a loaded machine building the client alone can take seconds)
+        listener.settimeout(0.5)
+        attempts = 0
+        try:
+            while True:
+                accepted, _ = listener.accept()
+                accepted.close()
+                attempts += 1
+        except TimeoutError:
+            pass
     finally:
         listener.close()
     assert result.status == "transient" and result.value is None
     assert result.detail.startswith("DescribeDBInstances acme-shop-stage-rds: ReadTimeoutError")
-    assert took < 2.0  # client set-up plus one attempt of 0.3 s: botocore does not retry
+    assert attempts == 1  # botocore does not retry
 
 
 def test_a_business_process_follows_the_colour_that_has_the_replicas(local_env, make_probe, apps):

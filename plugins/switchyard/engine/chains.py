@@ -122,10 +122,19 @@ def write_table(model: Model, path: Path, chains: list[Chain] | None = None) -> 
     for chain in chains:
         text = chain_text(chain)
         lines.append(f"  {chain_id(text)}: {json.dumps(text)}\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(lines), encoding="utf-8")
-    tmp.replace(path)  # atomic: a crash never leaves half a table
+    if path.is_dir():
+        raise SwitchyardError(f"{path}: is a directory — give --out a file name, e.g. {path / 'chains.yaml'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SwitchyardError(f"{path}: cannot create its directory: {exc.strerror or exc}") from None
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text("".join(lines), encoding="utf-8")
+        tmp.replace(path)  # atomic: a crash never leaves half a table
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SwitchyardError(f"{path}: cannot write the chain table: {exc.strerror or exc}") from None
     return len(chains)
 
 

@@ -9,7 +9,7 @@ How the next probe is chosen:
 2. suspects the user named, in order;
 3. once something is failing: the undecided components on surviving paths, longest path first,
    then the most depended-upon (a shared dependency explains more), then declaration order;
-4. otherwise, top-down from the entry point (the symptom side), scope members first.
+4. otherwise, top-down from each entry point (the symptom side), scope members first.
 Each list is swept twice: first until every component's state is known (cheap, finds most
 failures), then until every healthy rule is decided (a component is ruled out only when all its
 rules are true). It stops when the root is confirmed with everything below it decided, when
@@ -25,11 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from switchyard.engine.catalog import GENERIC
-from switchyard.engine.expr import NUMERIC_FACT_TYPES
+from switchyard.engine.errors import shown
 from switchyard.engine.facts import OK, Fact, FactStore
-from switchyard.engine.model import Component, Model
-from switchyard.engine.reasoning import Conclusion, conclude, shortest_paths
-from switchyard.engine.verdict import HEALTHY, UNKNOWN, Verdict, verdict_for
+from switchyard.engine.model import Component, Model, closest
+from switchyard.engine.reasoning import Conclusion, conclude, needed_facts, shortest_paths
+from switchyard.engine.verdict import HEALTHY, UNKNOWN, Verdict, in_scope, verdict_for
+
+__all__ = ["Diagnosis", "Probe", "ProbeResult", "ScenarioProbe", "diagnose", "needed_facts"]
 
 BUDGET_EXHAUSTED, DEADLINE_EXCEEDED = "probe budget exhausted", "deadline exceeded"
 
@@ -77,6 +79,7 @@ class Diagnosis:
     elapsed: float
     stopped: str  # why the loop ended
     suspects: list[str] = field(default_factory=list)
+    requests: int | None = None  # API requests the probe made (a live probe counts them), else None
 
     @property
     def probes_run(self) -> int:
@@ -103,6 +106,7 @@ class Diagnosis:
             "elapsed_seconds": round(self.elapsed, 3),
             "deadline_seconds": self.deadline_seconds,
             "stopped": self.stopped,
+            "api_requests": self.requests,
             "suspects": self.suspect_hints(),
             "trail": [
                 {
@@ -116,41 +120,6 @@ class Diagnosis:
                 for s in self.trail
             ],
         }
-
-
-def needed_facts(comp: Component, revealing_first: bool = False) -> list[str]:
-    """Facts the component's states or healthy rules read, in the type's (most decisive) order.
-
-    With ``revealing_first`` (a suspect: we expect it to fail), facts that decide a healthy rule
-    on their own (``condition_available == true``) come first: one read can show it failing.
-    """
-    if comp.type_def is None:
-        return []
-    declared = comp.type_def.facts
-    named: set[str] = set()
-    decisive: set[str] = set()
-    rules = [s.when for s in comp.type_def.states if s.when is not None] + comp.healthy_rules
-    for rule in rules:
-        own = []
-        for cmp in rule.comparisons():
-            if cmp.component not in (None, comp.name):
-                continue
-            own.append(cmp.fact)
-            lhs = declared.get(cmp.fact)
-            if (
-                lhs
-                and lhs.type in NUMERIC_FACT_TYPES
-                and isinstance(cmp.literal, str)
-                and not cmp.literal_quoted
-            ):
-                own.append(cmp.literal)
-        named.update(own)
-        if rule in comp.healthy_rules and len(own) == 1:
-            decisive.add(own[0])
-    if not revealing_first:
-        decisive = set()
-    ordered = [f for f in declared if f in decisive] + [f for f in declared if f in named - decisive]
-    return ordered or list(declared)
 
 
 class _Planner:
@@ -226,9 +195,9 @@ class _Planner:
             return
         yield from ((name, False) for name in self._candidates(conclusion))
         # A gate vouches for its scope only; elsewhere a known default state is enough for it.
-        in_scope = set(self.scope) if self.scope is not None else None
+        wanted = set(self.scope) if self.scope is not None else None
         yield from (
-            (name, True) for name in self._candidates(conclusion) if in_scope is None or name in in_scope
+            (name, True) for name in self._candidates(conclusion) if wanted is None or name in wanted
         )
 
     def below(self, root: str) -> list[str]:
@@ -278,11 +247,15 @@ class _Planner:
             for fate in alive:
                 yield fate.terminal
                 yield from reversed(fate.path[:-1])
-        top_down = [model.entry] if model.entry else []
-        top_down += [p[-1] for p in shortest_paths(model, conclusion.states, self.facts, self.prefer)]
+        # Every entry point (rule S11), the serving path's first: a crashed cron is an outage too.
+        top_down: list[str] = []
+        for entry in model.entries:
+            top_down.append(entry)
+            top_down += [p[-1] for p in shortest_paths(model, conclusion.states, self.facts, self.prefer, entry)]
+        top_down = list(dict.fromkeys(top_down))
         if self.scope is not None:
-            in_scope = set(self.scope)
-            yield from (n for n in top_down if n in in_scope)
+            wanted = set(self.scope)
+            yield from (n for n in top_down if n in wanted)
             yield from (n for n in self.scope if n not in top_down)
         yield from top_down
 
@@ -328,13 +301,18 @@ def diagnose(
     suspect_list = [s.partition(".")[0] for s in suspects]
     unknown_suspects = [s for s in suspect_list if s not in model.components]
     if unknown_suspects:
-        raise ValueError(f"unknown suspect component(s): {', '.join(unknown_suspects)}")
+        names = list(model.components)
+        described = []
+        for name in unknown_suspects:
+            guess = closest(name, names)
+            described.append(f"{shown(name)}" + (f' (did you mean "{guess}"?)' if guess else ""))
+        raise ValueError(f"unknown suspect component(s): {', '.join(described)}")
     prefer_list = list(prefer)
     planner = _Planner(model, probe, facts, scope_list, suspect_list, prefer_list)
     start = clock()
     trail: list[TrailStep] = []
     while True:
-        conclusion = conclude(model, facts, prefer_list)
+        conclusion = in_scope(conclude(model, facts, prefer_list), scope_list)
         if planner.root_settled(conclusion):
             stopped = "root cause confirmed"
             break
@@ -356,7 +334,7 @@ def diagnose(
             result = ProbeResult(None, "transient", f"{type(exc).__name__}: {exc}")
         value = result.value if result.status == OK else None
         facts.add(Fact(name, fact, value, result.status, "probe"))
-        after = conclude(model, facts, prefer_list).health[name]
+        after = in_scope(conclude(model, facts, prefer_list), scope_list).health[name]
         state = "failing" if after.failing else "healthy" if after.vouched else "undecided"
         step = TrailStep(
             len(trail) + 1, name, fact, value, result.status, result.detail, state, clock() - began
@@ -370,8 +348,17 @@ def diagnose(
         for name in planner.pending(conclusion):
             verdict.unvouched[name] = f"undecided: {stopped} before it could be vouched for"
         verdict.outcome = UNKNOWN if verdict.unvouched else HEALTHY
+    requests = getattr(probe, "requests", None)
     return Diagnosis(
-        verdict, conclusion, trail, max_probes, deadline_seconds, clock() - start, stopped, suspect_list
+        verdict,
+        conclusion,
+        trail,
+        max_probes,
+        deadline_seconds,
+        clock() - start,
+        stopped,
+        suspect_list,
+        requests if isinstance(requests, int) else None,
     )
 
 

@@ -19,6 +19,20 @@ class Location:
         return self.file
 
 
+def shown(text: object, limit: int = 80) -> str:
+    """User-supplied text made safe to print on one line: quoted, control characters escaped
+    (newlines, terminal escapes), cut at ``limit`` characters."""
+    value = str(text)
+    clipped = value[:limit] + ("…" if len(value) > limit else "")
+    return repr(clipped)
+
+
+def one_line(message: str, limit: int = 1000) -> str:
+    """A message for a single line of output: control characters escaped, cut at ``limit``."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
 class SwitchyardError(Exception):
     """Base class: bad input the user can fix (the CLI exits 2 with the message)."""
 

@@ -22,6 +22,13 @@ from typing import Any, Protocol
 NUMERIC_FACT_TYPES = {"int", "float", "duration", "bytes", "ratio", "percentage", "count"}
 _COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
 
+# Bounds (issue 14): real rules have a handful of comparisons and two levels of parentheses. The
+# parser and the evaluator recurse, so nesting and length are capped where the rule is read — a
+# rule that passes validation can always be evaluated.
+MAX_RULE_CHARS = 2000
+MAX_NESTING = 32  # parentheses and not, counted together
+MAX_COMPARISONS = 64
+
 
 class ExprSyntaxError(ValueError):
     """A rule that does not parse; ``column`` is 1-based."""
@@ -142,9 +149,17 @@ def parse_literal(text: str) -> Any:
 
 class _Parser:
     def __init__(self, source: str) -> None:
+        if len(source) > MAX_RULE_CHARS:
+            raise ExprSyntaxError(
+                f"rule is {len(source):,} characters, over the {MAX_RULE_CHARS:,} limit — split it into "
+                "several healthy rules",
+                MAX_RULE_CHARS + 1,
+            )
         self.source = source
         self.tokens = tokenize(source)
         self.pos = 0
+        self.depth = 0
+        self.comparisons = 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -186,13 +201,27 @@ class _Parser:
             node = And(node, self.parse_unary())
         return node
 
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            tok = self.peek()
+            raise ExprSyntaxError(
+                f"rule nests parentheses and not more than {MAX_NESTING} levels deep — simplify it",
+                tok.column if tok else self.end_column(),
+            )
+
     def parse_unary(self) -> Node:
         if self.at("not", "!"):
             self.take()
-            return Not(self.parse_unary())
+            self.nest()
+            node = Not(self.parse_unary())
+            self.depth -= 1
+            return node
         if self.at("("):
             self.take()
+            self.nest()
             node = self.parse_or()
+            self.depth -= 1
             tok = self.peek()
             if tok is None or tok.text != ")":
                 col = tok.column if tok else self.end_column()
@@ -203,6 +232,12 @@ class _Parser:
 
     def parse_comparison(self) -> Comparison:
         ref = self.take()
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise ExprSyntaxError(
+                f"rule has more than {MAX_COMPARISONS} comparisons — split it into several healthy rules",
+                ref.column,
+            )
         if ref.kind != "word" or ref.text in ("and", "or", "not"):
             raise ExprSyntaxError(f"expected a fact name, found {ref.text!r}", ref.column)
         op = self.peek()

@@ -16,7 +16,7 @@ import yaml
 
 from switchyard.engine import yamlnodes as Y
 from switchyard.engine.catalog import GENERIC, Catalog, TypeDef, load_catalog
-from switchyard.engine.errors import Location, ModelError, YamlError
+from switchyard.engine.errors import Location, ModelError, YamlError, shown
 from switchyard.engine.expr import ExprSyntaxError, Rule, parse
 
 COMPONENT_KEYS = (
@@ -30,6 +30,19 @@ COMPONENT_KEYS = (
     "description",
 )
 _PLACEHOLDER = re.compile(r"\{([^}]+)\}")
+# Kubernetes-style names plus the reference's underscores (scheduled_jobs): letters, digits, '-'
+# and '_', starting and ending with a letter or digit, at most 63 characters. No '.', which rules
+# read as component.fact; no spaces, control characters or markup, which reports echo.
+NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?")
+
+
+def valid_name(name: str) -> bool:
+    return NAME_RE.fullmatch(name) is not None
+
+
+def quoted(name: str) -> str:
+    """A component name for a message: ``"rds"``, or escaped and cut when it is not a valid name."""
+    return f'"{name}"' if valid_name(name) else shown(name)
 
 
 @dataclass(frozen=True)
@@ -113,10 +126,19 @@ class Model:
         return [p for p in self.problems if p.severity == "warning"]
 
     @property
-    def entry(self) -> str | None:
-        """The first component, in declaration order, that nothing depends on."""
+    def entries(self) -> list[str]:
+        """Every entry point: the components nothing depends on, in declaration order (rule S11).
+
+        The first is the model's front door (the serving path of acme-shop's cloudflare); the
+        others are entries of their own: business processes, a distribution nothing serves through.
+        """
         targets = {t for c in self.components.values() for t in c.depends_on}
-        return next((n for n in self.components if n not in targets), None)
+        return [n for n in self.components if n not in targets]
+
+    @property
+    def entry(self) -> str | None:
+        """The first entry point in declaration order (the live serving path's front door)."""
+        return next(iter(self.entries), None)
 
     def dependents(self, name: str) -> list[str]:
         """Components with a dependency on ``name``, sorted by name."""
@@ -190,6 +212,8 @@ def read_model(paths: Sequence[str | Path] | str | Path, catalog: Catalog | None
     for path in files:
         try:
             node = Y.load_node(path)
+        except Y.InputRefused:
+            raise  # too large, too deep, not a file: not a problem to list among others
         except YamlError as exc:
             if not path.exists():
                 raise
@@ -323,6 +347,18 @@ def _read_components(model: Model, documents: list[tuple[Path, yaml.Node]]) -> N
             continue
         for name, key_node, node in Y.mapping_items(comps):
             where = Y.location(path, key_node)
+            if not valid_name(name):
+                model.problems.append(
+                    Problem(
+                        "error",
+                        f"component name {shown(name)} is not valid",
+                        where,
+                        None,
+                        fix="use letters, digits, '-' and '_' (at most 63, starting and ending with a "
+                        "letter or digit), e.g. acme-shop-php-fpm-blue",
+                    )
+                )
+                continue
             if name in seen:
                 model.problems.append(
                     Problem(
@@ -423,7 +459,7 @@ def _parse_rule(model: Model, comp: Component, source: str, where: Location, wha
         model.problems.append(
             Problem(
                 "error",
-                f"{what} rule {source!r} does not parse at column {exc.column}: {exc.message}",
+                f"{what} rule {shown(source)} does not parse at column {exc.column}: {exc.message}",
                 where,
                 comp.name,
                 fix="rules read like `ready_replicas >= 1` joined with and/or/not",
@@ -588,7 +624,7 @@ def _check_references(model: Model) -> None:
                     model.problems.append(
                         Problem(
                             "error",
-                            f'depends on unknown component "{target}"',
+                            f"depends on unknown component {quoted(target)}",
                             dep.location,
                             comp.name,
                             fix=f'did you mean "{guess}"?' if guess else "declare it under components:",
@@ -627,17 +663,22 @@ def _check_references(model: Model) -> None:
 
 
 def _check_rule_facts(model: Model, comp: Component, rule: Rule, where: Location | None, what: str) -> None:
+    reported: set[tuple[str, str]] = set()  # one problem per unknown name, however often it is used
     for cmp in rule.comparisons():
         owner_name = cmp.component or comp.name
         owner = model.components.get(owner_name)
         if owner is None:
+            if (owner_name, "") in reported:
+                continue
+            reported.add((owner_name, ""))
+            guess = closest(owner_name, list(model.components))
             model.problems.append(
                 Problem(
                     "error",
-                    f"{what} rule {rule.source!r} names unknown component {owner_name!r}",
+                    f"{what} rule {shown(rule.source)} names unknown component {shown(owner_name)}",
                     where,
                     comp.name,
-                    fix=f'did you mean "{closest(owner_name, list(model.components))}"?',
+                    fix=f'did you mean "{guess}"?' if guess else "declare it under components:",
                 )
             )
             continue
@@ -645,12 +686,13 @@ def _check_rule_facts(model: Model, comp: Component, rule: Rule, where: Location
             continue
         facts = owner.type_def.facts
         for fact in _facts_named(cmp, facts):
-            if fact not in facts:
+            if fact not in facts and (owner_name, fact) not in reported:
+                reported.add((owner_name, fact))
                 guess = closest(fact, list(facts))
                 model.problems.append(
                     Problem(
                         "error",
-                        f"{what} rule {rule.source!r}: type {owner.type!r} has no fact {fact!r}",
+                        f"{what} rule {shown(rule.source)}: type {owner.type!r} has no fact {shown(fact)}",
                         where,
                         comp.name,
                         fix=(f'did you mean "{guess}"? ' if guess else "") + f"facts: {', '.join(facts)}",

@@ -1,8 +1,9 @@
 """The path engine: from facts to states, health, surviving paths and a root cause.
 
 Data flows one way: facts → states (first matching ``when``) → health (rule S1) → shortest paths
-from the entry point → path fates (rule S2 for unobserved terminals) → the root cause at the end
-of the longest surviving path (rule S3 when only the entry is failing).
+from every entry point (rule S11) → path fates (rule S2 for unobserved terminals) → root causes:
+each surviving terminal nothing below it explains, the longest surviving path first (rule S3
+when only an entry itself is failing). Eliminated means ruled out by evidence (rule S10).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from switchyard.engine.expr import Unresolved, evaluate
-from switchyard.engine.facts import FactStore
-from switchyard.engine.model import Model
+from switchyard.engine.expr import NUMERIC_FACT_TYPES, Unresolved, evaluate
+from switchyard.engine.facts import OK, FactStore
+from switchyard.engine.model import Component, Model
 
 UNKNOWN_STATE = "unknown"
 
@@ -34,6 +35,41 @@ def derive_states(model: Model, facts: FactStore) -> dict[str, str]:
                     break
         states[comp.name] = state
     return states
+
+
+def needed_facts(comp: Component, revealing_first: bool = False) -> list[str]:
+    """Facts the component's states or healthy rules read, in the type's (most decisive) order.
+
+    With ``revealing_first`` (a suspect: we expect it to fail), facts that decide a healthy rule
+    on their own (``condition_available == true``) come first: one read can show it failing.
+    """
+    if comp.type_def is None:
+        return []
+    declared = comp.type_def.facts
+    named: set[str] = set()
+    decisive: set[str] = set()
+    rules = [s.when for s in comp.type_def.states if s.when is not None] + comp.healthy_rules
+    for rule in rules:
+        own = []
+        for cmp in rule.comparisons():
+            if cmp.component not in (None, comp.name):
+                continue
+            own.append(cmp.fact)
+            lhs = declared.get(cmp.fact)
+            if (
+                lhs
+                and lhs.type in NUMERIC_FACT_TYPES
+                and isinstance(cmp.literal, str)
+                and not cmp.literal_quoted
+            ):
+                own.append(cmp.literal)
+        named.update(own)
+        if rule in comp.healthy_rules and len(own) == 1:
+            decisive.add(own[0])
+    if not revealing_first:
+        decisive = set()
+    ordered = [f for f in declared if f in decisive] + [f for f in declared if f in named - decisive]
+    return ordered or list(declared)
 
 
 @dataclass(frozen=True)
@@ -112,6 +148,38 @@ class PathFate:
         return self.path[-1]
 
 
+@dataclass(frozen=True)
+class RootCause:
+    """One independent failing chain: its root, the root's state and the chain from an entry."""
+
+    component: str
+    state: str
+    path: tuple[str, ...]
+    confirmed: bool  # failing on known facts (not a terminal kept alive by a failing ancestor)
+
+    def text(self) -> str:
+        """The one root-cause notation: ``component (state)``."""
+        return root_text(self.component, self.state)
+
+    def as_dict(self) -> dict:
+        return {
+            "root_cause": self.component,
+            "root_state": self.state,
+            "chain": list(self.path),
+            "confirmed": self.confirmed,
+        }
+
+
+def root_text(component: str, state: str) -> str:
+    """``rds (stopped)``: how a root cause is written everywhere (CLI, gates, records)."""
+    return f"{component} ({state})" if state else component
+
+
+def chain_arrow(path: Iterable[str]) -> str:
+    """``cloudflare → acme-shop-ingress → rds``: how a chain is written everywhere, entry first."""
+    return " → ".join(path)
+
+
 @dataclass
 class Conclusion:
     """The engine's answer for one set of facts."""
@@ -124,6 +192,9 @@ class Conclusion:
     fates: list[PathFate] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)
     health: dict[str, Health] = field(default_factory=dict)
+    entries: list[str] = field(default_factory=list)
+    roots: list[RootCause] = field(default_factory=list)  # every independent chain, the first is root_cause
+    undecided: list[str] = field(default_factory=list)  # observed, but the facts do not decide them
 
     @property
     def has_root(self) -> bool:
@@ -139,15 +210,33 @@ class Conclusion:
         return [f for f in self.fates if f.alive]
 
 
+def _active_targets(model: Model, name: str, states: dict[str, str], facts: FactStore) -> list[str]:
+    """The dependencies of ``name`` in force: those whose ``while`` rule is not definitively false."""
+    comp = model.components.get(name)
+    if comp is None:
+        return []
+    targets: list[str] = []
+    for dep in comp.depends:
+        if dep.while_rule is not None and evaluate(dep.while_rule, comp.name, facts, states.get).false:
+            continue
+        targets.extend(t for t in dep.targets if t in model.components)
+    return targets
+
+
 def shortest_paths(
-    model: Model, states: dict[str, str], facts: FactStore, prefer: Iterable[str] = ()
+    model: Model,
+    states: dict[str, str],
+    facts: FactStore,
+    prefer: Iterable[str] = (),
+    entry: str | None = None,
 ) -> list[list[str]]:
-    """One path per component reachable from the entry: the first breadth-first discovery.
+    """One path per component reachable from ``entry`` (default: the model's first entry point):
+    the first breadth-first discovery.
 
     ``prefer`` lists components expanded before their siblings, so that shared dependencies are
     reached through them (a gate on the green colour walks to rds through green, not blue).
     """
-    entry = model.entry
+    entry = entry if entry is not None else model.entry
     if entry is None:
         return []
     preferred = set(prefer)
@@ -156,14 +245,7 @@ def shortest_paths(
     paths: list[list[str]] = []
     while queue:
         path = queue.popleft()
-        comp = model.components.get(path[-1])
-        if comp is None:
-            continue
-        targets: list[str] = []
-        for dep in comp.depends:
-            if dep.while_rule is not None and evaluate(dep.while_rule, comp.name, facts, states.get).false:
-                continue
-            targets.extend(dep.targets)
+        targets = _active_targets(model, path[-1], states, facts)
         if preferred:
             targets.sort(key=lambda t: t not in preferred)  # stable: keeps file order otherwise
         for target in targets:
@@ -202,24 +284,93 @@ def _fate(path: list[str], health: dict[str, Health]) -> PathFate:
     )
 
 
+def _below(model: Model, name: str, states: dict[str, str], facts: FactStore) -> set[str]:
+    """Everything ``name`` depends on, transitively, over the dependencies in force."""
+    seen: set[str] = set()
+    stack = [name]
+    while stack:
+        for target in _active_targets(model, stack.pop(), states, facts):
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+def is_undecided(health: Health, facts: FactStore) -> bool:
+    """Observed, not failing, and not cleared either (rule S10): its state is unknown, or some
+    fact could not be read and its healthy rules are not all true."""
+    if not health.observed or health.failing:
+        return False
+    if health.unknown:
+        return True
+    unreadable = any(f.status != OK for f in facts.facts_of(health.name).values())
+    return unreadable and not health.vouched
+
+
 def conclude(model: Model, facts: FactStore, prefer: Iterable[str] = ()) -> Conclusion:
-    """Run the path engine on a set of facts."""
+    """Run the path engine on a set of facts, from every entry point (rule S11)."""
     states = derive_states(model, facts)
     health = assess(model, facts, states)
-    entry = model.entry
-    fates = [_fate(p, health) for p in shortest_paths(model, states, facts, prefer)]
+    entries = model.entries
+    fates: list[PathFate] = []
+    by_entry: dict[str, list[PathFate]] = {}
+    for entry in entries:
+        by_entry[entry] = [_fate(p, health) for p in shortest_paths(model, states, facts, prefer, entry)]
+        fates.extend(by_entry[entry])
     alive = [f for f in fates if f.alive]
+    alive_terminals = {f.terminal for f in alive}
+    # A surviving terminal is a root when nothing it depends on survives too: a failure below it
+    # would explain it (php-fpm-green failing because rds is down is one chain, not two).
+    explained = {t for t in alive_terminals if _below(model, t, states, facts) & alive_terminals}
+    roots: list[RootCause] = []
+    named: set[str] = set()
+    for entry in entries:
+        candidates = [f for f in by_entry[entry] if f.alive and f.terminal not in explained]
+        if candidates:
+            # Longest surviving path first; on equal length a confirmed failure beats a terminal
+            # kept alive only by its ancestor, then path order (declaration order of the terminal).
+            ranked = sorted(
+                enumerate(candidates), key=lambda item: (-len(item[1].path), not item[1].confirmed, item[0])
+            )
+            found = [(f.terminal, f.path, f.confirmed) for _, f in ranked]
+        elif health[entry].failing and not any(f.alive for f in by_entry[entry]):
+            found = [(entry, [entry], True)]  # rule S3: only the entry itself is failing
+        else:
+            found = []
+        for terminal, path, confirmed in found:
+            # Past the first root, only confirmed failures are independent chains: a terminal kept
+            # alive by a failing ancestor is a hypothesis, named only when it is the best there is.
+            if terminal in named or (roots and not confirmed):
+                continue
+            named.add(terminal)
+            roots.append(RootCause(terminal, states[terminal], tuple(path), confirmed))
     on_alive = {name for f in alive for name in f.path}
-    eliminated = sorted({name for f in fates if not f.alive for name in f.path} - on_alive)
-    conclusion = Conclusion(entry, "none", fates=fates, states=states, health=health, eliminated=eliminated)
-    if alive:
-        # Longest surviving path wins; on equal length a confirmed failure beats a terminal kept
-        # alive only by its ancestor, then path order (declaration order of the terminal).
-        best = min(enumerate(alive), key=lambda item: (-len(item[1].path), not item[1].confirmed, item[0]))[1]
-        conclusion.root_cause, conclusion.path = best.terminal, list(best.path)
-    elif entry is not None and health[entry].failing:
-        conclusion.root_cause, conclusion.path = entry, [entry]  # rule S3
-        conclusion.eliminated = [n for n in eliminated if n != entry]
-    if conclusion.has_root:
-        conclusion.root_state = states[conclusion.root_cause]
+    undecided = [n for n, h in health.items() if is_undecided(h, facts)]
+    # Rule S10: eliminated means ruled out by evidence. Nothing undecided, and nothing that depends
+    # on something undecided (its chain could run through it), is eliminated.
+    blocked = set(undecided) | {
+        name for name in model.components if _below(model, name, states, facts) & set(undecided)
+    }
+    rooted = {r.component for r in roots}
+    # Eliminated keeps the reference's meaning — ruled out as a cause of the first entry's symptoms
+    # (the serving path), so the seed scenarios hold exactly — minus anything another entry's
+    # surviving chain runs through.
+    first = by_entry.get(model.entry, []) if model.entry else []
+    eliminated = sorted(
+        {name for f in first if not f.alive for name in f.path} - on_alive - blocked - rooted
+    )
+    conclusion = Conclusion(
+        model.entry,
+        "none",
+        fates=fates,
+        states=states,
+        health=health,
+        eliminated=eliminated,
+        entries=entries,
+        roots=roots,
+        undecided=undecided,
+    )
+    if roots:
+        conclusion.root_cause, conclusion.path = roots[0].component, list(roots[0].path)
+        conclusion.root_state = roots[0].state
     return conclusion

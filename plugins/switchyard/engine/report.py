@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from switchyard.engine.diagnose import Diagnosis
 from switchyard.engine.model import Model, Problem
+from switchyard.engine.reasoning import chain_arrow, root_text
 from switchyard.engine.simulate import ScenarioResult
+from switchyard.engine.verdict import Verdict
+
+
+def _primary(verdict: Verdict) -> dict:
+    return {
+        "root_cause": verdict.root_cause,
+        "root_state": verdict.root_state,
+        "chain": verdict.chain,
+        "confirmed": verdict.root_confirmed,
+    }
 
 
 def _plural(n: int, word: str) -> str:
@@ -65,10 +76,14 @@ def scenario_line(result: ScenarioResult) -> str:
     exp, got = result.scenario.expect, result.conclusion
     lines = [
         f"  {name:<40} ✗ failed ({', '.join(result.mismatches)})",
-        f"    expected: root_cause={exp.root_cause or '(none given)'} path={_fmt_list(exp.path)} "
+        f"    expected: root_cause={exp.root_cause or '(none given)'}"
+        + (f" root_causes={_fmt_list(exp.root_causes)}" if exp.root_causes else "")
+        + f" path={_fmt_list(exp.path)} "
         f"eliminated={_fmt_list(sorted(exp.eliminated))}"
         + (f" outcome={exp.outcome}" if exp.outcome else ""),
-        f"    got:      root_cause={got.root_cause} path={_fmt_list(got.path)} eliminated={_fmt_list(got.eliminated)}"
+        f"    got:      root_cause={got.root_cause}"
+        + (f" root_causes={_fmt_list([r.component for r in got.roots])}" if exp.root_causes else "")
+        + f" path={_fmt_list(got.path)} eliminated={_fmt_list(got.eliminated)}"
         + (f" outcome={result.verdict.outcome}" if exp.outcome else ""),
     ]
     return "\n".join(lines)
@@ -80,24 +95,33 @@ def diagnosis_report(model: Model, diagnosis: Diagnosis) -> str:
     if lines:
         lines.append("")
     if verdict.outcome == "failing":
-        comp = model.components[verdict.root_cause]
-        resource = f" (resource: {comp.resource})" if comp.resource and comp.resource != comp.name else ""
-        note = (
-            ""
-            if verdict.root_confirmed
-            else "  [unconfirmed: its own facts are missing or unreadable; kept alive by a failing component before it]"
-        )
-        lines.append(f"Root cause: {verdict.root_cause}.{verdict.root_state}{resource}{note}")
-        lines.append(f"Chain:      {' ← '.join(verdict.chain)}")
+        for number, root in enumerate(verdict.roots or [_primary(verdict)]):
+            comp = model.components[root["root_cause"]]
+            resource = f" (resource: {comp.resource})" if comp.resource and comp.resource != comp.name else ""
+            note = (
+                ""
+                if root["confirmed"]
+                else "  [unconfirmed: its own facts are missing or unreadable; kept alive by a failing component before it]"
+            )
+            label = "Root cause:" if number == 0 else "Also:      "
+            lines.append(f"{label} {root_text(root['root_cause'], root['root_state'])}{resource}{note}")
+            lines.append(f"Chain:      {chain_arrow(root['chain'])}")
     elif verdict.outcome == "healthy":
         lines.append("Root cause: (none — all components healthy)")
     else:
-        lines.append("Root cause: unknown — not enough visibility to decide")
+        if verdict.failing_unchained:
+            lines.append("Root cause: unknown — failing with no chain from an entry to a root")
+        else:
+            lines.append("Root cause: unknown — not enough visibility to decide")
         for comp, why in verdict.unvouched.items():
             lines.append(f"  {comp}: {why}")
+        if verdict.next_probes:
+            probes = ", ".join(f"{c}.{f}" for c, facts in verdict.next_probes.items() for f in facts)
+            lines.append(f"Next probes: {probes}")
     lines.append(f"Eliminated: {', '.join(verdict.eliminated) or '-'}")
+    requests = f"   API requests: {diagnosis.requests}" if diagnosis.requests is not None else ""
     lines.append(
-        f"Probes run: {diagnosis.probes_run}/{diagnosis.max_probes}   Time: {diagnosis.elapsed:.1f}s/"
+        f"Probes run: {diagnosis.probes_run}/{diagnosis.max_probes}{requests}   Time: {diagnosis.elapsed:.1f}s/"
         f"{diagnosis.deadline_seconds:.0f}s   Stopped: {diagnosis.stopped}"
     )
     if verdict.partial_visibility:

@@ -5,6 +5,7 @@ inject:   {rds: {available: false}, ...}      # component → fact → value
 unknown:  {rds: {connection_count: forbidden}} # Switchyard: facts that could not be read
 expect:
   root_cause: rds | none
+  root_causes: [rds, acme-shop-cron]           # Switchyard: every independent root, in order (S11)
   path: [cloudflare, ..., rds]                 # ordered subsequence (S7)
   eliminated: [redis, ...]                     # subset (S7)
   outcome: healthy | failing | unknown         # Switchyard: the gate's verdict
@@ -27,6 +28,7 @@ OUTCOMES = ("healthy", "failing", "unknown")
 @dataclass
 class Expectation:
     root_cause: str = ""
+    root_causes: list[str] = field(default_factory=list)  # every root, in the engine's order (S11)
     path: list[str] = field(default_factory=list)
     eliminated: list[str] = field(default_factory=list)
     outcome: str = ""
@@ -84,13 +86,24 @@ def load_scenario(path: Path, model: Model | None = None) -> Scenario:
         raise ScenarioError(
             f"{path}: expect must be a mapping with root_cause (and optionally path, eliminated)"
         )
-    if "root_cause" not in expect_raw and "outcome" not in expect_raw:
+    if not {"root_cause", "root_causes", "outcome"} & set(expect_raw):
         raise ScenarioError(f"{path}: expect.root_cause is required (a component name, or none)")
+    roots_raw = expect_raw.get("root_causes")
+    if roots_raw is not None and not isinstance(roots_raw, list):
+        raise ScenarioError(f"{path}: expect.root_causes must be a list of component names, first the primary")
     outcome = str(expect_raw.get("outcome") or "")
     if outcome and outcome not in OUTCOMES:
         raise ScenarioError(f"{path}: expect.outcome {outcome!r} must be one of {', '.join(OUTCOMES)}")
+    root_causes = [str(x) for x in roots_raw or []]
+    root_cause = str(expect_raw.get("root_cause") if expect_raw.get("root_cause") is not None else "")
+    if root_causes and root_cause and root_cause != root_causes[0]:
+        raise ScenarioError(
+            f"{path}: expect.root_cause {root_cause!r} must be the first of expect.root_causes "
+            f"({', '.join(root_causes)}): root_cause names the primary root"
+        )
     expect = Expectation(
-        root_cause=str(expect_raw.get("root_cause") if expect_raw.get("root_cause") is not None else ""),
+        root_cause=root_cause or (root_causes[0] if root_causes else ""),
+        root_causes=root_causes,
         path=[str(x) for x in expect_raw.get("path") or []],
         eliminated=[str(x) for x in expect_raw.get("eliminated") or []],
         outcome=outcome,
@@ -132,7 +145,8 @@ def hygiene_warnings(scenario: Scenario, model: Model) -> list[str]:
                     f"{scenario.name}: {comp}.{fact} is not a fact of type {component.type!r}"
                     + (f' (did you mean "{guess}"?)' if guess else f" (facts: {', '.join(declared)})")
                 )
-    for name in scenario.expect.path + scenario.expect.eliminated + [scenario.expect.root_cause]:
+    expect = scenario.expect
+    for name in expect.path + expect.eliminated + expect.root_causes + [expect.root_cause]:
         if name and name != "none" and name not in model.components:
             out.append(f"{scenario.name}: expect names unknown component {name!r}")
     return out

@@ -27,6 +27,7 @@ class ScenarioResult:
             "passed": self.passed,
             "expected": {
                 "root_cause": exp.root_cause,
+                **({"root_causes": exp.root_causes} if exp.root_causes else {}),
                 "path": exp.path,
                 "eliminated": exp.eliminated,
                 **({"outcome": exp.outcome} if exp.outcome else {}),
@@ -34,6 +35,8 @@ class ScenarioResult:
             "got": {
                 "root_cause": got.root_cause,
                 "root_state": got.root_state,
+                "root_causes": [r.component for r in got.roots],
+                "roots": [r.as_dict() for r in got.roots],
                 "path": got.path,
                 "eliminated": got.eliminated,
                 "outcome": self.verdict.outcome,
@@ -51,6 +54,8 @@ def run_scenario(model: Model, scenario: Scenario, strict: bool = False) -> Scen
     mismatches: list[str] = []
     if exp.root_cause and exp.root_cause != conclusion.root_cause:
         mismatches.append("root_cause")
+    if exp.root_causes and exp.root_causes != [r.component for r in conclusion.roots]:
+        mismatches.append("root_causes")
     if strict:
         if exp.path != conclusion.path:
             mismatches.append("path")

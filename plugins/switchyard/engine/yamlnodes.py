@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -83,18 +84,61 @@ def resolve_plain_scalar(text: str) -> Any:
     return text
 
 
-def load_node(path: Path) -> yaml.Node | None:
-    """Compose one YAML document into a node tree; duplicate mapping keys are an error."""
+# Bounds on what a model, scenario, type file or release section may be (issue 14): real files are
+# a few KB with nesting under 10 levels; hostile ones must end in one line, quickly, in little memory.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64  # nested collections (libyaml's composer recurses in C and segfaults at ~30,000)
+MAX_NODES = 100_000  # nodes after alias expansion (a 476-byte alias bomb expands to billions)
+
+
+class InputRefused(YamlError):
+    """A file refused before or while parsing because it exceeds a bound or is not a file at all.
+
+    Unlike a YAML syntax error, it is not a problem ``model validate`` lists among others: every
+    command stops on it with one line (exit 2).
+    """
+
+
+def read_text(path: Path, what: str = "YAML file") -> str:
+    """A file's text, refused when it is not a regular file, too large, or not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
     except FileNotFoundError:
         raise YamlError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise YamlError(f"{path}: is a directory, expected a YAML file") from None
+    except OSError as exc:  # a symlink loop, a path through a file, permissions
+        raise InputRefused(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise YamlError(f"{path}: is a directory, expected a {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputRefused(f"{path}: not a regular file (a device, pipe or socket), expected a {what}")
+    if info.st_size > MAX_FILE_BYTES:
+        raise InputRefused(
+            f"{path}: {info.st_size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit for a {what}"
+        )
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)  # the file may grow between stat and read
+    except OSError as exc:
+        raise InputRefused(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputRefused(f"{path}: over the {MAX_FILE_BYTES:,}-byte limit for a {what}")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(f"{path}: not UTF-8 text ({exc.reason})") from None
+
+
+def load_node(path: Path) -> yaml.Node | None:
+    """Compose one YAML document into a node tree; duplicate mapping keys are an error.
+
+    Composed here, iteratively from the parser's events, rather than by ``yaml.compose``: libyaml's
+    composer recurses in C (30,000 nested ``[`` crash the process) and aliases expand without bound
+    when the tree is converted. Depth and expanded size are checked as the events arrive, so a
+    hostile file is refused after reading no more than the bound.
+    """
+    text = read_text(path)
     try:
-        node = yaml.compose(text, Loader=_PlainLoader)
+        node = compose_bounded(text, str(path))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
@@ -108,6 +152,179 @@ def load_node(path: Path) -> yaml.Node | None:
     return node
 
 
+def compose_bounded(text: str, name: str = "<text>") -> yaml.Node | None:
+    """``yaml.compose`` with our scalar tags, bounded depth and bounded size after alias expansion.
+
+    When a cheap upper bound on the nesting shows libyaml's recursive composer is safe (every real
+    file), it composes in C and the tree is checked afterwards; otherwise the events are composed
+    here, iteratively, refusing at the first level too deep.
+    """
+    if _nesting_bound(text) <= _SAFE_FOR_C:
+        node = yaml.compose(text, Loader=_PlainLoader)
+        if node is not None:
+            _check_tree(node, name)
+        return node
+    loader = _PlainLoader(text)
+    try:
+        return _compose_events(loader, name)
+    finally:
+        loader.dispose()
+
+
+_SAFE_FOR_C = 500  # libyaml's composer recurses once per level; it crashes in the tens of thousands
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on how deeply collections nest: each flow level needs a bracket, each block
+    level more indentation or a compact indicator ('- ', '? ', ': ') on the same line."""
+    flow = text.count("[") + text.count("{")
+    if flow > _SAFE_FOR_C:
+        return flow
+    block = 0
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        block = max(block, len(line) - len(body) + body.count("- ") + body.count("? ") + body.count(": ") + 1)
+    return flow + block
+
+
+def _check_tree(root: yaml.Node, name: str) -> None:
+    """Depth and expanded size of a composed tree (aliases are shared nodes, maybe cyclic)."""
+    height: dict[int, int] = {}
+    size: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            height[key], size[key] = 0, 1
+            continue
+        children = (
+            [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        )
+        if done:
+            active.discard(key)
+            height[key] = 1 + max((height[id(c)] for c in children), default=0)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            if height[key] > MAX_DEPTH:
+                raise _refuse_at(name, node, f"YAML nested deeper than {MAX_DEPTH} levels")
+            if size[key] > MAX_NODES:
+                raise _refuse_at(name, node, f"more than {MAX_NODES:,} YAML nodes once aliases are expanded")
+            continue
+        if key in height:
+            continue
+        if key in active:
+            raise _refuse_at(name, node, "recursive alias (a node that contains itself)")
+        active.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in active and not isinstance(child, yaml.ScalarNode):
+                raise _refuse_at(name, child, "recursive alias (a node that contains itself)")
+            if id(child) not in height:
+                stack.append((child, False))
+
+
+def _refuse_at(name: str, node: yaml.Node, detail: str) -> InputRefused:
+    mark = node.start_mark
+    where = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name)
+    return InputRefused(f"{where}: {detail}", where, detail)
+
+
+def _refuse(name: str, event: yaml.Event, detail: str) -> InputRefused:
+    mark = event.start_mark
+    where = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name)
+    return InputRefused(f"{where}: {detail}", where, detail)
+
+
+def _compose_events(loader, name: str) -> yaml.Node | None:
+    loader.get_event()  # StreamStart
+    if loader.check_event(yaml.StreamEndEvent):
+        loader.get_event()
+        return None
+    loader.get_event()  # DocumentStart
+    anchors: dict[str, yaml.Node] = {}
+    sizes: dict[int, int] = {}  # id(node) → nodes it stands for once expanded
+    open_anchors: set[str] = set()
+    # Each frame: [node, anchor, pending mapping key or _NO_KEY, expanded size so far]
+    stack: list[list] = []
+    total = 0
+    root: yaml.Node | None = None
+
+    def attach(node: yaml.Node, size: int, new: int) -> None:
+        """Hang ``node`` (``size`` nodes once expanded, ``new`` of them not yet counted) on its parent."""
+        nonlocal root, total
+        total += new
+        if total > MAX_NODES:
+            raise _refuse(name, event, f"more than {MAX_NODES:,} YAML nodes once aliases are expanded")
+        if not stack:
+            root = node
+            return
+        frame = stack[-1]
+        frame[3] += size
+        parent = frame[0]
+        if isinstance(parent, yaml.SequenceNode):
+            parent.value.append(node)
+        elif frame[2] is _NO_KEY:
+            frame[2] = node
+        else:
+            parent.value.append((frame[2], node))
+            frame[2] = _NO_KEY
+
+    while True:
+        event = loader.get_event()
+        if isinstance(event, yaml.DocumentEndEvent):
+            break
+        if isinstance(event, yaml.AliasEvent):
+            target = anchors.get(event.anchor)
+            if target is None or event.anchor in open_anchors:
+                if event.anchor in open_anchors:
+                    raise _refuse(
+                        name, event, f"recursive alias *{event.anchor} (a node that contains itself)"
+                    )
+                raise _refuse(name, event, f"undefined alias *{event.anchor}")
+            size = sizes.get(id(target), 1)
+            attach(target, size, size)
+        elif isinstance(event, yaml.ScalarEvent):
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            if event.anchor is not None:
+                anchors[event.anchor] = node
+            sizes[id(node)] = 1
+            attach(node, 1, 1)
+        elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            if len(stack) >= MAX_DEPTH:
+                raise _refuse(name, event, f"YAML nested deeper than {MAX_DEPTH} levels")
+            kind = yaml.SequenceNode if isinstance(event, yaml.SequenceStartEvent) else yaml.MappingNode
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = loader.resolve(kind, None, event.implicit)
+            node = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+            if event.anchor is not None:
+                anchors[event.anchor] = node
+                open_anchors.add(event.anchor)
+            stack.append([node, event.anchor, _NO_KEY, 1])
+        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+            node, anchor, _, size = stack.pop()
+            node.end_mark = event.end_mark
+            open_anchors.discard(anchor)
+            sizes[id(node)] = size
+            attach(node, size, 1)  # its children were counted as they arrived
+    if not loader.check_event(yaml.StreamEndEvent):
+        event = loader.get_event()
+        raise yaml.composer.ComposerError(
+            "expected a single document in the stream",
+            None,
+            "but found another document",
+            event.start_mark,
+        )
+    return root
+
+
+_NO_KEY = object()
+
+
 def _check_duplicate_keys(node: yaml.Node, path: Path) -> None:
     stack = [node]
     seen_nodes: set[int] = set()
@@ -119,8 +336,11 @@ def _check_duplicate_keys(node: yaml.Node, path: Path) -> None:
         if isinstance(current, yaml.MappingNode):
             first_line: dict[str, int] = {}
             for key_node, value_node in current.value:
-                key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
                 line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    detail = "a mapping key must be a plain name, not a list or mapping (a stray '?')"
+                    raise YamlError(f"{path}:{line}: {detail}", Location(str(path), line), detail)
+                key = str(key_node.value)
                 if key in first_line:
                     detail = (
                         f"mapping key {key!r} already defined at line {first_line[key]}"

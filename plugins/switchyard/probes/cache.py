@@ -19,6 +19,7 @@ class ReadCache:
         self.seconds = seconds
         self.clock = clock
         self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self.reads = 0  # API requests made (a cached answer is not one): the gate's trail reports it
 
     def get(self, key: Hashable, read: Callable[[], T]) -> T:
         """The value read for ``key`` less than ``seconds`` ago, else ``read()`` (kept if it succeeds)."""
@@ -26,6 +27,7 @@ class ReadCache:
         entry = self._entries.get(key)
         if entry is not None and now - entry[0] < self.seconds:
             return entry[1]
+        self.reads += 1
         value = read()
         if self.seconds > 0:
             self._entries[key] = (now, value)

@@ -10,7 +10,19 @@ Provider modules are imported on first use, so importing ``switchyard.probes`` s
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from typing import Any
+
+# Building a boto3 client through a hook costs 0.3-0.6 s (the service model is loaded and parsed):
+# most of a live gate's time before this cache. Clients are thread-safe and reused across probes in
+# one process, keyed by everything that shapes them — including the connection as the environment
+# defines it, so a changed AIRFLOW_CONN_* gets a new client — and rebuilt after CLIENT_TTL_SECONDS
+# (credentials from a connection may rotate).
+CLIENT_TTL_SECONDS = 600.0
+_clients: dict[tuple, tuple[float, Any]] = {}
+_clients_lock = threading.Lock()
 
 # The services with a typed hook in the amazon provider; the others use AwsBaseHook(client_type=...).
 _AWS_HOOKS = {
@@ -37,7 +49,22 @@ def kubernetes_api_client(conn_id: str) -> Any:
 
 
 def aws_client(service: str, conn_id: str | None, request_timeout: float, region: str | None = None) -> Any:
-    """A boto3 client for ``service`` from the amazon provider's hook, one attempt per call."""
+    """A boto3 client for ``service`` from the amazon provider's hook, one attempt per call, built
+    once per process (see ``CLIENT_TTL_SECONDS``)."""
+    defined = os.environ.get(f"AIRFLOW_CONN_{(conn_id or '').upper()}", "")
+    key = (service, conn_id, request_timeout, region, defined)
+    now = time.monotonic()
+    with _clients_lock:
+        cached = _clients.get(key)
+        if cached is not None and now - cached[0] < CLIENT_TTL_SECONDS:
+            return cached[1]
+    client = _build_aws_client(service, conn_id, request_timeout, region)
+    with _clients_lock:
+        _clients[key] = (now, client)
+    return client
+
+
+def _build_aws_client(service: str, conn_id: str | None, request_timeout: float, region: str | None) -> Any:
     import importlib
 
     from botocore.config import Config

@@ -27,6 +27,7 @@ retries, and one read answers every fact of its object for ``cache_seconds``.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from switchyard.engine.diagnose import ProbeResult
@@ -79,6 +80,11 @@ class LiveProbe:
         self.families: dict[str, Any] = {t: kubernetes for t in kubernetes.types}
         self.families.update({t: aws for t in aws.types})
 
+    @property
+    def requests(self) -> int:
+        """API requests made so far (reads answered from the cache are not requests)."""
+        return self.cache.reads
+
     def can_probe(self, component: Component) -> bool:
         return component.type in self.families
 
@@ -96,3 +102,80 @@ class LiveProbe:
         if isinstance(answer, Observation):
             return ProbeResult(answer.value, "ok", answer.detail)
         return ProbeResult(answer)
+
+
+COLOUR_CHOICES = ("live", "blue", "green", "both")
+
+
+@dataclass
+class LiveView:
+    """What a live diagnosis looks at: the model as traffic sees it, and why."""
+
+    model: Model
+    scope: list[str] | None  # None: vouch for what was observed
+    prefer: list[str]
+    colour: str  # blue | green | both
+    note: str  # one line for the report: which colour, read from where, what was left out
+
+
+def live_view(
+    model: Model,
+    colour: str = "live",
+    *,
+    kubernetes_conn_id: str = "kubernetes_default",
+    request_timeout: float = 10.0,
+) -> LiveView:
+    """The view a live diagnosis reasons over, chosen as the gates choose it.
+
+    ``live`` reads the colour the model's switch selects (its Service's selector, or the gateway's
+    ConfigMap) and leaves the standby colour out: absent or scaled to zero between releases is not
+    a fault. ``blue``/``green`` look at that colour as if it were live; ``both`` at the whole model.
+    """
+    from switchyard.release.colours import other
+    from switchyard.release.spec import release_spec
+
+    if colour not in COLOUR_CHOICES:
+        raise ValueError(f"--colour {colour!r} must be one of {', '.join(COLOUR_CHOICES)}")
+    if colour == "both":
+        return LiveView(model, None, [], "both", "both colours: the whole model")
+    try:
+        spec = release_spec(model)
+    except ValueError as exc:
+        if colour != "live":
+            raise ValueError(f"--colour {colour}: {exc}") from None
+        return LiveView(model, None, [], "both", f"no blue/green layout ({exc}): the whole model")
+    shape = spec.layout
+    source = f"--colour {colour}"
+    if colour == "live":
+        from switchyard.probes.cluster import ClusterReader
+
+        reader = ClusterReader(kubernetes_conn_id=kubernetes_conn_id, request_timeout=request_timeout)
+        try:
+            selected, source = _selected_colour(spec, reader)
+        except Exception as exc:  # forbidden, unreachable: say so and look at everything
+            detail = exc.detail if isinstance(exc, ReadFailed) else f"{type(exc).__name__}: {exc}"
+            return LiveView(model, None, [], "both", f"could not read the switch ({detail}): the whole model")
+        if selected is None:
+            return LiveView(model, None, [], "both", f"no colour selected by {source}: the whole model")
+        colour = selected
+    standby = other(colour)
+    return LiveView(
+        shape.live_path(colour),
+        None,
+        shape.components(colour),
+        colour,
+        f"{colour} live (from {source}); standby {standby} left out — --colour both to include it",
+    )
+
+
+def _selected_colour(spec: Any, reader: Any) -> tuple[str | None, str]:
+    """(colour the switch selects, where it was read)."""
+    if spec.switch == "gateway_configmap":
+        from switchyard.release.switch import GatewaySwitch
+
+        gateway = spec.gateway
+        selected = GatewaySwitch(
+            reader.core.api_client, gateway["configmap"], gateway["key"], spec.namespace, gateway["upstream"]
+        ).live_colour()
+        return selected, f"configmap {spec.namespace}/{gateway['configmap']}"
+    return reader.selected_colour(spec.service, spec.namespace), f"service {spec.namespace}/{spec.service} selector"

@@ -20,19 +20,15 @@ SCOPES = ("live", "standby", "all")
 def gate_message(task_id: str, diagnosis: Diagnosis) -> str:
     """The failure message of a gate: root cause and chain, or what could not be vouched for."""
     v = diagnosis.verdict
-    budget = f"probes run {diagnosis.probes_run}/{diagnosis.max_probes} ({diagnosis.stopped})"
+    requests = f", {diagnosis.requests} API requests" if diagnosis.requests is not None else ""
+    budget = f"probes run {diagnosis.probes_run}/{diagnosis.max_probes}{requests} ({diagnosis.stopped})"
     visibility = f"; partial visibility: {', '.join(v.partial_visibility)}" if v.partial_visibility else ""
     if v.outcome == "failing":
-        unconfirmed = "" if v.root_confirmed else " [unconfirmed: not observed, behind a failing component]"
-        return (
-            f"gate {task_id} failed — root cause: {v.root_cause} ({v.root_state}){unconfirmed}; "
-            f"chain: {' → '.join(v.chain)}; eliminated: {', '.join(v.eliminated) or '-'}; {budget}{visibility}"
-        )
-    reasons = "; ".join(f"{c}: {why}" for c, why in v.unvouched.items())
-    return (
-        f"gate {task_id} cannot vouch for {len(v.unvouched)} component(s) — outcome unknown, which is not "
-        f"healthy: {reasons}; {budget}{visibility}"
-    )
+        # The verdict's summary: every root as ``component (state) — what was read``, and its chain.
+        return f"gate {task_id} failed — {v.summary()}; {budget}"
+    # Failures read but not chained are named by what was read; "not enough visibility" is said
+    # only of what could not be read (issue 10).
+    return f"gate {task_id}: outcome unknown, which is not healthy — {v.unknown_text()}; {budget}{visibility}"
 
 
 class ModelGateOperator(SwitchyardOperator):
