@@ -203,3 +203,20 @@ def test_endpoints_follow_the_service_selector(kube, namespace, emulator):
     kube.apps.delete_namespaced_deployment("web-green", namespace)
     emulator.reconcile()
     assert endpoint_pods() == set() and colour_pods("green") == set()  # pods are garbage-collected
+
+
+def test_a_long_clock_jump_reconciles_at_changes_not_every_second(kube, namespace, emulator, local_env):
+    """A 600 s jump past the progress deadline stops only where something changes (pods start,
+    back off, the deadline passes); restart counts still follow elapsed time. Speed is in
+    benchmarks/localenv_clock_bench.py; here the reconcile passes are counted."""
+    emulator.set_behaviour("shop:jump-crash", "crash_loop", restart_interval=10)
+    kube.apps.create_namespaced_deployment(namespace, deployment("web", "shop:jump-crash"))
+    controller = local_env.cluster.controller
+    before = controller.ticks
+    emulator.advance(700)
+    passes = controller.ticks - before
+    assert passes <= 30, f"a 700 s jump took {passes} reconcile passes (one per second would be 700)"
+    pods = _pods(kube, namespace)
+    assert [p.status.container_statuses[0].restart_count for p in pods] == [69, 69]  # (700 - 1 s startup) // 10
+    progressing = _conditions(kube.apps.read_namespaced_deployment_status("web", namespace))["Progressing"]
+    assert (progressing.status, progressing.reason) == ("False", "ProgressDeadlineExceeded")

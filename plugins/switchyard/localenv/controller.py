@@ -61,6 +61,7 @@ class PodSim:
     log_marks: dict[str, tuple[str, int]] = field(default_factory=dict)
     logged_start: set[str] = field(default_factory=set)
     finished: bool = False
+    run_to_completion: bool = False
 
 
 @dataclass
@@ -68,6 +69,7 @@ class RolloutSim:
     template_hash: str
     progress_at: float  # last time the rollout made progress (new pod ready)
     ready_new: int = 0
+    deadline_at: float | None = None  # when an unfinished rollout times out (ProgressDeadlineExceeded)
 
 
 class WorkloadController:
@@ -86,6 +88,7 @@ class WorkloadController:
         self._ips = (str(ip) for ip in ipaddress.ip_network("10.244.0.0/16").hosts())
         self._ticker = Periodic("localenv-controller", interval, self.tick)
         self.backdate = 0.0  # pods created while > 0 are born this many seconds in the past (seeding)
+        self.ticks = 0  # reconcile passes so far (a clock jump's cost is counted in these)
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -94,15 +97,43 @@ class WorkloadController:
     def stop(self) -> None:
         self._ticker.stop()
 
-    def advance(self, seconds: float, step: float = 1.0) -> None:
-        """Move simulated time forward by ``seconds``, reconciling at every ``step`` on the way."""
-        remaining = seconds
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward by ``seconds``, reconciling at every change on the way.
+
+        The jump is O(events), not O(seconds): it stops only where something can change (a container
+        starting or becoming ready, a job pod finishing, a progress deadline, a scheduled behaviour),
+        reconciles there (which may schedule further changes: a new pod, the next job attempt) and
+        jumps on. Restart counts of a crash loop are computed from elapsed time, so a long jump does
+        not stop at every restart.
+        """
+        if seconds < 0:
+            raise ValueError(f"the clock only moves forward, got advance({seconds})")
         with self.store.lock:
-            while remaining > 1e-9:
-                delta = min(step, remaining)
-                self.clock.advance(delta)
-                remaining -= delta
+            target = self.clock.now() + seconds
+            self.tick()  # objects created since the last pass get their pods now, not at the end of the jump
+            while True:
+                now = self.clock.now()
+                if now >= target - 1e-9:
+                    break
+                upcoming = self.next_change(now)
+                stop = target if upcoming is None else min(upcoming + _STEP_PAST, target)
+                self.clock.advance(max(stop - now, _STEP_PAST))
                 self.tick()
+            self.tick()
+
+    def next_change(self, now: float) -> float | None:
+        """The earliest simulated time after ``now`` at which a reconcile would change something."""
+        times: list[float] = []
+        due = self.behaviours.next_due()
+        if due is not None:
+            times.append(due)
+        for sim in self._pods.values():
+            if sim.finished:
+                continue
+            for csim in sim.containers.values():
+                times.extend(_change_times(csim, sim.run_to_completion))
+        times.extend(r.deadline_at for r in self._rollouts.values() if r.deadline_at is not None)
+        return min((t for t in times if t > now + 1e-9), default=None)
 
     def settle(self, age: float = 3600.0) -> None:
         """Reconcile as if every current workload had been running for ``age`` seconds (seeding)."""
@@ -118,6 +149,7 @@ class WorkloadController:
     # ------------------------------------------------------------- reconcile
     def tick(self) -> None:
         with self.store.lock:
+            self.ticks += 1
             # Read the clock under the lock: a tick that waited for a jump must not write older state.
             now = self.clock.now()
             self.behaviours.apply_due(now)
@@ -185,6 +217,7 @@ class WorkloadController:
         max_unavailable = _max_unavailable(spec, desired)
         complete = len(new) == desired and ready_new >= desired and not old
         deadline = float(spec.get("progressDeadlineSeconds", 600))
+        rollout.deadline_at = None if complete else rollout.progress_at + deadline + _STEP_PAST
         previous = {c["type"]: c for c in (deployment.get("status") or {}).get("conditions") or []}
         rs_name = f"{name}-{template_hash}"
         if complete:
@@ -292,6 +325,7 @@ class WorkloadController:
         if sim.finished:
             return
         run_to_completion = spec.get("restartPolicy", "Always") != "Always"
+        sim.run_to_completion = run_to_completion
         statuses, events = [], []
         for container in spec.get("containers") or []:
             cname, image = container.get("name", "main"), container.get("image", "")
@@ -504,6 +538,27 @@ class WorkloadController:
 
 
 # ----------------------------------------------------------------- pure helpers
+_STEP_PAST = 1e-3  # a jump lands this far past a change, so float rounding cannot land just before it
+
+
+def _change_times(csim: ContainerSim, run_to_completion: bool) -> list[float]:
+    """Simulated times at which the container's state changes in a way a reconcile must see: it
+    runs, becomes ready, finishes, or first backs off. Later crash-loop restarts are not listed:
+    their count follows from elapsed time, and none of them changes readiness."""
+    b = csim.behaviour
+    startup = 0.0 if csim.warm else b.startup_seconds
+    start = csim.since + startup
+    if b.kind == "image_pull_failure":
+        return [csim.since + 5.0]  # ErrImagePull turns into ImagePullBackOff
+    if b.kind == "never_ready" or b.kind == "config_error":
+        return []
+    if run_to_completion:
+        return [start, start + b.job_seconds]
+    if b.kind == "crash_loop":
+        return [start, start + min(1.0, b.restart_interval / 2), start + b.restart_interval]
+    return [start, start + b.ready_seconds]
+
+
 def pod_ready(pod: Obj) -> bool:
     """The pod's Ready condition is True (what puts it behind a Service)."""
     conditions = (pod.get("status") or {}).get("conditions") or []
