@@ -75,10 +75,11 @@ class ApiError(Exception):
         return cls(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     @classmethod
-    def unsupported_media_type(cls, content_type: str) -> ApiError:
+    def unsupported_media_type(cls, content_type: str, accepted: tuple[str, ...] = (
+            "application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml",
+            "application/strategic-merge-patch+json")) -> ApiError:
         return cls(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                   f"accepted media types include: application/json-patch+json, application/merge-patch+json, "
-                   f"application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type})")
+                   f"accepted media types include: {', '.join(accepted)} (got {content_type})")
 
     @classmethod
     def forbidden(cls, verb: str, plural: str, group: str, namespace: str | None, name: str | None) -> ApiError:

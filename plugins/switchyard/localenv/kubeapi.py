@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
-from switchyard.localenv import control, tables
+from switchyard.localenv import control, protobuf, tables
 from switchyard.localenv.behaviours import FaultRule, image_tag
 from switchyard.localenv.cluster import Cluster
 from switchyard.localenv.controller import pod_ready
@@ -185,11 +185,11 @@ class KubeApiHandler(JsonHandler):
             obj = store.get(rt, t.namespace, t.name)
             self.answer_object(rt, obj, t.subresource)
         if method == "POST" and t.name is None:
-            body = self.json_body()
+            body = self.object_body()
             created = store.create(rt, t.namespace, body, dry_run=dry_run)
             raise Response(201, created)
         if method == "PUT" and t.name:
-            body = self.json_body()
+            body = self.object_body()
             if t.subresource == "scale":
                 body = {"metadata": (body or {}).get("metadata") or {}, "spec": (body or {}).get("spec") or {}}
             updated = store.replace(rt, t.namespace, t.name, body, t.subresource, dry_run)
@@ -198,17 +198,38 @@ class KubeApiHandler(JsonHandler):
             content_type = self.headers.get("Content-Type") or "application/strategic-merge-patch+json"
             patched = store.patch(rt, t.namespace, t.name, content_type, self.json_body(), t.subresource, dry_run)
             self.answer_object(rt, patched, t.subresource)
+        if method == "DELETE":
+            # DeleteOptions come in the body (kubectl, client-go) or the query (the Python client).
+            options = (self.object_body() or {}) if self.read_body() else {}
+            if not isinstance(options, dict):
+                raise ApiError.bad_request("the body of a DELETE request must be DeleteOptions")
+            dry_run = dry_run or "All" in (options.get("dryRun") or [])
+            preconditions = options.get("preconditions") or {}
+            propagation = options.get("propagationPolicy") or self.query.get("propagationPolicy")
         if method == "DELETE" and t.name:
-            deleted = store.delete(rt, t.namespace, t.name, dry_run=dry_run)
+            deleted = store.delete(rt, t.namespace, t.name, dry_run=dry_run, preconditions=preconditions,
+                                   propagation=propagation)
             raise Response(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                  "details": {"name": t.name, "group": rt.group, "kind": rt.plural,
                                              "uid": deleted["metadata"]["uid"]}})
         if method == "DELETE":
             items = store.list(rt, t.namespace, self.query.get("labelSelector"), self.query.get("fieldSelector"))
             for item in items:
-                store.delete(rt, item["metadata"].get("namespace"), item["metadata"]["name"], dry_run=dry_run)
+                store.delete(rt, item["metadata"].get("namespace"), item["metadata"]["name"], dry_run=dry_run,
+                             propagation=propagation)
             self.answer_list(rt, items)
         raise ApiError.method_not_allowed()
+
+    def object_body(self) -> Any:
+        """A create/update/delete-options body: JSON, YAML or Kubernetes protobuf (kubectl's typed
+        clients send protobuf and do not fall back to JSON on 415); other media types get 415."""
+        media = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
+        if media == protobuf.MEDIA_TYPE:
+            return protobuf.decode(self.read_body()) if self.read_body() else None
+        if media not in ("application/json", "application/yaml", "*/*", "text/plain", ""):
+            raise ApiError.unsupported_media_type(media, ("application/json", "application/yaml",
+                                                          protobuf.MEDIA_TYPE))
+        return self.json_body()
 
     def answer_list(self, rt: ResourceType, items: list[dict]) -> None:
         rv = self.cluster.store.resource_version

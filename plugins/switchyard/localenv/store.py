@@ -22,7 +22,7 @@ from typing import Any
 
 from switchyard.localenv import patching
 from switchyard.localenv.errors import ApiError
-from switchyard.localenv.resources import ResourceType, resource
+from switchyard.localenv.resources import RESOURCE_TYPES, ResourceType, resource
 from switchyard.localenv.selectors import match_label_selector, parse_field_selector, parse_label_selector
 
 Obj = dict[str, Any]
@@ -31,6 +31,7 @@ Key = tuple[str, str, str, str]  # (api group, plural, namespace or "", name)
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 # Kinds whose main endpoint ignores ``status`` (it is written through ``/status`` or by controllers).
+_BY_GROUP_PLURAL = {(rt.group, rt.plural): rt for rt in RESOURCE_TYPES}
 _STATUS_SUBRESOURCE = {"Deployment", "Job", "Service", "Ingress", "Pod", "Namespace", "Node"}
 
 
@@ -153,9 +154,34 @@ class ObjectStore:
             patched = patching.apply_patch(content_type, current, patch)
             return self._update(rt, current, patched, subresource, dry_run)
 
-    def delete(self, rt: ResourceType, namespace: str | None, name: str, dry_run: bool = False) -> Obj:
+    def delete(
+        self, rt: ResourceType, namespace: str | None, name: str, dry_run: bool = False,
+        preconditions: Obj | None = None, propagation: str | None = None,
+    ) -> Obj:
+        """Delete one object. ``preconditions`` (``uid``, ``resourceVersion``) must match or the answer
+        is 409; ``propagation="Orphan"`` keeps the dependents, dropping their owner reference."""
         with self.lock:
             current = self.get(rt, namespace, name)
+            meta = current["metadata"]
+            for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+                wanted = (preconditions or {}).get(field)
+                if wanted and wanted != meta.get(field):
+                    resource = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
+                    raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {resource} "{name}": '
+                                   f"Precondition failed: {label} in precondition: {wanted}, {label} in object "
+                                   f"meta: {meta.get(field)}", {"name": name, "group": rt.group, "kind": rt.plural})
+            if propagation not in (None, "", "Orphan", "Background", "Foreground"):
+                raise ApiError.bad_request(f'propagationPolicy "{propagation}" is not one of Orphan, '
+                                           "Background, Foreground")
+            if not dry_run and propagation == "Orphan":
+                for key, obj in list(self._objects.items()):
+                    refs = obj["metadata"].get("ownerReferences") or []
+                    if any(ref.get("uid") == meta["uid"] for ref in refs):
+                        orphan = copy.deepcopy(obj)
+                        orphan["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != meta["uid"]]
+                        if not orphan["metadata"]["ownerReferences"]:
+                            del orphan["metadata"]["ownerReferences"]
+                        self._store(_BY_GROUP_PLURAL[key[:2]], orphan, "MODIFIED")
             if not dry_run:
                 self._remove(self.key(rt, namespace, name), current)
                 if rt.kind == "Namespace":
@@ -183,6 +209,7 @@ class ObjectStore:
                 self.create(rt, meta.get("namespace"), obj)
                 return
             merged = copy.deepcopy(obj)
+            merged["apiVersion"], merged["kind"] = rt.api_version, rt.kind
             merged["metadata"] = {**existing["metadata"], **{k: v for k, v in meta.items()
                                                              if k in ("labels", "annotations")}}
             comparable = {k: v for k, v in existing.items() if k != "metadata"}
@@ -335,6 +362,9 @@ def _default_pod_spec(spec: Obj, restart_policy: str = "Always") -> None:
         container.setdefault("imagePullPolicy", default_policy)
         container.setdefault("terminationMessagePath", "/dev/termination-log")
         container.setdefault("terminationMessagePolicy", "File")
+        for port in container.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
 
 
 def _validate(rt: ResourceType, obj: Obj) -> None:
