@@ -118,3 +118,86 @@ def test_endpoints_read_back_with_kind_after_the_controller_updates_them(kubectl
     assert "Name:         web" in described and "8080" in described
     slices = kubectl.json("get", "endpointslices", "-l", "kubernetes.io/service-name=web")["items"]
     assert slices and slices[0]["kind"] == "EndpointSlice"
+
+
+# ------------------------------------------------------------------ 2. validation and immutability
+BAD_LABEL = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: bad-label
+  labels:
+    version: v1.2.3+build/7
+data:
+  mode: blue
+"""
+
+TYPO = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: typo
+dataa:
+  mode: blue
+"""
+
+
+def test_an_invalid_label_value_is_refused_with_422(kubectl):
+    err = kubectl.fails("apply", "-f", "-", stdin=BAD_LABEL)
+    assert (
+        'The ConfigMap "bad-label" is invalid: metadata.labels: Invalid value: "v1.2.3+build/7": '
+        "a valid label must be an empty string or consist of alphanumeric characters" in err
+    )
+    assert kubectl.run("get", "configmaps", "-o", "name").stdout.count("bad-label") == 0
+
+
+def test_an_unknown_field_is_refused_by_strict_validation_and_dropped_with_a_warning(kubectl):
+    err = kubectl.fails("apply", "-f", "-", stdin=TYPO)  # kubectl asks for fieldValidation=Strict
+    assert (
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: '
+        'unknown field "dataa"' in err
+    )
+    result = kubectl.run("create", "-f", "-", "--validate=warn", stdin=TYPO)
+    assert 'Warning: unknown field "dataa"' in result.stderr
+    assert "dataa" not in kubectl.json("get", "configmap", "typo")  # pruned, as a real server does
+    result = kubectl.run("patch", "configmap", "typo", "--type=merge", "-p", '{"spec": {"x": 1}}')
+    assert result.stdout.strip() == "configmap/typo patched (no change)"
+    assert 'Warning: unknown field "spec"' in result.stderr
+
+
+def test_immutable_fields_are_refused(kubectl):
+    kubectl.run("create", "deployment", "web", "--image=shop:v1")
+    err = kubectl.fails(
+        "patch",
+        "deployment",
+        "web",
+        "-p",
+        '{"spec": {"selector": {"matchLabels": {"app": "x"}}, '
+        '"template": {"metadata": {"labels": {"app": "x"}}}}}',
+    )
+    assert (
+        'The Deployment "web" is invalid: spec.selector: Invalid value: ' in err
+        and "field is immutable" in err
+    )
+    kubectl.run("create", "job", "migrate", "--image=shop:v1")
+    err = kubectl.fails("set", "image", "job/migrate", "migrate=shop:v2")
+    assert (
+        'Job.batch "migrate" is invalid: spec.template: Invalid value: ' in err
+        and "field is immutable" in err
+    )
+    kubectl.run("create", "service", "clusterip", "web", "--tcp=80:8080")
+    err = kubectl.fails("patch", "service", "web", "-p", '{"spec": {"clusterIP": "10.96.250.250"}}')
+    assert (
+        'The Service "web" is invalid: spec.clusterIPs[0]: Invalid value: ["10.96.250.250"]: '
+        "may not change once set" in err
+    )
+    # A replace that leaves clusterIP out keeps the allocated one.
+    service = kubectl.json("get", "service", "web")
+    allocated = service["spec"]["clusterIP"]
+    del service["spec"]["clusterIP"], service["spec"]["clusterIPs"], service["metadata"]["resourceVersion"]
+    kubectl.run("replace", "-f", "-", stdin=json.dumps(service))
+    assert kubectl.json("get", "service", "web")["spec"]["clusterIP"] == allocated
+
+
+def test_a_field_selector_on_an_unindexed_field_is_refused(kubectl):
+    err = kubectl.fails("get", "pods", "--field-selector", "spec.foo=bar")
+    assert err.strip().endswith("field label not supported: spec.foo")
+    assert kubectl.run("get", "pods", "--field-selector", "status.phase=Running").returncode == 0

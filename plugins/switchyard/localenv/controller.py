@@ -109,17 +109,15 @@ class WorkloadController:
         if seconds < 0:
             raise ValueError(f"the clock only moves forward, got advance({seconds})")
         with self.store.lock:
-            target = self.clock.now() + seconds
+            remaining = seconds  # jumped on top of the real time that passes meanwhile
             self.tick()  # objects created since the last pass get their pods now, not at the end of the jump
-            while True:
+            while remaining > 1e-9:
                 now = self.clock.now()
-                if now >= target - 1e-9:
-                    break
                 upcoming = self.next_change(now)
-                stop = target if upcoming is None else min(upcoming + _STEP_PAST, target)
-                self.clock.advance(max(stop - now, _STEP_PAST))
+                delta = remaining if upcoming is None else min(max(upcoming + _STEP_PAST - now, _STEP_PAST), remaining)
+                self.clock.advance(delta)
+                remaining -= delta
                 self.tick()
-            self.tick()
 
     def next_change(self, now: float) -> float | None:
         """The earliest simulated time after ``now`` at which a reconcile would change something."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
-from switchyard.localenv import control, protobuf, tables
+from switchyard.localenv import control, protobuf, tables, validation
 from switchyard.localenv.behaviours import FaultRule, image_tag
 from switchyard.localenv.cluster import Cluster
 from switchyard.localenv.controller import pod_ready
@@ -85,6 +85,7 @@ class KubeApiHandler(JsonHandler):
 
     # ------------------------------------------------------------ routing
     def route(self, method: str) -> None:
+        self.warnings: list[str] = []  # answered as Warning headers (e.g. unknown fields dropped)
         path = self.url_path.rstrip("/") or "/"
         if path.startswith("/_emulator"):
             control.handle(self, self.cluster, method, path)
@@ -123,6 +124,14 @@ class KubeApiHandler(JsonHandler):
                                  "resources": [e for rt in RESOURCE_TYPES if rt.group == group
                                                and rt.version == version for e in rt.discovery()]})
         self.resource_request(method, target)
+
+    def send(self, code: int, body: Any, content_type: str | None = None,
+             headers: dict[str, str] | None = None) -> None:
+        warnings = getattr(self, "warnings", None)
+        if warnings:
+            quoted = ", ".join('299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in warnings)
+            headers = {**(headers or {}), "Warning": quoted}
+        super().send(code, body, content_type, headers)
 
     def inject(self, rule: FaultRule, method: str) -> None:
         """Forbidden faults answer with the API server's RBAC wording for the resource asked for."""
@@ -175,6 +184,8 @@ class KubeApiHandler(JsonHandler):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if t.subresource and not t.name:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        validation.check_field_selector(rt, self.query.get("fieldSelector"))
+        field_validation = self.query.get("fieldValidation") or "Warn"
         if method == "GET" and t.name is None:
             if (self.query.get("watch") or "").lower() in ("true", "1"):
                 self.watch(rt, t.namespace)
@@ -186,17 +197,20 @@ class KubeApiHandler(JsonHandler):
             self.answer_object(rt, obj, t.subresource)
         if method == "POST" and t.name is None:
             body = self.object_body()
-            created = store.create(rt, t.namespace, body, dry_run=dry_run)
+            created = store.create(rt, t.namespace, body, dry_run=dry_run, field_validation=field_validation,
+                                   warnings=self.warnings)
             raise Response(201, created)
         if method == "PUT" and t.name:
             body = self.object_body()
             if t.subresource == "scale":
                 body = {"metadata": (body or {}).get("metadata") or {}, "spec": (body or {}).get("spec") or {}}
-            updated = store.replace(rt, t.namespace, t.name, body, t.subresource, dry_run)
+            updated = store.replace(rt, t.namespace, t.name, body, t.subresource, dry_run,
+                                    field_validation=field_validation, warnings=self.warnings)
             self.answer_object(rt, updated, t.subresource)
         if method == "PATCH" and t.name:
             content_type = self.headers.get("Content-Type") or "application/strategic-merge-patch+json"
-            patched = store.patch(rt, t.namespace, t.name, content_type, self.json_body(), t.subresource, dry_run)
+            patched = store.patch(rt, t.namespace, t.name, content_type, self.json_body(), t.subresource, dry_run,
+                                  field_validation=field_validation, warnings=self.warnings)
             self.answer_object(rt, patched, t.subresource)
         if method == "DELETE":
             # DeleteOptions come in the body (kubectl, client-go) or the query (the Python client).

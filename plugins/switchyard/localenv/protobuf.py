@@ -115,7 +115,7 @@ def _signed(ftype: int, value: int) -> Any:
 
 # ----------------------------------------------------------------------------- schema-driven decoding
 @cache
-def _schema() -> dict[str, Any]:
+def schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text())
 
 
@@ -123,8 +123,8 @@ def decode_message(type_name: str, data: bytes) -> Any:
     """A message as its Kubernetes JSON form (empty strings, lists and maps and zero times left out,
     as Go's ``omitempty`` does)."""
     special = _SPECIAL.get(type_name)
-    schema = _schema()
-    message = schema.get(type_name)
+    messages = schema()
+    message = messages.get(type_name)
     if message is None:
         raise ValueError(f"no protobuf schema for {type_name}")
     result: dict[str, Any] = {}
@@ -134,7 +134,7 @@ def decode_message(type_name: str, data: bytes) -> Any:
             continue  # unknown fields are dropped, as the API server's decoder does
         name, ftype, repeated, ref = field
         if ftype == _MESSAGE:
-            entry = schema.get(ref, {})
+            entry = messages.get(ref, {})
             if entry.get("map"):
                 pair = decode_message(ref, raw)
                 result.setdefault(name, {})[pair.get("key", "")] = pair.get("value", "")
@@ -214,6 +214,9 @@ _SPECIAL: dict[str, Any] = {
 }
 
 
+LEAF_TYPES = frozenset(_SPECIAL)  # messages whose JSON form is a scalar (time, quantity, int-or-string...)
+
+
 def proto_type(api_version: str, kind: str) -> str:
     """``apps/v1`` + ``Deployment`` → ``k8s.io.api.apps.v1.Deployment`` (meta types where they live)."""
     group, _, version = api_version.rpartition("/")
@@ -222,7 +225,7 @@ def proto_type(api_version: str, kind: str) -> str:
         f"{_META}.{kind}",
     ]
     for candidate in candidates:
-        if candidate in _schema():
+        if candidate in schema():
             return candidate
     raise ValueError(f"no protobuf schema for {api_version} {kind}")
 
@@ -296,10 +299,10 @@ def generate_schema(binary: Path) -> dict[str, Any]:
 
 if __name__ == "__main__":
     source = Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/bin/kubectl").resolve()
-    schema = generate_schema(source)
+    generated = generate_schema(source)
     SCHEMA_PATH.write_text(
         "{\n"
-        + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in schema.items())
+        + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in generated.items())
         + "\n}\n"
     )
-    print(f"{len(schema)} messages from {source} → {SCHEMA_PATH}")
+    print(f"{len(generated)} messages from {source} → {SCHEMA_PATH}")

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from switchyard.localenv import patching
+from switchyard.localenv import patching, validation
 from switchyard.localenv.errors import ApiError
 from switchyard.localenv.resources import RESOURCE_TYPES, ResourceType, resource
 from switchyard.localenv.selectors import match_label_selector, parse_field_selector, parse_label_selector
@@ -90,7 +90,12 @@ class ObjectStore:
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     # ------------------------------------------------------------------ writing
-    def create(self, rt: ResourceType, namespace: str | None, body: Obj, dry_run: bool = False) -> Obj:
+    def create(
+        self, rt: ResourceType, namespace: str | None, body: Obj, dry_run: bool = False,
+        field_validation: str | None = None, warnings: list[str] | None = None,
+    ) -> Obj:
+        """Create an object. ``field_validation`` (a client's ``fieldValidation``; None for the
+        emulator's own writes) decides what happens to unknown fields, see ``validation.py``."""
         if not isinstance(body, dict):
             raise ApiError.bad_request("the body of the request must be an object")
         obj = copy.deepcopy(body)
@@ -107,6 +112,8 @@ class ObjectStore:
         else:
             meta.pop("namespace", None)
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
+        if field_validation is not None:
+            validation.apply_field_validation(rt, obj, field_validation, warnings)
         with self.lock:
             if rt.namespaced and rt.kind != "Event" and not self._namespace_exists(namespace):
                 raise ApiError.not_found("", "namespaces", namespace or "")
@@ -127,6 +134,7 @@ class ObjectStore:
     def replace(
         self, rt: ResourceType, namespace: str | None, name: str, body: Obj,
         subresource: str | None = None, dry_run: bool = False,
+        field_validation: str | None = None, warnings: list[str] | None = None,
     ) -> Obj:
         if not isinstance(body, dict):
             raise ApiError.bad_request("the body of the request must be an object")
@@ -137,21 +145,28 @@ class ObjectStore:
         with self.lock:
             current = self.get(rt, namespace, name)
             self._check_precondition(rt, current, body)
-            return self._update(rt, current, copy.deepcopy(body), subresource, dry_run)
+            new = copy.deepcopy(body)
+            if field_validation is not None and subresource is None:
+                validation.apply_field_validation(rt, new, field_validation, warnings)
+            return self._update(rt, current, new, subresource, dry_run)
 
     def patch(
         self, rt: ResourceType, namespace: str | None, name: str, content_type: str, patch: Any,
         subresource: str | None = None, dry_run: bool = False,
+        field_validation: str | None = None, warnings: list[str] | None = None,
     ) -> Obj:
         with self.lock:
             current = self.find(rt, namespace, name)
             if current is None:
                 if content_type.startswith("application/apply-patch") and subresource is None:
-                    return self.create(rt, namespace, patch, dry_run=dry_run)
+                    return self.create(rt, namespace, patch, dry_run=dry_run, field_validation=field_validation,
+                                       warnings=warnings)
                 raise ApiError.not_found(rt.group, rt.plural, name)
             if isinstance(patch, dict):
                 self._check_precondition(rt, current, patch)
             patched = patching.apply_patch(content_type, current, patch)
+            if field_validation is not None and subresource is None:
+                validation.apply_field_validation(rt, patched, field_validation, warnings)
             return self._update(rt, current, patched, subresource, dry_run)
 
     def delete(
@@ -265,7 +280,15 @@ class ObjectStore:
                     meta.pop(field, None)
             if rt.kind in _STATUS_SUBRESOURCE and "status" in current:
                 updated["status"] = current["status"]
+            if rt.kind == "Service" and isinstance(updated.get("spec"), dict) and not updated["spec"].get("clusterIP"):
+                # An update that leaves clusterIP out keeps the allocated one (the API server copies it over).
+                for field in ("clusterIP", "clusterIPs"):
+                    if field in (current.get("spec") or {}):
+                        updated["spec"][field] = current["spec"][field]
             _validate(rt, updated)
+            immutable = validation.immutable_causes(rt, current, updated)
+            if immutable:
+                raise ApiError.invalid(rt.kind, rt.group, current["metadata"]["name"], immutable)
             self._default(rt, updated)
         if updated.get("spec") != current.get("spec") and "generation" in updated["metadata"]:
             updated["metadata"]["generation"] = current["metadata"]["generation"] + 1
@@ -380,6 +403,7 @@ def _validate(rt: ResourceType, obj: Obj) -> None:
         causes.append(("metadata.name", "", "name or generateName is required"))
     elif len(name) > 253 or not pattern.match(name):
         causes.append(("metadata.name", name, rule))
+    causes += validation.labels_causes(rt, obj)
     spec = obj.get("spec") or {}
     if rt.kind == "Deployment":
         replicas = spec.get("replicas", 1)
