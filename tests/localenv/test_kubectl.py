@@ -201,3 +201,36 @@ def test_a_field_selector_on_an_unindexed_field_is_refused(kubectl):
     err = kubectl.fails("get", "pods", "--field-selector", "spec.foo=bar")
     assert err.strip().endswith("field label not supported: spec.foo")
     assert kubectl.run("get", "pods", "--field-selector", "status.phase=Running").returncode == 0
+
+
+# ------------------------------------------------------------------ 5. logs
+def test_logs_since_previous_timestamps_and_follow(kubectl, emulator, local_env):
+    emulator.set_behaviour("shop:logs-crash", "crash_loop", restart_interval=10)
+    kubectl.run("create", "deployment", "web", "--image=shop:logs-crash")
+    emulator.advance(1 + 35)  # restarts 0..3 written
+    pod = kubectl.run("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}").stdout
+    current = kubectl.run("logs", pod).stdout
+    assert current.startswith("started shop:logs-crash\n") and "FATAL" in current
+    previous = kubectl.run("logs", pod, "--previous").stdout
+    assert "FATAL" in previous
+    stamped = kubectl.run("logs", pod, "--timestamps").stdout.splitlines()
+    assert stamped and all(line[:4].isdigit() and line[10] == "T" and "Z " in line for line in stamped)
+    # "errors in the last minute" (the runbook): lines written before the window are left out
+    emulator.set_behaviour("shop:logs-crash", "never_ready")
+    emulator.advance(120)
+    assert kubectl.run("logs", pod, "--since=1m").stdout == ""
+    assert kubectl.run("logs", pod, "--since=10m").stdout != ""
+    err = kubectl.fails("logs", "deployment/missing")
+    assert 'deployments.apps "missing" not found' in err
+
+
+def test_logs_follow_streams_until_the_job_pod_ends(kubectl, emulator, local_env):
+    local_env.cluster.clock.set_scale(20)
+    try:
+        kubectl.run("create", "job", "migrate", "--image=shop:v2", "--", "migrate")
+        emulator.advance(1.5)  # the pod is running
+        result = kubectl.run("logs", "-f", "job/migrate", timeout=30)
+    finally:
+        local_env.cluster.clock.set_scale(1)
+    assert result.stdout.splitlines()[0] == "started shop:v2"
+    assert result.stdout.splitlines()[-1] == "exit code 0"

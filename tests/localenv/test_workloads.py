@@ -217,6 +217,7 @@ def test_a_long_clock_jump_reconciles_at_changes_not_every_second(kube, namespac
     passes = controller.ticks - before
     assert passes <= 30, f"a 700 s jump took {passes} reconcile passes (one per second would be 700)"
     pods = _pods(kube, namespace)
-    assert [p.status.container_statuses[0].restart_count for p in pods] == [69, 69]  # (700 - 1 s startup) // 10
+    # (700 s - 1 s startup) // 10, plus the real seconds that pass meanwhile at scale 1
+    assert all(p.status.container_statuses[0].restart_count in (69, 70) for p in pods)
     progressing = _conditions(kube.apps.read_namespaced_deployment_status("web", namespace))["Progressing"]
     assert (progressing.status, progressing.reason) == ("False", "ProgressDeadlineExceeded")

@@ -21,6 +21,7 @@ from typing import Any
 
 from switchyard.localenv.behaviours import Behaviour, BehaviourTable
 from switchyard.localenv.clock import Periodic, SimClock
+from switchyard.localenv.errors import ApiError
 from switchyard.localenv.store import (
     DEPLOYMENTS,
     ENDPOINT_SLICES,
@@ -51,13 +52,21 @@ class ContainerSim:
     stamps: dict[tuple[str, int], str] = field(default_factory=dict)  # when each (reason, restarts) began
 
 
+@dataclass(frozen=True)
+class LogLine:
+    container: str
+    at: float  # simulated time it was written
+    instance: int  # the container's restart count when it was written (what --previous selects)
+    text: str
+
+
 @dataclass
 class PodSim:
     born: float
     ip: str
     containers: dict[str, ContainerSim] = field(default_factory=dict)
     last_reasons: dict[str, str] = field(default_factory=dict)
-    log_lines: list[tuple[str, str]] = field(default_factory=list)  # (container, line)
+    log_lines: list[LogLine] = field(default_factory=list)
     log_marks: dict[str, tuple[str, int]] = field(default_factory=dict)
     logged_start: set[str] = field(default_factory=set)
     finished: bool = False
@@ -352,7 +361,7 @@ class WorkloadController:
             if reason != sim.last_reasons.get(cname):
                 sim.last_reasons[cname] = reason
                 events.append((cname, image, reason, csim.behaviour))
-            self._collect_logs(sim, cname, image, csim.behaviour, state, serving=not run_to_completion)
+            self._collect_logs(sim, cname, image, csim.behaviour, state, now, serving=not run_to_completion)
         for status in statuses:
             if status["containerID"] is None:
                 del status["containerID"]
@@ -391,7 +400,7 @@ class WorkloadController:
             csim.warm = csim.started
         csim.behaviour = behaviour
 
-    def _collect_logs(self, sim: PodSim, cname: str, image: str, behaviour: Behaviour, state: Obj,
+    def _collect_logs(self, sim: PodSim, cname: str, image: str, behaviour: Behaviour, state: Obj, now: float,
                       serving: bool) -> None:
         """Append the lines a container writes when its state changes (what ``pods/log`` answers)."""
         mark = (state["reason"], state["restarts"])
@@ -405,22 +414,53 @@ class WorkloadController:
             if serving and behaviour.serves and reason in ("Running", "Ready"):
                 lines.append(f"listening on :{DEFAULT_CONTAINER_PORT}")
         if reason == "CrashLoopBackOff":
-            lines.append(f"started {image}")
-            lines.extend(behaviour.logs or ("FATAL: cannot start: application exited with code 1",))
+            crash = [f"started {image}", *(behaviour.logs or ("FATAL: cannot start: application exited with code 1",))]
+            previous = state["restarts"] - 1
+            if previous >= 0 and not any(e.container == cname and e.instance == previous for e in sim.log_lines):
+                # A clock jump skipped the previous run; it wrote the same (what --previous shows).
+                sim.log_lines.extend(LogLine(cname, now - behaviour.restart_interval, previous, line) for line in crash)
+            lines.extend(crash)
         elif reason in ("Completed", "Error"):
             default = ("running migrations", "applied 3 migrations", "done") if reason == "Completed" else \
                 ("running migrations", "ERROR: migration 0042 failed: duplicate column name 'sku'")
             lines.extend(behaviour.logs or default)
             lines.append(f"exit code {0 if reason == 'Completed' else 1}")
-        sim.log_lines.extend((cname, line) for line in lines)
+        sim.log_lines.extend(LogLine(cname, now, state["restarts"], line) for line in lines)
         del sim.log_lines[:-1000]
 
-    def pod_log(self, namespace: str, name: str, container: str | None = None, tail: int | None = None) -> str:
-        sim = self._pods.get((namespace, name))
-        lines = [line for cname, line in (sim.log_lines if sim else []) if container in (None, cname)]
+    def pod_log(
+        self, namespace: str, name: str, container: str | None = None, tail: int | None = None, *,
+        since_seconds: float | None = None, since: float | None = None, previous: bool = False,
+        timestamps: bool = False, start: int = 0,
+    ) -> tuple[str, int]:
+        """The log of one container instance as ``pods/log`` answers it, and the index to continue
+        from (``follow``). ``since_seconds`` counts back from the simulated now, ``since`` is a
+        simulated time; ``previous`` selects the instance before the last restart."""
+        with self.store.lock:
+            sim = self._pods.get((namespace, name))
+            lines = [entry for entry in (sim.log_lines if sim else [])[start:] if container in (None, entry.container)]
+            end = len(sim.log_lines) if sim else 0
+            csim = sim.containers.get(container or "") if sim else None
+            if csim is None and sim and len(sim.containers) == 1:
+                csim = next(iter(sim.containers.values()))
+            restarts = _container_state(csim, self.clock.now(), sim.run_to_completion)["restarts"] \
+                if csim and sim else 0
+        if previous:
+            if not restarts:
+                raise ApiError.bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+            lines = [entry for entry in lines if entry.instance == restarts - 1]
+        elif start == 0:
+            latest = max((entry.instance for entry in lines), default=0)
+            lines = [entry for entry in lines if entry.instance == latest]
+        if since_seconds is not None:
+            since = self.clock.now() - since_seconds
+        if since is not None:
+            lines = [entry for entry in lines if entry.at >= since]
         if tail is not None:
             lines = lines[-tail:] if tail > 0 else []
-        return "".join(f"{line}\n" for line in lines)
+        if timestamps:
+            return "".join(f"{self.clock.wall_iso(entry.at)} {entry.text}\n" for entry in lines), end
+        return "".join(f"{entry.text}\n" for entry in lines), end
 
     def _emit_pod_event(self, pod: Obj, cname: str, image: str, reason: str, behaviour: Behaviour) -> None:
         message = {

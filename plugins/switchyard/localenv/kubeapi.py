@@ -175,11 +175,8 @@ class KubeApiHandler(JsonHandler):
         if t.subresource == "proxy" and rt.kind in ("Service", "Pod") and t.name:
             self.proxy(method, t)
         if t.subresource == "log" and rt.kind == "Pod" and t.name and method == "GET":
-            store.get(rt, t.namespace, t.name)
-            tail = self.query.get("tailLines")
-            text = self.cluster.controller.pod_log(t.namespace or "", t.name, self.query.get("container"),
-                                                   int(tail) if tail else None)
-            raise Response(200, text)
+            self.pod_log(store.get(rt, t.namespace, t.name))
+            return  # a followed log was streamed
         if t.subresource not in (None, "status", "scale") or (t.subresource and t.subresource not in rt.subresources):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if t.subresource and not t.name:
@@ -265,6 +262,47 @@ class KubeApiHandler(JsonHandler):
             raise Response(200, tables.table(rt.kind, [obj], obj["metadata"].get("resourceVersion", ""),
                                              self.query.get("includeObject")))
         raise Response(200, obj)
+
+    # ------------------------------------------------------------ logs
+    def pod_log(self, pod: dict) -> None:
+        """``pods/log`` with ``container``, ``tailLines``, ``sinceSeconds``/``sinceTime``, ``previous``,
+        ``timestamps``, ``limitBytes`` and ``follow`` (streams until the container ends)."""
+        q, controller, clock = self.query, self.cluster.controller, self.cluster.clock
+        names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        container = q.get("container")
+        name = pod["metadata"]["name"]
+        if container is None and len(names) > 1:
+            raise ApiError.bad_request(f"a container name must be specified for pod {name}, choose one of: "
+                                       f"[{' '.join(str(n) for n in names)}]")
+        if container is not None and container not in names:
+            raise ApiError.bad_request(f"container {container} is not valid for pod {name}")
+        try:
+            options = {"tail": int(q["tailLines"]) if q.get("tailLines") else None,
+                       "since_seconds": float(q["sinceSeconds"]) if q.get("sinceSeconds") else None,
+                       "since": clock.from_wall_iso(q["sinceTime"]) if q.get("sinceTime") else None,
+                       "previous": q.get("previous") == "true", "timestamps": q.get("timestamps") == "true"}
+            limit = int(q["limitBytes"]) if q.get("limitBytes") else None
+        except ValueError as exc:
+            raise ApiError.bad_request(f"invalid log options: {exc}") from exc
+        namespace = pod["metadata"]["namespace"]
+        text, position = controller.pod_log(namespace, name, container, **options)
+        if q.get("follow") != "true":
+            data = text.encode()
+            raise Response(200, data[:limit] if limit is not None else data, "text/plain")
+        self.start_stream("text/plain")
+        if text:
+            self.stream_chunk(text.encode())
+        options.update(tail=None, since=None, since_seconds=None)
+        while not self.server.stopping.is_set():  # type: ignore[attr-defined]
+            with self.cluster.store.changed:
+                self.cluster.store.changed.wait(timeout=0.25)
+            current = self.cluster.store.find(PODS, namespace, name)
+            more, position = controller.pod_log(namespace, name, container, start=position, **options)
+            if more:
+                self.stream_chunk(more.encode())
+            if current is None or (current.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                break
+        self.end_stream()
 
     # ------------------------------------------------------------ watch
     def watch(self, rt: ResourceType, namespace: str | None) -> None:
