@@ -23,6 +23,7 @@ from switchyard.localenv.behaviours import Behaviour, BehaviourTable
 from switchyard.localenv.clock import Periodic, SimClock
 from switchyard.localenv.errors import ApiError
 from switchyard.localenv.store import (
+    CONFIG_MAPS,
     DEPLOYMENTS,
     ENDPOINT_SLICES,
     ENDPOINTS,
@@ -31,6 +32,7 @@ from switchyard.localenv.store import (
     JOBS,
     NODES,
     PODS,
+    SECRETS,
     SERVICES,
     ObjectStore,
     now_iso,
@@ -49,6 +51,7 @@ class ContainerSim:
     restarts_base: int = 0
     started: bool = False  # the container has run at least once
     warm: bool = False  # the current behaviour began on a started container: no ContainerCreating
+    blocked: bool = False  # waiting for a missing Secret/ConfigMap; its behaviour starts once it exists
     stamps: dict[tuple[str, int], str] = field(default_factory=dict)  # when each (reason, restarts) began
 
 
@@ -342,7 +345,13 @@ class WorkloadController:
                 csim = sim.containers[cname] = ContainerSim(behaviour, sim.born)
             elif csim.behaviour != behaviour:
                 self._change_behaviour(csim, behaviour, now)
-            state = _container_state(csim, now, run_to_completion)
+            missing = self._missing_config(meta["namespace"], spec, container) if not csim.started else None
+            if missing is not None:
+                csim.since, csim.blocked, csim.warm = now, True, False
+                state = _blocked_state(*missing)
+            else:
+                csim.blocked = False
+                state = _container_state(csim, now, run_to_completion)
             # Timestamps stay those of the moment the state began, so an unchanged pod is not rewritten.
             stamp = csim.stamps.setdefault((state["reason"], state["restarts"]), now_iso())
             for detail in (*state["state"].values(), *state["last_state"].values()):
@@ -360,7 +369,7 @@ class WorkloadController:
             reason = state["reason"]
             if reason != sim.last_reasons.get(cname):
                 sim.last_reasons[cname] = reason
-                events.append((cname, image, reason, csim.behaviour))
+                events.append((cname, image, reason, state.get("message", "")))
             self._collect_logs(sim, cname, image, csim.behaviour, state, now, serving=not run_to_completion)
         for status in statuses:
             if status["containerID"] is None:
@@ -384,8 +393,8 @@ class WorkloadController:
             "containerStatuses": statuses, "qosClass": "BestEffort",
         }
         self.store.write_status(PODS, meta["namespace"], meta["name"], status)
-        for cname, image, reason, behaviour in events:
-            self._emit_pod_event(pod, cname, image, reason, behaviour)
+        for cname, image, reason, message in events:
+            self._emit_pod_event(pod, cname, image, reason, message)
         if phase in ("Succeeded", "Failed"):
             sim.finished = True
 
@@ -462,8 +471,43 @@ class WorkloadController:
             return "".join(f"{self.clock.wall_iso(entry.at)} {entry.text}\n" for entry in lines), end
         return "".join(f"{entry.text}\n" for entry in lines), end
 
-    def _emit_pod_event(self, pod: Obj, cname: str, image: str, reason: str, behaviour: Behaviour) -> None:
+    def _missing_config(self, namespace: str, pod_spec: Obj, container: Obj) -> tuple[str, str] | None:
+        """What the kubelet stops on before starting a container: a volume whose Secret/ConfigMap does
+        not exist (stuck in ContainerCreating, FailedMount) or an env reference to a missing
+        Secret/ConfigMap or key (CreateContainerConfigError). Optional references never block."""
+        def lookup(kind: str, name: str) -> Obj | None:
+            return self.store.find(SECRETS if kind == "secret" else CONFIG_MAPS, namespace, name)
+
+        for volume in pod_spec.get("volumes") or []:
+            for kind, source, key in (("secret", volume.get("secret"), "secretName"),
+                                      ("configmap", volume.get("configMap"), "name")):
+                if source and not source.get("optional") and lookup(kind, source.get(key, "")) is None:
+                    return "ContainerCreating", (f'MountVolume.SetUp failed for volume "{volume.get("name")}" : '
+                                                 f'{kind} "{source.get(key, "")}" not found')
+        for env in container.get("env") or []:
+            for kind, ref in (("secret", (env.get("valueFrom") or {}).get("secretKeyRef")),
+                              ("configmap", (env.get("valueFrom") or {}).get("configMapKeyRef"))):
+                if not ref or ref.get("optional"):
+                    continue
+                obj = lookup(kind, ref.get("name", ""))
+                if obj is None:
+                    return "CreateContainerConfigError", f'{kind} "{ref.get("name", "")}" not found'
+                if ref.get("key") not in (obj.get("data") or {}) and ref.get("key") not in (obj.get("binaryData") or {}):
+                    title = "Secret" if kind == "secret" else "ConfigMap"
+                    return "CreateContainerConfigError", (f"couldn't find key {ref.get('key')} in {title} "
+                                                          f"{namespace}/{ref.get('name', '')}")
+        for source in container.get("envFrom") or []:
+            for kind, ref in (("secret", source.get("secretRef")), ("configmap", source.get("configMapRef"))):
+                if ref and not ref.get("optional") and lookup(kind, ref.get("name", "")) is None:
+                    return "CreateContainerConfigError", f'{kind} "{ref.get("name", "")}" not found'
+        return None
+
+    def _emit_pod_event(self, pod: Obj, cname: str, image: str, reason: str, detail: str = "") -> None:
+        if reason == "ContainerCreating" and detail.startswith("MountVolume"):
+            reason = "FailedMountDetail"
         message = {
+            "FailedMountDetail": (detail, "FailedMount", "Warning"),
+            "CreateContainerConfigError": (f"Error: {detail}", "Failed", "Warning"),
             "ContainerCreating": None,
             "Running": (f"Started container {cname}", "Started", "Normal"),
             "Ready": None,
@@ -584,11 +628,13 @@ def _change_times(csim: ContainerSim, run_to_completion: bool) -> list[float]:
     runs, becomes ready, finishes, or first backs off. Later crash-loop restarts are not listed:
     their count follows from elapsed time, and none of them changes readiness."""
     b = csim.behaviour
+    if csim.blocked:
+        return []  # until the missing Secret/ConfigMap is created (which is not a clock event)
     startup = 0.0 if csim.warm else b.startup_seconds
     start = csim.since + startup
     if b.kind == "image_pull_failure":
         return [csim.since + 5.0]  # ErrImagePull turns into ImagePullBackOff
-    if b.kind == "never_ready" or b.kind == "config_error":
+    if b.kind == "never_ready":
         return []
     if run_to_completion:
         return [start, start + b.job_seconds]
@@ -654,13 +700,19 @@ def _container_state(csim: ContainerSim, now: float, run_to_completion: bool) ->
     return result
 
 
+def _blocked_state(reason: str, message: str) -> dict[str, Any]:
+    """A container the kubelet cannot create yet (see ``WorkloadController._missing_config``)."""
+    return {"ready": False, "running": False, "started": False, "restarts": 0, "last_state": {},
+            "state": {"waiting": {"reason": reason, "message": message}}, "reason": reason, "message": message}
+
+
 def _pod_phase(states: list[Obj], run_to_completion: bool) -> str:
     if not states:
         return "Pending"
     if all("terminated" in s for s in states) and run_to_completion:
         return "Failed" if any(s["terminated"]["exitCode"] for s in states) else "Succeeded"
-    if any(s.get("waiting", {}).get("reason") in ("ContainerCreating", "ErrImagePull", "ImagePullBackOff")
-           for s in states):
+    if any(s.get("waiting", {}).get("reason") in ("ContainerCreating", "ErrImagePull", "ImagePullBackOff",
+                                                  "CreateContainerConfigError") for s in states):
         return "Pending"
     return "Running"
 

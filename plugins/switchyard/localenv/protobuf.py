@@ -119,6 +119,28 @@ def schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text())
 
 
+# Go structs embedded with ``json:",inline"`` are a nested message in protobuf but flat in JSON.
+_INLINE = {("localObjectReference", "LocalObjectReference"), ("volumeSource", "VolumeSource"),
+           ("persistentVolumeSource", "PersistentVolumeSource"), ("handler", "ProbeHandler"),
+           ("ephemeralContainerCommon", "EphemeralContainerCommon"), ("ingressRuleValue", "IngressRuleValue")}
+
+
+def is_inline(field: list[Any]) -> bool:
+    return (field[0], field[3].rsplit(".", 1)[-1]) in _INLINE
+
+
+@cache
+def json_fields(type_name: str) -> dict[str, list[Any]]:
+    """The JSON field names of a message (embedded structs flattened) → ``[name, type, repeated, ref]``."""
+    result: dict[str, list[Any]] = {}
+    for field in (schema().get(type_name) or {"fields": {}})["fields"].values():
+        if field[1] == _MESSAGE and is_inline(field):
+            result.update(json_fields(field[3]))
+        else:
+            result[field[0]] = field
+    return result
+
+
 def decode_message(type_name: str, data: bytes) -> Any:
     """A message as its Kubernetes JSON form (empty strings, lists and maps and zero times left out,
     as Go's ``omitempty`` does)."""
@@ -138,6 +160,9 @@ def decode_message(type_name: str, data: bytes) -> Any:
             if entry.get("map"):
                 pair = decode_message(ref, raw)
                 result.setdefault(name, {})[pair.get("key", "")] = pair.get("value", "")
+                continue
+            if is_inline(field):
+                result.update(decode_message(ref, raw))
                 continue
             values = [decode_message(ref, raw)]
         else:

@@ -158,7 +158,7 @@ def _walk(type_name: str, value: Any, path: str, found: list[str], prune: bool, 
     message = schema.get(type_name)
     if message is None or type_name in protobuf.LEAF_TYPES or not isinstance(value, dict):
         return
-    fields = {f[0]: f for f in message["fields"].values()}
+    fields = protobuf.json_fields(type_name)
     for key in list(value):
         field = fields.get(key)
         if field is None:
