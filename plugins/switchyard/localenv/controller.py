@@ -176,6 +176,7 @@ class WorkloadController:
                     self._update_pod(pod, now)
             for service in self.store.list(SERVICES):
                 self._reconcile_endpoints(service)
+                self._assign_load_balancer(service)
             for ingress in self.store.list(INGRESSES):
                 self._assign_ingress_address(ingress)
 
@@ -588,6 +589,17 @@ class WorkloadController:
                            "targetRef": address(p)["targetRef"]} for p in ready + not_ready],
             "ports": ports,
         })
+
+    def _assign_load_balancer(self, service: Obj) -> None:
+        """A LoadBalancer Service gets a classic-ELB host name, as the in-tree AWS cloud provider gives."""
+        meta, spec = service["metadata"], service.get("spec") or {}
+        if spec.get("type") != "LoadBalancer" or \
+                ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+            return
+        digest = hashlib.sha1(meta["uid"].encode()).hexdigest()
+        hostname = f"a{digest[:32]}-{int(digest[32:40], 16) % 10**10:010d}.{self.region}.elb.amazonaws.com"
+        self.store.write_status(SERVICES, meta["namespace"], meta["name"],
+                                {"loadBalancer": {"ingress": [{"hostname": hostname}]}})
 
     def _assign_ingress_address(self, ingress: Obj) -> None:
         meta = ingress["metadata"]

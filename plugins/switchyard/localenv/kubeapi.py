@@ -325,8 +325,17 @@ class KubeApiHandler(JsonHandler):
                 410, "Expired", f"too old resource version: {since}").status()}).encode() + b"\n")
             self.end_stream()
             return
+        as_table = tables.wants_table(self.headers.get("Accept"))
+
+        def shown(obj: dict) -> dict:
+            # kubectl get -w asks for Tables: each event carries one row (the columns of a plain get).
+            if not as_table or obj.get("kind") == "Status":
+                return obj
+            return tables.table(rt.kind, [obj], obj["metadata"].get("resourceVersion", ""),
+                                self.query.get("includeObject"))
+
         for obj in initial:
-            self.stream_chunk(json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n")
+            self.stream_chunk(json.dumps({"type": "ADDED", "object": shown(obj)}).encode() + b"\n")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.server.stopping.is_set():  # type: ignore[attr-defined]
             with store.changed:
@@ -337,7 +346,7 @@ class KubeApiHandler(JsonHandler):
                 if key[0] != rt.group or key[1] != rt.plural or (namespace is not None and key[2] != namespace):
                     continue
                 if labels_match(obj["metadata"].get("labels") or {}) and fields_match(obj):
-                    self.stream_chunk(json.dumps({"type": kind, "object": obj}).encode() + b"\n")
+                    self.stream_chunk(json.dumps({"type": kind, "object": shown(obj)}).encode() + b"\n")
         self.end_stream()
 
     # ------------------------------------------------------------ proxy

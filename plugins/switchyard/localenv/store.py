@@ -285,6 +285,15 @@ class ObjectStore:
                 for field in ("clusterIP", "clusterIPs"):
                     if field in (current.get("spec") or {}):
                         updated["spec"][field] = current["spec"][field]
+            if rt.kind == "Service" and isinstance(updated.get("spec"), dict):
+                # Node ports allocated before are kept for the same port (an apply does not re-roll them).
+                allocated = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+                             for p in (current.get("spec") or {}).get("ports") or [] if p.get("nodePort")}
+                for port in updated["spec"].get("ports") or []:
+                    if isinstance(port, dict) and not port.get("nodePort"):
+                        kept = allocated.get((port.get("port"), port.get("protocol", "TCP")))
+                        if kept:
+                            port["nodePort"] = kept
             _validate(rt, updated)
             immutable = validation.immutable_causes(rt, current, updated)
             if immutable:
@@ -353,9 +362,21 @@ class ObjectStore:
             if not spec.get("clusterIP"):
                 spec["clusterIP"] = next(self._cluster_ips)
             spec.setdefault("clusterIPs", [spec["clusterIP"]])
+            external = spec.get("type") in ("NodePort", "LoadBalancer")
+            used = {p.get("nodePort") for (g, plural, _, _), o in self._objects.items() if plural == "services"
+                    and not g for p in (o.get("spec") or {}).get("ports") or []}
             for port in spec.setdefault("ports", []):
                 port.setdefault("protocol", "TCP")
                 port.setdefault("targetPort", port.get("port"))
+                if external and not port.get("nodePort"):
+                    port["nodePort"] = next(n for n in range(30000, 32768) if n not in used)
+                    used.add(port["nodePort"])
+                elif not external:
+                    port.pop("nodePort", None)
+            if external:
+                spec.setdefault("externalTrafficPolicy", "Cluster")
+            if spec.get("type") != "LoadBalancer":
+                obj["status"] = {"loadBalancer": {}}
             obj.setdefault("status", {"loadBalancer": {}})
         elif rt.kind == "Namespace":
             spec.setdefault("finalizers", ["kubernetes"])
