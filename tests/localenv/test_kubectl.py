@@ -234,3 +234,193 @@ def test_logs_follow_streams_until_the_job_pod_ends(kubectl, emulator, local_env
         local_env.cluster.clock.set_scale(1)
     assert result.stdout.splitlines()[0] == "started shop:v2"
     assert result.stdout.splitlines()[-1] == "exit code 0"
+
+
+# ------------------------------------------------------------------ 8. LoadBalancer Services
+def test_a_load_balancer_service_gets_an_elb_host_name_and_node_ports(kubectl, emulator):
+    kubectl.run("create", "service", "loadbalancer", "edge", "--tcp=80:8080")
+    emulator.advance(1)
+    service = kubectl.json("get", "service", "edge")
+    hostname = service["status"]["loadBalancer"]["ingress"][0]["hostname"]
+    assert hostname.endswith(".eu-central-1.elb.amazonaws.com")
+    node_port = service["spec"]["ports"][0]["nodePort"]
+    assert 30000 <= node_port <= 32767
+    # the runbook reads the address with jsonpath
+    jsonpath = "jsonpath={.status.loadBalancer.ingress[0].hostname}"
+    assert kubectl.run("get", "service", "edge", "-o", jsonpath).stdout == hostname
+    row = kubectl.run("get", "service", "edge", "--no-headers").stdout.split()
+    assert row[1:5] == ["LoadBalancer", service["spec"]["clusterIP"], hostname, f"80:{node_port}/TCP"]
+    kubectl.run("annotate", "service", "edge", "team=shop")  # an update keeps the allocated node port
+    assert kubectl.json("get", "service", "edge")["spec"]["ports"][0]["nodePort"] == node_port
+
+
+# ------------------------------------------------------------------ 9. get -w, -o wide, auth
+def test_get_wide_adds_the_real_columns(kubectl, emulator):
+    kubectl.run("create", "deployment", "web", "--image=shop:v1", "--replicas=2")
+    emulator.advance(4)
+    header = kubectl.run("get", "deployment", "web", "-o", "wide").stdout.splitlines()[0].split()
+    assert header == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
+    assert kubectl.run("get", "deployment", "web", "-o", "wide", "--no-headers").stdout.split()[5:] == [
+        "shop",
+        "shop:v1",
+        "app=web",
+    ]
+    header = kubectl.run("get", "pods", "-o", "wide").stdout.splitlines()[0]
+    assert header.split()[:7] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    assert "NOMINATED NODE" in header and "READINESS GATES" in header
+    assert kubectl.run("get", "deployment", "web").stdout.splitlines()[0].split() == [
+        "NAME",
+        "READY",
+        "UP-TO-DATE",
+        "AVAILABLE",
+        "AGE",
+    ]
+
+
+def test_get_watch_prints_the_columns_of_a_plain_get(kubectl, emulator):
+    kubectl.run("create", "deployment", "web", "--image=shop:v1")
+    emulator.advance(2)
+    result = kubectl.run("get", "events", "-w", "--request-timeout=2s", check=False)
+    header = result.stdout.splitlines()[0].split()
+    assert header == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert any("Started container shop" in line for line in result.stdout.splitlines()[1:])
+
+
+def test_auth_can_i_and_whoami_without_and_with_rbac(kubectl, tmp_path):
+    assert kubectl.run("auth", "can-i", "create", "deployments").stdout.strip() == "yes"
+    assert "kubernetes-admin" in kubectl.run("auth", "whoami").stdout
+    from switchyard.localenv.environment import ROOT, LocalEnvironment
+
+    with LocalEnvironment(
+        None, with_aws=False, rbac=ROOT / "deploy" / "rbac.yaml", state_dir=tmp_path
+    ) as env:
+        release = Kubectl(env.kubeconfig_path, tmp_path / "cache", "default")
+        # the release identity's pre-flight: the live Service's selector, by name only
+        assert release.run("auth", "can-i", "patch", "service/acme-shop-svc").stdout.strip() == "yes"
+        assert release.run("auth", "can-i", "patch", "services", check=False).stdout.strip() == "no"
+        refused = release.run("auth", "can-i", "delete", "services", check=False)
+        assert (refused.returncode, refused.stdout.strip()) == (1, "no")
+        assert release.run("auth", "can-i", "get", "pods", "--subresource=log").stdout.strip() == "yes"
+        assert (
+            release.run(
+                "auth", "can-i", "create", "deployments", "-n", "kube-system", check=False
+            ).stdout.strip()
+            == "no"
+        )
+        who = release.run("auth", "whoami", "-o", "json").stdout
+        assert (
+            json.loads(who)["status"]["userInfo"]["username"]
+            == "system:serviceaccount:airflow:switchyard-airflow"
+        )
+
+
+# ------------------------------------------------------------------ common commands (runbook, seed 003)
+WEB = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: "shop:v1"}]
+"""
+
+
+def test_apply_twice_then_server_side_then_diff(kubectl):
+    assert kubectl.run("apply", "-f", "-", stdin=WEB).stdout.strip() == "deployment.apps/web created"
+    assert kubectl.run("apply", "-f", "-", stdin=WEB).stdout.strip() == "deployment.apps/web unchanged"
+    assert (
+        kubectl.run("apply", "--server-side", "-f", "-", stdin=WEB).stdout.strip()
+        == "deployment.apps/web serverside-applied"
+    )
+    same = kubectl.run("diff", "-f", "-", stdin=WEB, check=False)
+    assert (same.returncode, same.stdout) == (0, "")
+    changed = kubectl.run("diff", "-f", "-", stdin=WEB.replace("shop:v1", "shop:v2"), check=False)
+    assert changed.returncode == 1
+    assert "-      - image: shop:v1" in changed.stdout and "+      - image: shop:v2" in changed.stdout
+    assert (
+        kubectl.json("get", "deployment", "web")["spec"]["template"]["spec"]["containers"][0]["image"]
+        == "shop:v1"
+    )
+
+
+def test_three_patch_types_scale_rollout_status_and_wait(kubectl, emulator):
+    kubectl.run("apply", "-f", "-", stdin=WEB)
+    assert (
+        kubectl.run("patch", "deployment", "web", "-p", '{"spec": {"replicas": 3}}').stdout.strip()
+        == "deployment.apps/web patched"
+    )
+    kubectl.run(
+        "patch", "deployment", "web", "--type=merge", "-p", '{"metadata": {"annotations": {"a": "b"}}}'
+    )
+    kubectl.run(
+        "patch",
+        "deployment",
+        "web",
+        "--type=json",
+        "-p",
+        '[{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "shop:v2"}]',
+    )
+    assert (
+        kubectl.run("scale", "deployment", "web", "--replicas=4").stdout.strip()
+        == "deployment.apps/web scaled"
+    )
+    emulator.advance(5)
+    assert (
+        kubectl.run("rollout", "status", "deployment/web", "--timeout=10s").stdout.splitlines()[-1]
+        == 'deployment "web" successfully rolled out'
+    )
+    assert (
+        kubectl.run("wait", "--for=condition=Available", "deployment/web", "--timeout=10s").stdout.strip()
+        == "deployment.apps/web condition met"
+    )
+    deployment = kubectl.json("get", "deployment", "web")
+    assert deployment["metadata"]["annotations"]["a"] == "b"
+    assert (deployment["spec"]["replicas"], deployment["status"]["readyReplicas"]) == (4, 4)
+    images = kubectl.run(
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={range .items[*]}{.spec.containers[0].image}{'\\n'}{end}",
+    ).stdout.split()
+    assert images == ["shop:v2"] * 4
+
+
+def test_rollout_status_times_out_on_a_crash_looping_image(kubectl, emulator):
+    emulator.set_behaviour("shop:crash-rollout", "crash_loop")
+    kubectl.run("create", "deployment", "web", "--image=shop:crash-rollout")
+    emulator.advance(30)
+    result = kubectl.run("rollout", "status", "deployment/web", "--timeout=2s", check=False)
+    assert result.returncode == 1
+    assert (
+        'Waiting for deployment "web" rollout to finish: 0 of 1 updated replicas are available...'
+        in result.stdout
+    )
+    assert "timed out waiting for the condition" in result.stderr
+    row = kubectl.run("get", "pods", "-l", "app=web", "--no-headers").stdout.split()
+    assert row[1:3] == ["0/1", "CrashLoopBackOff"]
+
+
+def test_config_error_shows_in_get_describe_and_events(kubectl, emulator):
+    manifest = WEB.replace(
+        'image: "shop:v1"}', 'image: "shop:v1", envFrom: [{secretRef: {name: app-secrets}}]}'
+    )
+    kubectl.run("apply", "-f", "-", stdin=manifest)
+    emulator.advance(10)
+    rows = [
+        line.split()
+        for line in kubectl.run("get", "pods", "-l", "app=web", "--no-headers").stdout.splitlines()
+    ]
+    assert [r[1:4] for r in rows] == [["0/1", "CreateContainerConfigError", "0"]] * 2
+    described = kubectl.run("describe", "pods", "-l", "app=web").stdout
+    assert "Reason:       CreateContainerConfigError" in described
+    assert 'Error: secret "app-secrets" not found' in described
+    kubectl.run("create", "secret", "generic", "app-secrets", "--from-literal=DB_PASSWORD=x")
+    emulator.advance(4)
+    assert kubectl.run("rollout", "status", "deployment/web", "--timeout=5s").returncode == 0

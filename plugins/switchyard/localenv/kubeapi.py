@@ -27,7 +27,7 @@ from switchyard.localenv.errors import ApiError
 from switchyard.localenv.httpbase import JsonHandler, Response
 from switchyard.localenv.rbac import RbacPolicy
 from switchyard.localenv.rbac import Request as RbacRequest
-from switchyard.localenv.resources import BY_PATH, RESOURCE_TYPES, ResourceType, groups
+from switchyard.localenv.resources import BY_PATH, RESOURCE_TYPES, REVIEW_KINDS, ResourceType, groups
 from switchyard.localenv.selectors import label_selector_string, parse_field_selector, parse_label_selector
 from switchyard.localenv.store import PODS, SERVICES
 
@@ -151,8 +151,8 @@ class KubeApiHandler(JsonHandler):
         if not path.startswith(("/api/", "/apis/")):
             return
         _, _, target = parse_path(path)
-        if target is None:
-            return
+        if target is None or target.rt.kind in REVIEW_KINDS:
+            return  # every authenticated user may ask what it may do (system:basic-user)
         watch = (self.query.get("watch") or "").lower() in ("true", "1")
         resource = f"{target.rt.plural}/{target.subresource}" if target.subresource else target.rt.plural
         # As the API server's RequestInfo: a proxied Service's name keeps its port ("svc:80").
@@ -171,6 +171,8 @@ class KubeApiHandler(JsonHandler):
     # ------------------------------------------------------------ resources
     def resource_request(self, method: str, t: ResourcePath) -> None:
         store, rt = self.cluster.store, t.rt
+        if rt.kind in REVIEW_KINDS:
+            self.review(method, rt)
         dry_run = self.query.get("dryRun") in ("All", "all")
         if t.subresource == "proxy" and rt.kind in ("Service", "Pod") and t.name:
             self.proxy(method, t)
@@ -262,6 +264,42 @@ class KubeApiHandler(JsonHandler):
             raise Response(200, tables.table(rt.kind, [obj], obj["metadata"].get("resourceVersion", ""),
                                              self.query.get("includeObject")))
         raise Response(200, obj)
+
+    # ------------------------------------------------------------ reviews
+    def review(self, method: str, rt: ResourceType) -> None:
+        """``SelfSubjectAccessReview`` (``kubectl auth can-i``) decided by the RBAC policy in force (as
+        cluster-admin without one), ``SelfSubjectReview`` (``kubectl auth whoami``)."""
+        if method != "POST":
+            raise ApiError.method_not_allowed()
+        body = self.object_body()
+        if not isinstance(body, dict):
+            raise ApiError.bad_request(f"the body of the request must be a {rt.kind}")
+        user, groups = (self.rbac.user, list(self.rbac.groups)) if self.rbac is not None else \
+            ("kubernetes-admin", ["system:masters", "system:authenticated"])
+        answer = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"creationTimestamp": None}}
+        if rt.kind == "SelfSubjectReview":
+            raise Response(201, {**answer, "status": {"userInfo": {"username": user, "groups": groups}}})
+        spec = body.get("spec") or {}
+        attributes = spec.get("resourceAttributes")
+        if attributes:
+            resource = attributes.get("resource", "")
+            if attributes.get("subresource"):
+                resource += "/" + attributes["subresource"]
+            request = RbacRequest(attributes.get("verb", ""), attributes.get("group", ""), resource,
+                                  attributes.get("namespace") or None, attributes.get("name") or None)
+            allowed = True if self.rbac is None else self.rbac.allows(request)
+        elif spec.get("nonResourceAttributes"):
+            allowed = True  # discovery, /version, /healthz are open to every authenticated user
+        else:
+            raise ApiError.invalid(rt.kind, rt.group, "", [("spec.resourceAttributes", "null",
+                                                            "exactly one of nonResourceAttributes or "
+                                                            "resourceAttributes must be specified")])
+        status: dict[str, Any] = {"allowed": allowed}
+        if self.rbac is None:
+            status["reason"] = "the emulator answers as cluster-admin (started without an RBAC manifest)"
+        elif allowed:
+            status["reason"] = f"allowed by the RBAC rules of {self.rbac.source}"
+        raise Response(201, {**answer, "spec": spec, "status": status})
 
     # ------------------------------------------------------------ logs
     def pod_log(self, pod: dict) -> None:

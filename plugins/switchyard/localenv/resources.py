@@ -17,6 +17,7 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = tuple(_VERBS)
 
     @property
     def api_version(self) -> str:
@@ -30,7 +31,7 @@ class ResourceType:
         """Entries of an ``APIResourceList`` for the resource and its subresources."""
         entries = [{
             "name": self.plural, "singularName": self.singular, "namespaced": self.namespaced,
-            "kind": self.kind, "verbs": list(_VERBS), "shortNames": list(self.short_names),
+            "kind": self.kind, "verbs": list(self.verbs), "shortNames": list(self.short_names),
             "categories": list(self.categories),
         }]
         for sub in self.subresources:
@@ -67,7 +68,13 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
                  namespaced=False, short_names=("crd", "crds"), subresources=("status",)),
+    # Reviews: answered, never stored (kubectl auth can-i, kubectl auth whoami).
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+                 namespaced=False, verbs=("create",)),
+    ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
+                 namespaced=False, verbs=("create",)),
 )
+REVIEW_KINDS = ("SelfSubjectAccessReview", "SelfSubjectReview")
 
 BY_PATH: dict[tuple[str, str, str], ResourceType] = {(r.group, r.version, r.plural): r for r in RESOURCE_TYPES}
 BY_KIND: dict[str, ResourceType] = {r.kind: r for r in RESOURCE_TYPES}
