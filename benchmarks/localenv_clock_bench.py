@@ -78,13 +78,13 @@ def main() -> None:
             controller.advance(jump)
             elapsed = time.perf_counter() - started
             print(
-                f"jump {jump:6.0f} s simulated: {elapsed:6.3f} s real, {controller.ticks - ticks:3d} reconcile "
+                f"jump {jump:6.0f} s simulated: {elapsed:6.3f} s real, {controller.ticks - ticks:3d} reconciles "
                 f"passes (target < 1 s)"
             )
         one = time.perf_counter()
         controller.tick()
         print(
-            f"one reconcile pass: {1000 * (time.perf_counter() - one):.1f} ms "
+            f"one reconcile: {1000 * (time.perf_counter() - one):.1f} ms "
             f"(the previous per-second jump made 600 of them for 600 s)"
         )
 

@@ -115,12 +115,13 @@ def test_a_stuck_rollout_keeps_the_old_pods_and_a_live_fix_completes_it(kube, na
         "containers": [{"name": "app", "image": "shop:bad"}]}}}})
     emulator.advance(5)
     dep = kube.apps.read_namespaced_deployment_status("web", namespace)
-    assert (dep.status.replicas, dep.status.updated_replicas, dep.status.ready_replicas) == (4, 2, 2)
+    # maxSurge 25 % of 2 rounds up to 1, maxUnavailable rounds down to 0: one new pod, both old ones kept
+    assert (dep.status.replicas, dep.status.updated_replicas, dep.status.ready_replicas) == (3, 1, 2)
     assert dep.status.observed_generation == 2
     assert _conditions(dep)["Progressing"].reason == "ReplicaSetUpdated"
 
     emulator.set_behaviour("shop:bad", "healthy")  # behaviour changes apply to running pods
-    emulator.advance(4)
+    emulator.advance(8)  # the surge pod turns ready (2 s), then the second new pod starts (1 s + 2 s)
     dep = kube.apps.read_namespaced_deployment_status("web", namespace)
     assert (dep.status.replicas, dep.status.updated_replicas, dep.status.ready_replicas) == (2, 2, 2)
     assert {p.spec.containers[0].image for p in _pods(kube, namespace)} == {"shop:bad"}

@@ -32,6 +32,7 @@ from switchyard.localenv.store import (
     JOBS,
     NODES,
     PODS,
+    REPLICA_SETS,
     SECRETS,
     SERVICES,
     ObjectStore,
@@ -41,6 +42,8 @@ from switchyard.localenv.store import (
 
 Obj = dict[str, Any]
 NODE_NAME = "switchyard-local-node"
+HASH_LABEL = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"
 DEFAULT_CONTAINER_PORT = 8080
 
 
@@ -164,20 +167,24 @@ class WorkloadController:
             now = self.clock.now()
             self.behaviours.apply_due(now)
             self._ensure_node()
-            # Two passes: owners create and delete pods, pods move on, then owners report status
-            # from this tick's pods (and a Job whose attempt just failed starts the next one).
-            for _ in range(2):
-                for deployment in self.store.list(DEPLOYMENTS):
+            # Passes until nothing changes: owners create and delete pods, pods move on, owners report
+            # status from this tick's pods and take the next step (a rolling update scales the new
+            # ReplicaSet up once an old one shrank; a Job whose attempt just failed starts the next).
+            for _ in range(_MAX_PASSES):
+                before = self.store.resource_version
+                for deployment in self.store.view(DEPLOYMENTS):
                     self._reconcile_deployment(deployment, now)
-                for job in self.store.list(JOBS):
+                for job in self.store.view(JOBS):
                     self._reconcile_job(job, now)
                 self._collect_garbage()
-                for pod in self.store.list(PODS):
+                for pod in self.store.view(PODS):
                     self._update_pod(pod, now)
-            for service in self.store.list(SERVICES):
+                if self.store.resource_version == before:
+                    break
+            for service in self.store.view(SERVICES):
                 self._reconcile_endpoints(service)
                 self._assign_load_balancer(service)
-            for ingress in self.store.list(INGRESSES):
+            for ingress in self.store.view(INGRESSES):
                 self._assign_ingress_address(ingress)
 
     def _ensure_node(self) -> None:
@@ -191,31 +198,86 @@ class WorkloadController:
 
     # ------------------------------------------------------------- deployments
     def _reconcile_deployment(self, deployment: Obj, now: float) -> None:
+        """The deployment controller: one ReplicaSet per pod template (``name-<pod-template-hash>``,
+        revision annotations for ``kubectl rollout history|undo``), a rolling update bounded by
+        maxSurge/maxUnavailable (or Recreate), old ReplicaSets kept up to revisionHistoryLimit."""
         meta, spec = deployment["metadata"], deployment["spec"]
         namespace, name = meta["namespace"], meta["name"]
         desired = int(spec.get("replicas", 1))
         template = spec.get("template") or {}
         template_hash = _template_hash(template)
-        pods = [p for p in self._owned_pods(deployment) if not p["metadata"].get("deletionTimestamp")]
-        new = [p for p in pods if (p["metadata"].get("labels") or {}).get("pod-template-hash") == template_hash]
-        old = [p for p in pods if p not in new]
+        sets = sorted(self._owned(REPLICA_SETS, deployment), key=_revision)
+        new_rs = next((rs for rs in sets if _rs_hash(rs) == template_hash), None)
+        old_sets = [rs for rs in sets if rs is not new_rs]
         if spec.get("paused"):
             return
-        for _ in range(desired - len(new)):
-            new.append(self._create_pod(deployment, template, template_hash, now))
-        if len(new) > desired:
-            surplus = sorted(new, key=lambda p: (pod_ready(p), p["metadata"]["name"]))[: len(new) - desired]
-            for pod in surplus:
-                self._delete_pod(pod)
-            new = [p for p in new if p not in surplus]
-        ready_new = sum(1 for p in new if pod_ready(p))
-        # Old pods serve until the new ones are ready (a rolling update that cannot progress keeps them).
-        keep_old = max(desired - ready_new, 0)
-        ready_old = sorted(old, key=lambda p: (not pod_ready(p), p["metadata"]["name"]))
-        for pod in ready_old[keep_old:]:
-            self._delete_pod(pod)
-        old = ready_old[:keep_old]
+        top = max((_revision(rs) for rs in sets), default=0)
+        if new_rs is None:
+            new_rs = self._create_replica_set(deployment, template, template_hash, top + 1)
+        elif _revision(new_rs) < top:  # a rollback to an old template: it becomes the newest revision
+            new_rs = self._set_rs(new_rs, revision=top + 1)
+        revision = str(_revision(new_rs))
+        if (meta.get("annotations") or {}).get(REVISION) != revision:
+            self.store.annotate(DEPLOYMENTS, namespace, name, {REVISION: revision})
 
+        ready = {rs["metadata"]["uid"]: sum(1 for p in self._owned_pods(rs) if pod_ready(p))
+                 for rs in [new_rs, *old_sets]}
+
+        def replicas(rs: Obj) -> int:
+            return int((rs.get("spec") or {}).get("replicas", 0))
+
+        strategy = spec.get("strategy") or {}
+        if strategy.get("type") == "Recreate":
+            for rs in old_sets:
+                if replicas(rs):
+                    self._set_rs(rs, replicas=0)
+            old_pods = sum(len(self._owned_pods(rs)) for rs in old_sets)
+            if not old_pods and replicas(new_rs) != desired:
+                new_rs = self._set_rs(new_rs, replicas=desired)
+        else:
+            max_surge, max_unavailable = _surge_and_unavailable(spec, desired)
+            total = sum(replicas(rs) for rs in [new_rs, *old_sets])
+            current = replicas(new_rs)
+            if current > desired:
+                new_rs = self._set_rs(new_rs, replicas=desired)
+            elif current < desired:
+                grow = max(0, min(desired + max_surge - total, desired - current))
+                if grow:
+                    new_rs = self._set_rs(new_rs, replicas=current + grow)
+            # Old ReplicaSets shrink while enough pods stay available: unhealthy pods first, then by
+            # the available surplus (the real controller's cleanupUnhealthyReplicas + scale down).
+            min_available = desired - max_unavailable
+            total = sum(replicas(rs) for rs in [new_rs, *old_sets])
+            new_unavailable = max(replicas(new_rs) - ready[new_rs["metadata"]["uid"]], 0)
+            budget = total - min_available - new_unavailable
+            shrunk: dict[str, int] = {}
+            for rs in old_sets:
+                unhealthy = max(replicas(rs) - ready[rs["metadata"]["uid"]], 0)
+                cut = min(unhealthy, max(budget, 0))
+                shrunk[rs["metadata"]["uid"]] = replicas(rs) - cut
+                budget -= cut
+            available = sum(min(ready[uid], shrunk.get(uid, replicas(new_rs))) for uid in ready)
+            budget = available - min_available
+            for rs in old_sets:
+                uid = rs["metadata"]["uid"]
+                cut = min(shrunk[uid], max(budget, 0))
+                shrunk[uid] -= cut
+                budget -= cut
+                if shrunk[uid] != replicas(rs):
+                    self._set_rs(rs, replicas=shrunk[uid])
+        self._prune_history(deployment, old_sets)
+        for rs in self._owned(REPLICA_SETS, deployment):
+            self._reconcile_replica_set(rs, now)
+        self._deployment_status(deployment, now, template_hash)
+
+    def _deployment_status(self, deployment: Obj, now: float, template_hash: str) -> None:
+        meta, spec = deployment["metadata"], deployment["spec"]
+        desired = int(spec.get("replicas", 1))
+        sets = self._owned(REPLICA_SETS, deployment)
+        new_rs = next((rs for rs in sets if _rs_hash(rs) == template_hash), None)
+        new = [p for p in self._owned_pods(new_rs) if not p["metadata"].get("deletionTimestamp")] if new_rs else []
+        old = [p for rs in sets if rs is not new_rs for p in self._owned_pods(rs)]
+        ready_new = sum(1 for p in new if pod_ready(p))
         rollout = self._rollouts.get(meta["uid"])
         if rollout is None or rollout.template_hash != template_hash:
             rollout = self._rollouts[meta["uid"]] = RolloutSim(template_hash, now)
@@ -225,12 +287,13 @@ class WorkloadController:
 
         all_pods = new + old
         ready = sum(1 for p in all_pods if pod_ready(p))
-        max_unavailable = _max_unavailable(spec, desired)
+        total_replicas = sum(int((rs.get("spec") or {}).get("replicas", 0)) for rs in sets)
+        max_unavailable = _surge_and_unavailable(spec, desired)[1]
         complete = len(new) == desired and ready_new >= desired and not old
         deadline = float(spec.get("progressDeadlineSeconds", 600))
         rollout.deadline_at = None if complete else rollout.progress_at + deadline + _STEP_PAST
         previous = {c["type"]: c for c in (deployment.get("status") or {}).get("conditions") or []}
-        rs_name = f"{name}-{template_hash}"
+        rs_name = f"{meta['name']}-{template_hash}"
         if complete:
             progressing = ("True", "NewReplicaSetAvailable", f'ReplicaSet "{rs_name}" has successfully progressed.')
         elif now - rollout.progress_at > deadline:
@@ -242,26 +305,82 @@ class WorkloadController:
             ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
         status: Obj = {"observedGeneration": meta.get("generation", 1)}
         counts = {"replicas": len(all_pods), "updatedReplicas": len(new), "readyReplicas": ready,
-                  "availableReplicas": ready, "unavailableReplicas": max(desired - ready, 0)}
+                  "availableReplicas": ready, "unavailableReplicas": max(total_replicas - ready, 0)}
         # Like the real API server, zero counts are omitted (readyReplicas is absent, not 0).
         status.update({k: v for k, v in counts.items() if v})
         status["conditions"] = [_condition("Available", *available, previous.get("Available")),
                                 _condition("Progressing", *progressing, previous.get("Progressing"))]
-        self.store.write_status(DEPLOYMENTS, namespace, name, status)
+        self.store.write_status(DEPLOYMENTS, meta["namespace"], meta["name"], status)
+
+    # ------------------------------------------------------------- replica sets
+    def _owned(self, rt: Any, owner: Obj) -> list[Obj]:
+        uid = owner["metadata"]["uid"]
+        return [o for o in self.store.view(rt, owner["metadata"]["namespace"])
+                if any(ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or [])]
+
+    def _create_replica_set(self, deployment: Obj, template: Obj, template_hash: str, revision: int) -> Obj:
+        meta, spec = deployment["metadata"], deployment["spec"]
+        rs_template = json.loads(json.dumps(template))
+        labels = {**((rs_template.get("metadata") or {}).get("labels") or {}), HASH_LABEL: template_hash}
+        rs_template.setdefault("metadata", {})["labels"] = labels
+        selector = json.loads(json.dumps(spec.get("selector") or {}))
+        selector.setdefault("matchLabels", {})[HASH_LABEL] = template_hash
+        annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
+                       if k not in (REVISION, "kubectl.kubernetes.io/last-applied-configuration")}
+        annotations.update({REVISION: str(revision), "deployment.kubernetes.io/desired-replicas":
+                            str(spec.get("replicas", 1))})
+        return self.store.create(REPLICA_SETS, meta["namespace"], {
+            "metadata": {"name": f"{meta['name']}-{template_hash}", "labels": labels, "annotations": annotations,
+                         "ownerReferences": [owner_reference(deployment)]},
+            "spec": {"replicas": 0, "selector": selector, "template": rs_template,
+                     "minReadySeconds": spec.get("minReadySeconds", 0)},
+        })
+
+    def _set_rs(self, rs: Obj, replicas: int | None = None, revision: int | None = None) -> Obj:
+        meta = rs["metadata"]
+        patch: Obj = {}
+        if replicas is not None:
+            patch["spec"] = {"replicas": replicas}
+        if revision is not None:
+            patch["metadata"] = {"annotations": {REVISION: str(revision)}}
+        return self.store.patch(REPLICA_SETS, meta["namespace"], meta["name"], "application/merge-patch+json", patch)
+
+    def _prune_history(self, deployment: Obj, old_sets: list[Obj]) -> None:
+        limit = int(deployment["spec"].get("revisionHistoryLimit", 10))
+        idle = [rs for rs in old_sets if not (rs.get("spec") or {}).get("replicas") and not self._owned_pods(rs)]
+        for rs in idle[: max(len(idle) - limit, 0)]:
+            self.store.remove_quietly(REPLICA_SETS, rs["metadata"]["namespace"], rs["metadata"]["name"])
+
+    def _reconcile_replica_set(self, rs: Obj, now: float) -> None:
+        meta, spec = rs["metadata"], rs.get("spec") or {}
+        desired = int(spec.get("replicas", 0))
+        pods = [p for p in self._owned_pods(rs) if not p["metadata"].get("deletionTimestamp")]
+        for _ in range(desired - len(pods)):
+            pods.append(self._create_pod(rs, spec.get("template") or {}, _rs_hash(rs), now, meta["name"]))
+        if len(pods) > desired:
+            # Not-ready pods go first, then the newest (the ReplicaSet controller's order).
+            surplus = sorted(pods, key=lambda p: (pod_ready(p), p["metadata"].get("creationTimestamp", ""),
+                                                  p["metadata"]["name"]))[: len(pods) - desired]
+            for pod in surplus:
+                self._delete_pod(pod)
+            pods = [p for p in pods if p not in surplus]
+        ready = sum(1 for p in pods if pod_ready(p))
+        status: Obj = {"replicas": len(pods), "observedGeneration": meta.get("generation", 1)}
+        status.update({k: v for k, v in {"fullyLabeledReplicas": len(pods), "readyReplicas": ready,
+                                         "availableReplicas": ready}.items() if v})
+        self.store.write_status(REPLICA_SETS, meta["namespace"], meta["name"], status)
 
     def _owned_pods(self, owner: Obj) -> list[Obj]:
         uid = owner["metadata"]["uid"]
-        return [p for p in self.store.list(PODS, owner["metadata"]["namespace"])
+        return [p for p in self.store.view(PODS, owner["metadata"]["namespace"])
                 if any(ref.get("uid") == uid for ref in p["metadata"].get("ownerReferences") or [])]
 
-    def _create_pod(self, owner: Obj, template: Obj, template_hash: str | None, now: float) -> Obj:
+    def _create_pod(self, owner: Obj, template: Obj, template_hash: str | None, now: float,
+                    prefix: str | None = None) -> Obj:
         labels = dict((template.get("metadata") or {}).get("labels") or {})
-        owner_name = owner["metadata"]["name"]
         if template_hash:
-            labels["pod-template-hash"] = template_hash
-            name = f"{owner_name}-{template_hash}-{uuid.uuid4().hex[:5]}"
-        else:
-            name = f"{owner_name}-{uuid.uuid4().hex[:5]}"
+            labels[HASH_LABEL] = template_hash
+        name = f"{prefix or owner['metadata']['name']}-{uuid.uuid4().hex[:5]}"
         spec = json.loads(json.dumps(template.get("spec") or {}))
         spec["nodeName"] = NODE_NAME
         pod = self.store.create(PODS, owner["metadata"]["namespace"], {
@@ -612,26 +731,28 @@ class WorkloadController:
 
     # ------------------------------------------------------------- garbage collection
     def _collect_garbage(self) -> None:
-        owners = {o["metadata"]["uid"] for rt in (DEPLOYMENTS, JOBS, SERVICES) for o in self.store.list(rt)}
-        for rt in (PODS, ENDPOINT_SLICES):
-            for obj in self.store.list(rt):
+        owners = {o["metadata"]["uid"] for rt in (DEPLOYMENTS, REPLICA_SETS, JOBS, SERVICES)
+                  for o in self.store.view(rt)}
+        for rt in (REPLICA_SETS, PODS, ENDPOINT_SLICES):
+            for obj in self.store.view(rt):
                 refs = obj["metadata"].get("ownerReferences") or []
                 if refs and not any(ref.get("uid") in owners for ref in refs):
                     if rt is PODS:
                         self._delete_pod(obj)
                     else:
                         self.store.remove_quietly(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])
-        services = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in self.store.list(SERVICES)
+        services = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in self.store.view(SERVICES)
                     if (s.get("spec") or {}).get("selector")}
         for key in self._derived_endpoints - services:
             self.store.remove_quietly(ENDPOINTS, *key)
             self._derived_endpoints.discard(key)
-        live = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in self.store.list(PODS)}
+        live = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in self.store.view(PODS)}
         for key in [k for k in self._pods if k not in live]:
             del self._pods[key]
 
 
 # ----------------------------------------------------------------- pure helpers
+_MAX_PASSES = 8  # a rolling update of n pods settles in about 2n passes at one instant
 _STEP_PAST = 1e-3  # a jump lands this far past a change, so float rounding cannot land just before it
 
 
@@ -751,11 +872,35 @@ def _template_hash(template: Obj) -> str:
     return "".join(alphabet[(number >> (5 * i)) % len(alphabet)] for i in range(10))
 
 
-def _max_unavailable(spec: Obj, desired: int) -> int:
-    value = ((spec.get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%")
-    if isinstance(value, str) and value.endswith("%"):
-        return math.floor(desired * float(value[:-1]) / 100)
-    return int(value)
+def _surge_and_unavailable(spec: Obj, desired: int) -> tuple[int, int]:
+    """maxSurge (a percentage rounds up) and maxUnavailable (rounds down); both 0 means 1 unavailable."""
+    strategy = spec.get("strategy") or {}
+    if strategy.get("type") == "Recreate":
+        return 0, desired
+    rolling = strategy.get("rollingUpdate") or {}
+
+    def resolve(value: Any, round_up: bool) -> int:
+        if isinstance(value, str) and value.endswith("%"):
+            share = desired * float(value[:-1]) / 100
+            return math.ceil(share) if round_up else math.floor(share)
+        return int(value)
+
+    surge = resolve(rolling.get("maxSurge", "25%"), True)
+    unavailable = resolve(rolling.get("maxUnavailable", "25%"), False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, unavailable
+
+
+def _revision(rs: Obj) -> int:
+    try:
+        return int((rs["metadata"].get("annotations") or {}).get(REVISION, 0))
+    except ValueError:
+        return 0
+
+
+def _rs_hash(rs: Obj) -> str:
+    return (rs["metadata"].get("labels") or {}).get(HASH_LABEL, "")
 
 
 def _target_port(port: Obj, pods: list[Obj]) -> int:

@@ -61,6 +61,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",)),
     ResourceType("apps", "v1", "Deployment", "deployments", short_names=("deploy",),
                  subresources=("status", "scale"), categories=("all",)),
+    ResourceType("apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",),
+                 subresources=("status", "scale"), categories=("all",)),
     ResourceType("batch", "v1", "Job", "jobs", subresources=("status",), categories=("all",)),
     ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",),
                  subresources=("status",)),

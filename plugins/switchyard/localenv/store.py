@@ -32,7 +32,7 @@ _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 # Kinds whose main endpoint ignores ``status`` (it is written through ``/status`` or by controllers).
 _BY_GROUP_PLURAL = {(rt.group, rt.plural): rt for rt in RESOURCE_TYPES}
-_STATUS_SUBRESOURCE = {"Deployment", "Job", "Service", "Ingress", "Pod", "Namespace", "Node"}
+_STATUS_SUBRESOURCE = {"Deployment", "ReplicaSet", "Job", "Service", "Ingress", "Pod", "Namespace", "Node"}
 
 
 def now_iso() -> str:
@@ -87,6 +87,14 @@ class ObjectStore:
                 if group == rt.group and plural == rt.plural and (namespace is None or ns == namespace)
                 and labels_match(obj["metadata"].get("labels") or {}) and fields_match(obj)
             ]
+        return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+    def view(self, rt: ResourceType, namespace: str | None = None) -> list[Obj]:
+        """The stored objects themselves, no copies (the controller's hot path; callers hold the lock
+        and must not mutate them: every write replaces an object, so a view stays a snapshot)."""
+        with self.lock:
+            items = [obj for (group, plural, ns, _), obj in self._objects.items()
+                     if group == rt.group and plural == rt.plural and (namespace is None or ns == namespace)]
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     # ------------------------------------------------------------------ writing
@@ -215,6 +223,17 @@ class ObjectStore:
             updated["status"] = copy.deepcopy(status)
             self._store(rt, updated, "MODIFIED")
 
+    def annotate(self, rt: ResourceType, namespace: str | None, name: str, annotations: dict[str, str]) -> None:
+        """Controller write of annotations (a Deployment's revision): no generation change."""
+        with self.lock:
+            obj = self._objects.get(self.key(rt, namespace, name))
+            if obj is None:
+                return
+            updated = copy.deepcopy(obj)
+            updated["metadata"].setdefault("annotations", {}).update(annotations)
+            if updated != obj:
+                self._store(rt, updated, "MODIFIED")
+
     def upsert(self, rt: ResourceType, obj: Obj) -> None:
         """Controller write of a derived object (Endpoints, EndpointSlices): create or overwrite."""
         with self.lock:
@@ -332,7 +351,11 @@ class ObjectStore:
         """Server-side defaults the release code reads back (a subset of the real ones)."""
         spec = obj.setdefault("spec", {}) if rt.kind not in ("ConfigMap", "Secret", "Event", "Endpoints",
                                                             "EndpointSlice", "ServiceAccount") else None
-        if rt.kind == "Deployment":
+        if rt.kind == "ReplicaSet":
+            spec.setdefault("replicas", 1)
+            _default_pod_spec(spec.setdefault("template", {}).setdefault("spec", {}))
+            obj.setdefault("status", {"replicas": 0})
+        elif rt.kind == "Deployment":
             spec.setdefault("replicas", 1)
             spec.setdefault("progressDeadlineSeconds", 600)
             spec.setdefault("revisionHistoryLimit", 10)
@@ -487,4 +510,5 @@ INGRESSES = resource("networking.k8s.io", "v1", "ingresses")
 NAMESPACES = resource("", "v1", "namespaces")
 NODES = resource("", "v1", "nodes")
 SECRETS = resource("", "v1", "secrets")
+REPLICA_SETS = resource("apps", "v1", "replicasets")
 CONFIG_MAPS = resource("", "v1", "configmaps")
