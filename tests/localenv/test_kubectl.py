@@ -424,3 +424,53 @@ def test_config_error_shows_in_get_describe_and_events(kubectl, emulator):
     kubectl.run("create", "secret", "generic", "app-secrets", "--from-literal=DB_PASSWORD=x")
     emulator.advance(4)
     assert kubectl.run("rollout", "status", "deployment/web", "--timeout=5s").returncode == 0
+
+
+# ------------------------------------------------------------------ 6. ReplicaSets
+def test_a_rolling_update_surges_by_max_surge_and_keeps_replica_sets(kubectl, emulator):
+    kubectl.run("create", "deployment", "web", "--image=shop:v1", "--replicas=3")
+    emulator.advance(4)
+    kubectl.run("set", "image", "deployment/web", "shop=shop:v2")
+    emulator.advance(0.1)
+    # maxSurge 25 % of 3 rounds up to 1 and maxUnavailable rounds down to 0: 4 pods, never 6
+    status = kubectl.json("get", "deployment", "web")["status"]
+    assert (status["replicas"], status["updatedReplicas"], status["readyReplicas"]) == (4, 1, 3)
+    sets = {
+        rs["spec"]["template"]["spec"]["containers"][0]["image"]: rs
+        for rs in kubectl.json("get", "replicasets", "-l", "app=web")["items"]
+    }
+    assert {image: rs["spec"]["replicas"] for image, rs in sets.items()} == {"shop:v1": 3, "shop:v2": 1}
+    assert sets["shop:v2"]["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+    owner = sets["shop:v2"]["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["name"], owner["controller"]) == ("Deployment", "web", True)
+    pod = kubectl.json("get", "pods", "-l", "app=web")["items"][0]
+    assert pod["metadata"]["ownerReferences"][0]["kind"] == "ReplicaSet"
+    emulator.advance(20)
+    rows = sorted(line.split()[1:4] for line in kubectl.run("get", "rs", "--no-headers").stdout.splitlines())
+    assert rows == [["0", "0", "0"], ["3", "3", "3"]]  # the old ReplicaSet stays, scaled to 0
+
+
+def test_rollout_history_and_undo(kubectl, emulator):
+    kubectl.run("create", "deployment", "web", "--image=shop:v1", "--replicas=2")
+    emulator.advance(4)
+    kubectl.run("set", "image", "deployment/web", "shop=shop:v2")
+    kubectl.run("annotate", "deployment/web", "kubernetes.io/change-cause=release v2")
+    emulator.advance(12)
+    history = kubectl.run("rollout", "history", "deployment/web").stdout.splitlines()
+    assert [line.split(None, 1) for line in history[2:4]] == [["1", "<none>"], ["2", "release v2"]]
+    assert (
+        kubectl.run("rollout", "undo", "deployment/web").stdout.strip() == "deployment.apps/web rolled back"
+    )
+    emulator.advance(12)
+    deployment = kubectl.json("get", "deployment", "web")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "shop:v1"
+    assert deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+    # the undo reused revision 1's ReplicaSet (now revision 3): still two ReplicaSets
+    names = kubectl.run("get", "rs", "-o", "name").stdout.split()
+    assert len(names) == 2
+    revisions = [
+        line.split()[0]
+        for line in kubectl.run("rollout", "history", "deployment/web").stdout.splitlines()[2:]
+        if line.strip()
+    ]
+    assert revisions == ["2", "3"]

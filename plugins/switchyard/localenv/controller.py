@@ -44,6 +44,7 @@ Obj = dict[str, Any]
 NODE_NAME = "switchyard-local-node"
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
 DEFAULT_CONTAINER_PORT = 8080
 
 
@@ -219,6 +220,9 @@ class WorkloadController:
         revision = str(_revision(new_rs))
         if (meta.get("annotations") or {}).get(REVISION) != revision:
             self.store.annotate(DEPLOYMENTS, namespace, name, {REVISION: revision})
+        cause = (meta.get("annotations") or {}).get(CHANGE_CAUSE)
+        if cause is not None and (new_rs["metadata"].get("annotations") or {}).get(CHANGE_CAUSE) != cause:
+            self.store.annotate(REPLICA_SETS, namespace, new_rs["metadata"]["name"], {CHANGE_CAUSE: cause})
 
         ready = {rs["metadata"]["uid"]: sum(1 for p in self._owned_pods(rs) if pod_ready(p))
                  for rs in [new_rs, *old_sets]}
@@ -865,8 +869,19 @@ def _condition(kind: str, status: str, reason: str | None, message: str | None,
     return condition
 
 
+def _normalized(value: Any) -> Any:
+    """Nulls and empty maps/lists left out: they do not change a pod template (``creationTimestamp:
+    null`` and ``resources: {}`` come back in a ``rollout undo`` patch, and must hash the same)."""
+    if isinstance(value, dict):
+        items = {k: _normalized(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v not in (None, {}, [])}
+    if isinstance(value, list):
+        return [_normalized(v) for v in value]
+    return value
+
+
 def _template_hash(template: Obj) -> str:
-    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(_normalized(template), sort_keys=True).encode()).hexdigest()
     alphabet = "bcdfghjklmnpqrstvwxz2456789"
     number = int(digest[:16], 16)
     return "".join(alphabet[(number >> (5 * i)) % len(alphabet)] for i in range(10))

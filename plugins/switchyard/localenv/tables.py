@@ -56,6 +56,13 @@ def _deployment(obj: Obj) -> list[Any]:
             *_containers(spec.get("template") or {}), _selector(spec.get("selector"))]
 
 
+def _replica_set(obj: Obj) -> list[Any]:
+    status, spec = obj.get("status") or {}, obj.get("spec") or {}
+    return [obj["metadata"]["name"], spec.get("replicas", 1), status.get("replicas", 0),
+            status.get("readyReplicas", 0), _age(obj), *_containers(spec.get("template") or {}),
+            _selector(spec.get("selector"))]
+
+
 def _pod_status(obj: Obj) -> str:
     status = obj.get("status") or {}
     phase = status.get("phase", "Pending")
@@ -165,6 +172,8 @@ def _default(obj: Obj) -> list[Any]:
 _COLUMNS: dict[str, tuple[list[str], Callable[[Obj], list[Any]]]] = {
     "Deployment": (["Name", "Ready", "Up-to-date", "Available", "Age", "|Containers", "|Images", "|Selector"],
                    _deployment),
+    "ReplicaSet": (["Name", "Desired", "Current", "Ready", "Age", "|Containers", "|Images", "|Selector"],
+                   _replica_set),
     "Pod": (["Name", "Ready", "Status", "Restarts", "Age", "|IP", "|Node", "|Nominated Node", "|Readiness Gates"],
             _pod),
     "Service": (["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age", "|Selector"], _service),
@@ -187,7 +196,8 @@ def wants_table(accept: str | None) -> bool:
 
 def table(kind: str, items: list[Obj], resource_version: str, include_object: str | None) -> Obj:
     names, row = _COLUMNS.get(kind, (["Name", "Age"], _default))
-    columns = [{"name": n.lstrip("|"), "type": "integer" if n in ("Restarts", "Up-to-date", "Available", "Data")
+    columns = [{"name": n.lstrip("|"), "type": "integer" if n in ("Restarts", "Up-to-date", "Available", "Data", "Desired",
+                                                                "Current")
                 else "string", "format": "name" if n == "Name" else "", "description": n.lstrip("|"),
                 "priority": 1 if n.startswith("|") else 0}
                for n in names]
