@@ -474,3 +474,36 @@ def test_rollout_history_and_undo(kubectl, emulator):
         if line.strip()
     ]
     assert revisions == ["2", "3"]
+
+
+# ------------------------------------------------------------------ 9. paging, sizes, bad bodies
+def test_get_pages_with_limit_and_continue(kubectl):
+    for name in ("a", "b", "c"):
+        kubectl.run("create", "configmap", name, "--from-literal=k=v")
+    assert kubectl.run("get", "configmaps", "--chunk-size=1", "-o", "name").stdout.split() == [
+        "configmap/a",
+        "configmap/b",
+        "configmap/c",
+    ]
+    raw = json.loads(
+        kubectl.run("get", "--raw", f"/api/v1/namespaces/{kubectl.namespace}/configmaps?limit=2").stdout
+    )
+    assert (
+        len(raw["items"]) == 2 and raw["metadata"]["continue"] and raw["metadata"]["remainingItemCount"] >= 1
+    )
+
+
+def test_an_oversized_object_is_refused_with_413(kubectl, tmp_path):
+    big = tmp_path / "blob.txt"
+    big.write_text("x" * (4 * 1024 * 1024))
+    err = kubectl.fails("create", "configmap", "big", f"--from-file={big}")
+    assert "Request entity too large: limit is 3145728" in err
+
+
+def test_a_body_of_the_wrong_shape_is_a_400_not_a_500(kubectl):
+    body = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": "oops"}})
+    # kubectl refuses this itself; --raw sends it as it is
+    err = kubectl.fails(
+        "create", "--raw", f"/api/v1/namespaces/{kubectl.namespace}/configmaps", "-f", "-", stdin=body
+    )
+    assert "Error from server (BadRequest)" in err

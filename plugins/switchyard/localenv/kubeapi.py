@@ -12,7 +12,9 @@ debug level.
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ from switchyard.localenv.rbac import Request as RbacRequest
 from switchyard.localenv.resources import BY_PATH, RESOURCE_TYPES, REVIEW_KINDS, ResourceType, groups
 from switchyard.localenv.selectors import label_selector_string, parse_field_selector, parse_label_selector
 from switchyard.localenv.store import PODS, SERVICES
+
+log = logging.getLogger("switchyard.localenv")
 
 SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-switchyard-localenv",
                   "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
@@ -170,6 +174,18 @@ class KubeApiHandler(JsonHandler):
 
     # ------------------------------------------------------------ resources
     def resource_request(self, method: str, t: ResourcePath) -> None:
+        try:
+            self._resource_request(method, t)
+        except (AttributeError, TypeError) as exc:
+            if method not in ("POST", "PUT", "PATCH"):
+                raise
+            # A body of the wrong shape ("metadata": "x") is the client's error: 400, as the API
+            # server's decoder answers, not 500. Logged, in case it is the emulator's.
+            log.warning("%s %s: body of the wrong shape: %s", method, self.url_path, exc)
+            raise ApiError.bad_request(f"the body of the request could not be decoded into a "
+                                       f"{t.rt.kind}: {type(exc).__name__}: {exc}") from exc
+
+    def _resource_request(self, method: str, t: ResourcePath) -> None:
         store, rt = self.cluster.store, t.rt
         if rt.kind in REVIEW_KINDS:
             self.review(method, rt)
@@ -245,11 +261,32 @@ class KubeApiHandler(JsonHandler):
         return self.json_body()
 
     def answer_list(self, rt: ResourceType, items: list[dict]) -> None:
+        """A list (or Table), paged by ``limit``/``continue`` as the API server pages it."""
         rv = self.cluster.store.resource_version
+        meta: dict[str, Any] = {"resourceVersion": rv}
+        token = self.query.get("continue")
+        if token:
+            try:
+                after = json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ApiError.bad_request(f"continue key is not valid: {exc}") from exc
+            items = [i for i in items if [i["metadata"].get("namespace", ""), i["metadata"]["name"]] > after]
+        try:
+            limit = int(self.query.get("limit") or 0)
+        except ValueError as exc:
+            raise ApiError.bad_request(f"limit must be an integer: {exc}") from exc
+        if 0 < limit < len(items):
+            last = items[limit - 1]["metadata"]
+            meta["continue"] = base64.urlsafe_b64encode(json.dumps(
+                {"after": [last.get("namespace", ""), last["name"]]}).encode()).decode()
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
         if tables.wants_table(self.headers.get("Accept")):
-            raise Response(200, tables.table(rt.kind, items, rv, self.query.get("includeObject")))
-        raise Response(200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
-                             "metadata": {"resourceVersion": rv}, "items": items})
+            table = tables.table(rt.kind, items, rv, self.query.get("includeObject"))
+            table["metadata"] = meta
+            raise Response(200, table)
+        raise Response(200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version, "metadata": meta,
+                             "items": items})
 
     def answer_object(self, rt: ResourceType, obj: dict, subresource: str | None) -> None:
         if subresource == "scale":
