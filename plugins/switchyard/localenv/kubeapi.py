@@ -84,6 +84,7 @@ def _verb(method: str, target: ResourcePath, watch: bool) -> str:
 class KubeApiHandler(JsonHandler):
     cluster: Cluster
     rbac: RbacPolicy | None = None  # opt-in enforcement (rbac.py); None answers as cluster-admin
+    bookmark_seconds: float = 5.0  # a watch with allowWatchBookmarks gets a BOOKMARK this often (real: ~1 min)
     _proxy_lock = threading.Lock()
     _proxy_counters: ClassVar[dict[str, int]]  # per bound handler class: round robin and 5xx shares
 
@@ -412,6 +413,8 @@ class KubeApiHandler(JsonHandler):
         for obj in initial:
             self.stream_chunk(json.dumps({"type": "ADDED", "object": shown(obj)}).encode() + b"\n")
         deadline = time.monotonic() + timeout
+        bookmarks = self.query.get("allowWatchBookmarks") == "true"
+        next_bookmark = time.monotonic() + self.bookmark_seconds
         while time.monotonic() < deadline and not self.server.stopping.is_set():  # type: ignore[attr-defined]
             with store.changed:
                 store.changed.wait(timeout=0.25)
@@ -422,6 +425,11 @@ class KubeApiHandler(JsonHandler):
                     continue
                 if labels_match(obj["metadata"].get("labels") or {}) and fields_match(obj):
                     self.stream_chunk(json.dumps({"type": kind, "object": shown(obj)}).encode() + b"\n")
+            if bookmarks and time.monotonic() >= next_bookmark:
+                # A BOOKMARK carries only the resourceVersion the watch has reached (resume point).
+                next_bookmark = time.monotonic() + self.bookmark_seconds
+                mark = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(last)}}
+                self.stream_chunk(json.dumps({"type": "BOOKMARK", "object": mark}).encode() + b"\n")
         self.end_stream()
 
     # ------------------------------------------------------------ proxy
