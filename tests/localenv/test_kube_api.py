@@ -222,3 +222,16 @@ def test_discovery_lists_the_served_resources(kube):
     assert {"pods", "pods/log", "services", "services/proxy", "endpoints", "secrets", "events"} <= core
     apps = {r.name: r for r in kube.apps.get_api_resources().resources}
     assert apps["deployments"].short_names == ["deploy"] and "deployments/scale" in apps
+
+
+def test_a_watch_with_bookmarks_gets_bookmark_events(local_env, namespace):
+    import json as _json
+    import urllib.request
+
+    url = f"{local_env.kube_url}/api/v1/namespaces/{namespace}/configmaps?watch=true&allowWatchBookmarks=true" \
+          "&resourceVersion=0&timeoutSeconds=7"
+    with urllib.request.urlopen(url, timeout=15) as answer:
+        events = [_json.loads(line) for line in answer.read().splitlines() if line.strip()]
+    bookmarks = [e for e in events if e["type"] == "BOOKMARK"]
+    assert bookmarks and bookmarks[0]["object"]["kind"] == "ConfigMap"
+    assert int(bookmarks[-1]["object"]["metadata"]["resourceVersion"]) >= 1

@@ -115,12 +115,13 @@ def test_a_stuck_rollout_keeps_the_old_pods_and_a_live_fix_completes_it(kube, na
         "containers": [{"name": "app", "image": "shop:bad"}]}}}})
     emulator.advance(5)
     dep = kube.apps.read_namespaced_deployment_status("web", namespace)
-    assert (dep.status.replicas, dep.status.updated_replicas, dep.status.ready_replicas) == (4, 2, 2)
+    # maxSurge 25 % of 2 rounds up to 1, maxUnavailable rounds down to 0: one new pod, both old ones kept
+    assert (dep.status.replicas, dep.status.updated_replicas, dep.status.ready_replicas) == (3, 1, 2)
     assert dep.status.observed_generation == 2
     assert _conditions(dep)["Progressing"].reason == "ReplicaSetUpdated"
 
     emulator.set_behaviour("shop:bad", "healthy")  # behaviour changes apply to running pods
-    emulator.advance(4)
+    emulator.advance(8)  # the surge pod turns ready (2 s), then the second new pod starts (1 s + 2 s)
     dep = kube.apps.read_namespaced_deployment_status("web", namespace)
     assert (dep.status.replicas, dep.status.updated_replicas, dep.status.ready_replicas) == (2, 2, 2)
     assert {p.spec.containers[0].image for p in _pods(kube, namespace)} == {"shop:bad"}
@@ -203,3 +204,21 @@ def test_endpoints_follow_the_service_selector(kube, namespace, emulator):
     kube.apps.delete_namespaced_deployment("web-green", namespace)
     emulator.reconcile()
     assert endpoint_pods() == set() and colour_pods("green") == set()  # pods are garbage-collected
+
+
+def test_a_long_clock_jump_reconciles_at_changes_not_every_second(kube, namespace, emulator, local_env):
+    """A 600 s jump past the progress deadline stops only where something changes (pods start,
+    back off, the deadline passes); restart counts still follow elapsed time. Speed is in
+    benchmarks/localenv_clock_bench.py; here the reconcile passes are counted."""
+    emulator.set_behaviour("shop:jump-crash", "crash_loop", restart_interval=10)
+    kube.apps.create_namespaced_deployment(namespace, deployment("web", "shop:jump-crash"))
+    controller = local_env.cluster.controller
+    before = controller.ticks
+    emulator.advance(700)
+    passes = controller.ticks - before
+    assert passes <= 30, f"a 700 s jump took {passes} reconcile passes (one per second would be 700)"
+    pods = _pods(kube, namespace)
+    # (700 s - 1 s startup) // 10, plus the real seconds that pass meanwhile at scale 1
+    assert all(p.status.container_statuses[0].restart_count in (69, 70) for p in pods)
+    progressing = _conditions(kube.apps.read_namespaced_deployment_status("web", namespace))["Progressing"]
+    assert (progressing.status, progressing.reason) == ("False", "ProgressDeadlineExceeded")

@@ -170,6 +170,11 @@ class BehaviourTable:
         self._events.add("behaviour", f"{key} → {parsed.kind if parsed else 'default'} scheduled at "
                          f"simulated t={at:.1f}s")
 
+    def next_due(self) -> float | None:
+        """Simulated time of the earliest scheduled change (a clock jump stops there)."""
+        with self._lock:
+            return min((s[0] for s in self._scheduled), default=None)
+
     def apply_due(self, now: float) -> None:
         with self._lock:
             due = [s for s in self._scheduled if s[0] <= now]

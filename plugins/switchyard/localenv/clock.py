@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 import time
@@ -24,6 +25,17 @@ class SimClock:
         self._scale = float(scale)
         self._base_real = time.monotonic()
         self._base_sim = 0.0
+        self.epoch = time.time()  # wall-clock time of simulated second 0 (log timestamps, sinceTime)
+
+    def wall_iso(self, sim: float) -> str:
+        """RFC 3339 (nanosecond form, as the kubelet writes log timestamps) of a simulated time."""
+        moment = datetime.datetime.fromtimestamp(self.epoch + sim, datetime.UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+
+    def from_wall_iso(self, text: str) -> float:
+        """The simulated time of an RFC 3339 wall-clock time (``sinceTime``)."""
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return moment.timestamp() - self.epoch
 
     def now(self) -> float:
         with self._lock:

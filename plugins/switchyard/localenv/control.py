@@ -15,7 +15,7 @@ DELETE   /_emulator/faults/ID                  remove one rule
 DELETE   /_emulator/faults                     remove all rules
 GET      /_emulator/clock                      ``{"now": simulated s, "scale": x}``
 PUT      /_emulator/clock                      ``{"scale": x}``
-POST     /_emulator/clock/advance              ``{"seconds": n}``: jump, reconciling every second
+POST     /_emulator/clock/advance              ``{"seconds": n}``: jump, reconciling at each change
 POST     /_emulator/reconcile                  run one controller pass now
 PUT      /_emulator/traffic/NAMESPACE/APP      ``{"rps": n}`` live requests per second
 GET      /_emulator/log                        ``?category=fault|behaviour``: the emulator's log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -55,14 +56,14 @@ class ApiError(Exception):
         )
 
     @classmethod
-    def invalid(cls, kind: str, group: str, name: str, causes: list[tuple[str, str, str]]) -> ApiError:
+    def invalid(cls, kind: str, group: str, name: str, causes: list[tuple[str, Any, str]]) -> ApiError:
         """``causes`` are ``(field, value, why)``; the message joins them as the API server does."""
         qualified = f"{kind}.{group}" if group else kind
-        text = "; ".join(f"{field}: Invalid value: {value!r}: {why}" for field, value, why in causes)
+        text = "; ".join(f"{field}: Invalid value: {_shown(value)}: {why}" for field, value, why in causes)
         return cls(
             422, "Invalid", f'{qualified} "{name}" is invalid: {text}',
             {"name": name, "group": group, "kind": kind,
-             "causes": [{"reason": "FieldValueInvalid", "message": f"Invalid value: {value!r}: {why}",
+             "causes": [{"reason": "FieldValueInvalid", "message": f"Invalid value: {_shown(value)}: {why}",
                          "field": field} for field, value, why in causes]},
         )
 
@@ -75,10 +76,11 @@ class ApiError(Exception):
         return cls(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     @classmethod
-    def unsupported_media_type(cls, content_type: str) -> ApiError:
+    def unsupported_media_type(cls, content_type: str, accepted: tuple[str, ...] = (
+            "application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml",
+            "application/strategic-merge-patch+json")) -> ApiError:
         return cls(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                   f"accepted media types include: application/json-patch+json, application/merge-patch+json, "
-                   f"application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type})")
+                   f"accepted media types include: {', '.join(accepted)} (got {content_type})")
 
     @classmethod
     def forbidden(cls, verb: str, plural: str, group: str, namespace: str | None, name: str | None) -> ApiError:
@@ -99,3 +101,10 @@ class ApiError(Exception):
     @classmethod
     def service_unavailable(cls, message: str) -> ApiError:
         return cls(503, "ServiceUnavailable", message)
+
+
+def _shown(value: Any) -> str:
+    """A string quoted as Go's %q (as the API server prints it); a structure as compact JSON."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -22,6 +22,7 @@ log = logging.getLogger("switchyard.localenv")
 
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+MAX_REQUEST_BODY = 3 * 1024 * 1024  # kube-apiserver's --max-request-body-bytes default
 
 
 def local_host(bind_host: str) -> str:
@@ -154,7 +155,22 @@ class JsonHandler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------ request / response
     def read_body(self) -> bytes:
         if self._body is None:
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError as exc:
+                self.close_connection = True
+                raise ApiError.bad_request(f"invalid Content-Length: {exc}") from exc
+            if length > MAX_REQUEST_BODY:
+                # The API server's limit. The body is read and dropped (a client still writing it would
+                # see a broken pipe instead of the answer), then the connection closes.
+                self._body = b""
+                self.close_connection = True
+                while length > 0:
+                    chunk = self.rfile.read(min(length, 1 << 20))
+                    if not chunk:
+                        break
+                    length -= len(chunk)
+                raise ApiError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_REQUEST_BODY}")
             self._body = self.rfile.read(length) if length else b""
         return self._body
 

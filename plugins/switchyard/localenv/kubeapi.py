@@ -12,14 +12,16 @@ debug level.
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
-from switchyard.localenv import control, tables
+from switchyard.localenv import control, protobuf, tables, validation
 from switchyard.localenv.behaviours import FaultRule, image_tag
 from switchyard.localenv.cluster import Cluster
 from switchyard.localenv.controller import pod_ready
@@ -27,9 +29,11 @@ from switchyard.localenv.errors import ApiError
 from switchyard.localenv.httpbase import JsonHandler, Response
 from switchyard.localenv.rbac import RbacPolicy
 from switchyard.localenv.rbac import Request as RbacRequest
-from switchyard.localenv.resources import BY_PATH, RESOURCE_TYPES, ResourceType, groups
+from switchyard.localenv.resources import BY_PATH, RESOURCE_TYPES, REVIEW_KINDS, ResourceType, groups
 from switchyard.localenv.selectors import label_selector_string, parse_field_selector, parse_label_selector
 from switchyard.localenv.store import PODS, SERVICES
+
+log = logging.getLogger("switchyard.localenv")
 
 SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-switchyard-localenv",
                   "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
@@ -80,11 +84,13 @@ def _verb(method: str, target: ResourcePath, watch: bool) -> str:
 class KubeApiHandler(JsonHandler):
     cluster: Cluster
     rbac: RbacPolicy | None = None  # opt-in enforcement (rbac.py); None answers as cluster-admin
+    bookmark_seconds: float = 5.0  # a watch with allowWatchBookmarks gets a BOOKMARK this often (real: ~1 min)
     _proxy_lock = threading.Lock()
     _proxy_counters: ClassVar[dict[str, int]]  # per bound handler class: round robin and 5xx shares
 
     # ------------------------------------------------------------ routing
     def route(self, method: str) -> None:
+        self.warnings: list[str] = []  # answered as Warning headers (e.g. unknown fields dropped)
         path = self.url_path.rstrip("/") or "/"
         if path.startswith("/_emulator"):
             control.handle(self, self.cluster, method, path)
@@ -124,6 +130,14 @@ class KubeApiHandler(JsonHandler):
                                                and rt.version == version for e in rt.discovery()]})
         self.resource_request(method, target)
 
+    def send(self, code: int, body: Any, content_type: str | None = None,
+             headers: dict[str, str] | None = None) -> None:
+        warnings = getattr(self, "warnings", None)
+        if warnings:
+            quoted = ", ".join('299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in warnings)
+            headers = {**(headers or {}), "Warning": quoted}
+        super().send(code, body, content_type, headers)
+
     def inject(self, rule: FaultRule, method: str) -> None:
         """Forbidden faults answer with the API server's RBAC wording for the resource asked for."""
         if rule.kind == "forbidden":
@@ -142,8 +156,8 @@ class KubeApiHandler(JsonHandler):
         if not path.startswith(("/api/", "/apis/")):
             return
         _, _, target = parse_path(path)
-        if target is None:
-            return
+        if target is None or target.rt.kind in REVIEW_KINDS:
+            return  # every authenticated user may ask what it may do (system:basic-user)
         watch = (self.query.get("watch") or "").lower() in ("true", "1")
         resource = f"{target.rt.plural}/{target.subresource}" if target.subresource else target.rt.plural
         # As the API server's RequestInfo: a proxied Service's name keeps its port ("svc:80").
@@ -161,20 +175,33 @@ class KubeApiHandler(JsonHandler):
 
     # ------------------------------------------------------------ resources
     def resource_request(self, method: str, t: ResourcePath) -> None:
+        try:
+            self._resource_request(method, t)
+        except (AttributeError, TypeError) as exc:
+            if method not in ("POST", "PUT", "PATCH"):
+                raise
+            # A body of the wrong shape ("metadata": "x") is the client's error: 400, as the API
+            # server's decoder answers, not 500. Logged, in case it is the emulator's.
+            log.warning("%s %s: body of the wrong shape: %s", method, self.url_path, exc)
+            raise ApiError.bad_request(f"the body of the request could not be decoded into a "
+                                       f"{t.rt.kind}: {type(exc).__name__}: {exc}") from exc
+
+    def _resource_request(self, method: str, t: ResourcePath) -> None:
         store, rt = self.cluster.store, t.rt
+        if rt.kind in REVIEW_KINDS:
+            self.review(method, rt)
         dry_run = self.query.get("dryRun") in ("All", "all")
         if t.subresource == "proxy" and rt.kind in ("Service", "Pod") and t.name:
             self.proxy(method, t)
         if t.subresource == "log" and rt.kind == "Pod" and t.name and method == "GET":
-            store.get(rt, t.namespace, t.name)
-            tail = self.query.get("tailLines")
-            text = self.cluster.controller.pod_log(t.namespace or "", t.name, self.query.get("container"),
-                                                   int(tail) if tail else None)
-            raise Response(200, text)
+            self.pod_log(store.get(rt, t.namespace, t.name))
+            return  # a followed log was streamed
         if t.subresource not in (None, "status", "scale") or (t.subresource and t.subresource not in rt.subresources):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if t.subresource and not t.name:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        validation.check_field_selector(rt, self.query.get("fieldSelector"))
+        field_validation = self.query.get("fieldValidation") or "Warn"
         if method == "GET" and t.name is None:
             if (self.query.get("watch") or "").lower() in ("true", "1"):
                 self.watch(rt, t.namespace)
@@ -185,37 +212,82 @@ class KubeApiHandler(JsonHandler):
             obj = store.get(rt, t.namespace, t.name)
             self.answer_object(rt, obj, t.subresource)
         if method == "POST" and t.name is None:
-            body = self.json_body()
-            created = store.create(rt, t.namespace, body, dry_run=dry_run)
+            body = self.object_body()
+            created = store.create(rt, t.namespace, body, dry_run=dry_run, field_validation=field_validation,
+                                   warnings=self.warnings)
             raise Response(201, created)
         if method == "PUT" and t.name:
-            body = self.json_body()
+            body = self.object_body()
             if t.subresource == "scale":
                 body = {"metadata": (body or {}).get("metadata") or {}, "spec": (body or {}).get("spec") or {}}
-            updated = store.replace(rt, t.namespace, t.name, body, t.subresource, dry_run)
+            updated = store.replace(rt, t.namespace, t.name, body, t.subresource, dry_run,
+                                    field_validation=field_validation, warnings=self.warnings)
             self.answer_object(rt, updated, t.subresource)
         if method == "PATCH" and t.name:
             content_type = self.headers.get("Content-Type") or "application/strategic-merge-patch+json"
-            patched = store.patch(rt, t.namespace, t.name, content_type, self.json_body(), t.subresource, dry_run)
+            patched = store.patch(rt, t.namespace, t.name, content_type, self.json_body(), t.subresource, dry_run,
+                                  field_validation=field_validation, warnings=self.warnings)
             self.answer_object(rt, patched, t.subresource)
+        if method == "DELETE":
+            # DeleteOptions come in the body (kubectl, client-go) or the query (the Python client).
+            options = (self.object_body() or {}) if self.read_body() else {}
+            if not isinstance(options, dict):
+                raise ApiError.bad_request("the body of a DELETE request must be DeleteOptions")
+            dry_run = dry_run or "All" in (options.get("dryRun") or [])
+            preconditions = options.get("preconditions") or {}
+            propagation = options.get("propagationPolicy") or self.query.get("propagationPolicy")
         if method == "DELETE" and t.name:
-            deleted = store.delete(rt, t.namespace, t.name, dry_run=dry_run)
+            deleted = store.delete(rt, t.namespace, t.name, dry_run=dry_run, preconditions=preconditions,
+                                   propagation=propagation)
             raise Response(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                  "details": {"name": t.name, "group": rt.group, "kind": rt.plural,
                                              "uid": deleted["metadata"]["uid"]}})
         if method == "DELETE":
             items = store.list(rt, t.namespace, self.query.get("labelSelector"), self.query.get("fieldSelector"))
             for item in items:
-                store.delete(rt, item["metadata"].get("namespace"), item["metadata"]["name"], dry_run=dry_run)
+                store.delete(rt, item["metadata"].get("namespace"), item["metadata"]["name"], dry_run=dry_run,
+                             propagation=propagation)
             self.answer_list(rt, items)
         raise ApiError.method_not_allowed()
 
+    def object_body(self) -> Any:
+        """A create/update/delete-options body: JSON, YAML or Kubernetes protobuf (kubectl's typed
+        clients send protobuf and do not fall back to JSON on 415); other media types get 415."""
+        media = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
+        if media == protobuf.MEDIA_TYPE:
+            return protobuf.decode(self.read_body()) if self.read_body() else None
+        if media not in ("application/json", "application/yaml", "*/*", "text/plain", ""):
+            raise ApiError.unsupported_media_type(media, ("application/json", "application/yaml",
+                                                          protobuf.MEDIA_TYPE))
+        return self.json_body()
+
     def answer_list(self, rt: ResourceType, items: list[dict]) -> None:
+        """A list (or Table), paged by ``limit``/``continue`` as the API server pages it."""
         rv = self.cluster.store.resource_version
+        meta: dict[str, Any] = {"resourceVersion": rv}
+        token = self.query.get("continue")
+        if token:
+            try:
+                after = json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ApiError.bad_request(f"continue key is not valid: {exc}") from exc
+            items = [i for i in items if [i["metadata"].get("namespace", ""), i["metadata"]["name"]] > after]
+        try:
+            limit = int(self.query.get("limit") or 0)
+        except ValueError as exc:
+            raise ApiError.bad_request(f"limit must be an integer: {exc}") from exc
+        if 0 < limit < len(items):
+            last = items[limit - 1]["metadata"]
+            meta["continue"] = base64.urlsafe_b64encode(json.dumps(
+                {"after": [last.get("namespace", ""), last["name"]]}).encode()).decode()
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
         if tables.wants_table(self.headers.get("Accept")):
-            raise Response(200, tables.table(rt.kind, items, rv, self.query.get("includeObject")))
-        raise Response(200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
-                             "metadata": {"resourceVersion": rv}, "items": items})
+            table = tables.table(rt.kind, items, rv, self.query.get("includeObject"))
+            table["metadata"] = meta
+            raise Response(200, table)
+        raise Response(200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version, "metadata": meta,
+                             "items": items})
 
     def answer_object(self, rt: ResourceType, obj: dict, subresource: str | None) -> None:
         if subresource == "scale":
@@ -230,6 +302,83 @@ class KubeApiHandler(JsonHandler):
             raise Response(200, tables.table(rt.kind, [obj], obj["metadata"].get("resourceVersion", ""),
                                              self.query.get("includeObject")))
         raise Response(200, obj)
+
+    # ------------------------------------------------------------ reviews
+    def review(self, method: str, rt: ResourceType) -> None:
+        """``SelfSubjectAccessReview`` (``kubectl auth can-i``) decided by the RBAC policy in force (as
+        cluster-admin without one), ``SelfSubjectReview`` (``kubectl auth whoami``)."""
+        if method != "POST":
+            raise ApiError.method_not_allowed()
+        body = self.object_body()
+        if not isinstance(body, dict):
+            raise ApiError.bad_request(f"the body of the request must be a {rt.kind}")
+        user, groups = (self.rbac.user, list(self.rbac.groups)) if self.rbac is not None else \
+            ("kubernetes-admin", ["system:masters", "system:authenticated"])
+        answer = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"creationTimestamp": None}}
+        if rt.kind == "SelfSubjectReview":
+            raise Response(201, {**answer, "status": {"userInfo": {"username": user, "groups": groups}}})
+        spec = body.get("spec") or {}
+        attributes = spec.get("resourceAttributes")
+        if attributes:
+            resource = attributes.get("resource", "")
+            if attributes.get("subresource"):
+                resource += "/" + attributes["subresource"]
+            request = RbacRequest(attributes.get("verb", ""), attributes.get("group", ""), resource,
+                                  attributes.get("namespace") or None, attributes.get("name") or None)
+            allowed = True if self.rbac is None else self.rbac.allows(request)
+        elif spec.get("nonResourceAttributes"):
+            allowed = True  # discovery, /version, /healthz are open to every authenticated user
+        else:
+            raise ApiError.invalid(rt.kind, rt.group, "", [("spec.resourceAttributes", "null",
+                                                            "exactly one of nonResourceAttributes or "
+                                                            "resourceAttributes must be specified")])
+        status: dict[str, Any] = {"allowed": allowed}
+        if self.rbac is None:
+            status["reason"] = "the emulator answers as cluster-admin (started without an RBAC manifest)"
+        elif allowed:
+            status["reason"] = f"allowed by the RBAC rules of {self.rbac.source}"
+        raise Response(201, {**answer, "spec": spec, "status": status})
+
+    # ------------------------------------------------------------ logs
+    def pod_log(self, pod: dict) -> None:
+        """``pods/log`` with ``container``, ``tailLines``, ``sinceSeconds``/``sinceTime``, ``previous``,
+        ``timestamps``, ``limitBytes`` and ``follow`` (streams until the container ends)."""
+        q, controller, clock = self.query, self.cluster.controller, self.cluster.clock
+        names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        container = q.get("container")
+        name = pod["metadata"]["name"]
+        if container is None and len(names) > 1:
+            raise ApiError.bad_request(f"a container name must be specified for pod {name}, choose one of: "
+                                       f"[{' '.join(str(n) for n in names)}]")
+        if container is not None and container not in names:
+            raise ApiError.bad_request(f"container {container} is not valid for pod {name}")
+        try:
+            options = {"tail": int(q["tailLines"]) if q.get("tailLines") else None,
+                       "since_seconds": float(q["sinceSeconds"]) if q.get("sinceSeconds") else None,
+                       "since": clock.from_wall_iso(q["sinceTime"]) if q.get("sinceTime") else None,
+                       "previous": q.get("previous") == "true", "timestamps": q.get("timestamps") == "true"}
+            limit = int(q["limitBytes"]) if q.get("limitBytes") else None
+        except ValueError as exc:
+            raise ApiError.bad_request(f"invalid log options: {exc}") from exc
+        namespace = pod["metadata"]["namespace"]
+        text, position = controller.pod_log(namespace, name, container, **options)
+        if q.get("follow") != "true":
+            data = text.encode()
+            raise Response(200, data[:limit] if limit is not None else data, "text/plain")
+        self.start_stream("text/plain")
+        if text:
+            self.stream_chunk(text.encode())
+        options.update(tail=None, since=None, since_seconds=None)
+        while not self.server.stopping.is_set():  # type: ignore[attr-defined]
+            with self.cluster.store.changed:
+                self.cluster.store.changed.wait(timeout=0.25)
+            current = self.cluster.store.find(PODS, namespace, name)
+            more, position = controller.pod_log(namespace, name, container, start=position, **options)
+            if more:
+                self.stream_chunk(more.encode())
+            if current is None or (current.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                break
+        self.end_stream()
 
     # ------------------------------------------------------------ watch
     def watch(self, rt: ResourceType, namespace: str | None) -> None:
@@ -252,9 +401,20 @@ class KubeApiHandler(JsonHandler):
                 410, "Expired", f"too old resource version: {since}").status()}).encode() + b"\n")
             self.end_stream()
             return
+        as_table = tables.wants_table(self.headers.get("Accept"))
+
+        def shown(obj: dict) -> dict:
+            # kubectl get -w asks for Tables: each event carries one row (the columns of a plain get).
+            if not as_table or obj.get("kind") == "Status":
+                return obj
+            return tables.table(rt.kind, [obj], obj["metadata"].get("resourceVersion", ""),
+                                self.query.get("includeObject"))
+
         for obj in initial:
-            self.stream_chunk(json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n")
+            self.stream_chunk(json.dumps({"type": "ADDED", "object": shown(obj)}).encode() + b"\n")
         deadline = time.monotonic() + timeout
+        bookmarks = self.query.get("allowWatchBookmarks") == "true"
+        next_bookmark = time.monotonic() + self.bookmark_seconds
         while time.monotonic() < deadline and not self.server.stopping.is_set():  # type: ignore[attr-defined]
             with store.changed:
                 store.changed.wait(timeout=0.25)
@@ -264,7 +424,12 @@ class KubeApiHandler(JsonHandler):
                 if key[0] != rt.group or key[1] != rt.plural or (namespace is not None and key[2] != namespace):
                     continue
                 if labels_match(obj["metadata"].get("labels") or {}) and fields_match(obj):
-                    self.stream_chunk(json.dumps({"type": kind, "object": obj}).encode() + b"\n")
+                    self.stream_chunk(json.dumps({"type": kind, "object": shown(obj)}).encode() + b"\n")
+            if bookmarks and time.monotonic() >= next_bookmark:
+                # A BOOKMARK carries only the resourceVersion the watch has reached (resume point).
+                next_bookmark = time.monotonic() + self.bookmark_seconds
+                mark = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(last)}}
+                self.stream_chunk(json.dumps({"type": "BOOKMARK", "object": mark}).encode() + b"\n")
         self.end_stream()
 
     # ------------------------------------------------------------ proxy

@@ -17,6 +17,7 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = tuple(_VERBS)
 
     @property
     def api_version(self) -> str:
@@ -30,7 +31,7 @@ class ResourceType:
         """Entries of an ``APIResourceList`` for the resource and its subresources."""
         entries = [{
             "name": self.plural, "singularName": self.singular, "namespaced": self.namespaced,
-            "kind": self.kind, "verbs": list(_VERBS), "shortNames": list(self.short_names),
+            "kind": self.kind, "verbs": list(self.verbs), "shortNames": list(self.short_names),
             "categories": list(self.categories),
         }]
         for sub in self.subresources:
@@ -60,6 +61,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",)),
     ResourceType("apps", "v1", "Deployment", "deployments", short_names=("deploy",),
                  subresources=("status", "scale"), categories=("all",)),
+    ResourceType("apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",),
+                 subresources=("status", "scale"), categories=("all",)),
     ResourceType("batch", "v1", "Job", "jobs", subresources=("status",), categories=("all",)),
     ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",),
                  subresources=("status",)),
@@ -67,7 +70,13 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
                  namespaced=False, short_names=("crd", "crds"), subresources=("status",)),
+    # Reviews: answered, never stored (kubectl auth can-i, kubectl auth whoami).
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+                 namespaced=False, verbs=("create",)),
+    ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
+                 namespaced=False, verbs=("create",)),
 )
+REVIEW_KINDS = ("SelfSubjectAccessReview", "SelfSubjectReview")
 
 BY_PATH: dict[tuple[str, str, str], ResourceType] = {(r.group, r.version, r.plural): r for r in RESOURCE_TYPES}
 BY_KIND: dict[str, ResourceType] = {r.kind: r for r in RESOURCE_TYPES}

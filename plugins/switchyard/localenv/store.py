@@ -20,9 +20,9 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from switchyard.localenv import patching
+from switchyard.localenv import patching, validation
 from switchyard.localenv.errors import ApiError
-from switchyard.localenv.resources import ResourceType, resource
+from switchyard.localenv.resources import RESOURCE_TYPES, ResourceType, resource
 from switchyard.localenv.selectors import match_label_selector, parse_field_selector, parse_label_selector
 
 Obj = dict[str, Any]
@@ -31,7 +31,8 @@ Key = tuple[str, str, str, str]  # (api group, plural, namespace or "", name)
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 # Kinds whose main endpoint ignores ``status`` (it is written through ``/status`` or by controllers).
-_STATUS_SUBRESOURCE = {"Deployment", "Job", "Service", "Ingress", "Pod", "Namespace", "Node"}
+_BY_GROUP_PLURAL = {(rt.group, rt.plural): rt for rt in RESOURCE_TYPES}
+_STATUS_SUBRESOURCE = {"Deployment", "ReplicaSet", "Job", "Service", "Ingress", "Pod", "Namespace", "Node"}
 
 
 def now_iso() -> str:
@@ -88,8 +89,21 @@ class ObjectStore:
             ]
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
+    def view(self, rt: ResourceType, namespace: str | None = None) -> list[Obj]:
+        """The stored objects themselves, no copies (the controller's hot path; callers hold the lock
+        and must not mutate them: every write replaces an object, so a view stays a snapshot)."""
+        with self.lock:
+            items = [obj for (group, plural, ns, _), obj in self._objects.items()
+                     if group == rt.group and plural == rt.plural and (namespace is None or ns == namespace)]
+        return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
     # ------------------------------------------------------------------ writing
-    def create(self, rt: ResourceType, namespace: str | None, body: Obj, dry_run: bool = False) -> Obj:
+    def create(
+        self, rt: ResourceType, namespace: str | None, body: Obj, dry_run: bool = False,
+        field_validation: str | None = None, warnings: list[str] | None = None,
+    ) -> Obj:
+        """Create an object. ``field_validation`` (a client's ``fieldValidation``; None for the
+        emulator's own writes) decides what happens to unknown fields, see ``validation.py``."""
         if not isinstance(body, dict):
             raise ApiError.bad_request("the body of the request must be an object")
         obj = copy.deepcopy(body)
@@ -106,6 +120,8 @@ class ObjectStore:
         else:
             meta.pop("namespace", None)
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
+        if field_validation is not None:
+            validation.apply_field_validation(rt, obj, field_validation, warnings)
         with self.lock:
             if rt.namespaced and rt.kind != "Event" and not self._namespace_exists(namespace):
                 raise ApiError.not_found("", "namespaces", namespace or "")
@@ -126,6 +142,7 @@ class ObjectStore:
     def replace(
         self, rt: ResourceType, namespace: str | None, name: str, body: Obj,
         subresource: str | None = None, dry_run: bool = False,
+        field_validation: str | None = None, warnings: list[str] | None = None,
     ) -> Obj:
         if not isinstance(body, dict):
             raise ApiError.bad_request("the body of the request must be an object")
@@ -136,26 +153,58 @@ class ObjectStore:
         with self.lock:
             current = self.get(rt, namespace, name)
             self._check_precondition(rt, current, body)
-            return self._update(rt, current, copy.deepcopy(body), subresource, dry_run)
+            new = copy.deepcopy(body)
+            if field_validation is not None and subresource is None:
+                validation.apply_field_validation(rt, new, field_validation, warnings)
+            return self._update(rt, current, new, subresource, dry_run)
 
     def patch(
         self, rt: ResourceType, namespace: str | None, name: str, content_type: str, patch: Any,
         subresource: str | None = None, dry_run: bool = False,
+        field_validation: str | None = None, warnings: list[str] | None = None,
     ) -> Obj:
         with self.lock:
             current = self.find(rt, namespace, name)
             if current is None:
                 if content_type.startswith("application/apply-patch") and subresource is None:
-                    return self.create(rt, namespace, patch, dry_run=dry_run)
+                    return self.create(rt, namespace, patch, dry_run=dry_run, field_validation=field_validation,
+                                       warnings=warnings)
                 raise ApiError.not_found(rt.group, rt.plural, name)
             if isinstance(patch, dict):
                 self._check_precondition(rt, current, patch)
             patched = patching.apply_patch(content_type, current, patch)
+            if field_validation is not None and subresource is None:
+                validation.apply_field_validation(rt, patched, field_validation, warnings)
             return self._update(rt, current, patched, subresource, dry_run)
 
-    def delete(self, rt: ResourceType, namespace: str | None, name: str, dry_run: bool = False) -> Obj:
+    def delete(
+        self, rt: ResourceType, namespace: str | None, name: str, dry_run: bool = False,
+        preconditions: Obj | None = None, propagation: str | None = None,
+    ) -> Obj:
+        """Delete one object. ``preconditions`` (``uid``, ``resourceVersion``) must match or the answer
+        is 409; ``propagation="Orphan"`` keeps the dependents, dropping their owner reference."""
         with self.lock:
             current = self.get(rt, namespace, name)
+            meta = current["metadata"]
+            for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+                wanted = (preconditions or {}).get(field)
+                if wanted and wanted != meta.get(field):
+                    resource = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
+                    raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {resource} "{name}": '
+                                   f"Precondition failed: {label} in precondition: {wanted}, {label} in object "
+                                   f"meta: {meta.get(field)}", {"name": name, "group": rt.group, "kind": rt.plural})
+            if propagation not in (None, "", "Orphan", "Background", "Foreground"):
+                raise ApiError.bad_request(f'propagationPolicy "{propagation}" is not one of Orphan, '
+                                           "Background, Foreground")
+            if not dry_run and propagation == "Orphan":
+                for key, obj in list(self._objects.items()):
+                    refs = obj["metadata"].get("ownerReferences") or []
+                    if any(ref.get("uid") == meta["uid"] for ref in refs):
+                        orphan = copy.deepcopy(obj)
+                        orphan["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != meta["uid"]]
+                        if not orphan["metadata"]["ownerReferences"]:
+                            del orphan["metadata"]["ownerReferences"]
+                        self._store(_BY_GROUP_PLURAL[key[:2]], orphan, "MODIFIED")
             if not dry_run:
                 self._remove(self.key(rt, namespace, name), current)
                 if rt.kind == "Namespace":
@@ -174,6 +223,17 @@ class ObjectStore:
             updated["status"] = copy.deepcopy(status)
             self._store(rt, updated, "MODIFIED")
 
+    def annotate(self, rt: ResourceType, namespace: str | None, name: str, annotations: dict[str, str]) -> None:
+        """Controller write of annotations (a Deployment's revision): no generation change."""
+        with self.lock:
+            obj = self._objects.get(self.key(rt, namespace, name))
+            if obj is None:
+                return
+            updated = copy.deepcopy(obj)
+            updated["metadata"].setdefault("annotations", {}).update(annotations)
+            if updated != obj:
+                self._store(rt, updated, "MODIFIED")
+
     def upsert(self, rt: ResourceType, obj: Obj) -> None:
         """Controller write of a derived object (Endpoints, EndpointSlices): create or overwrite."""
         with self.lock:
@@ -183,6 +243,7 @@ class ObjectStore:
                 self.create(rt, meta.get("namespace"), obj)
                 return
             merged = copy.deepcopy(obj)
+            merged["apiVersion"], merged["kind"] = rt.api_version, rt.kind
             merged["metadata"] = {**existing["metadata"], **{k: v for k, v in meta.items()
                                                              if k in ("labels", "annotations")}}
             comparable = {k: v for k, v in existing.items() if k != "metadata"}
@@ -238,7 +299,24 @@ class ObjectStore:
                     meta.pop(field, None)
             if rt.kind in _STATUS_SUBRESOURCE and "status" in current:
                 updated["status"] = current["status"]
+            if rt.kind == "Service" and isinstance(updated.get("spec"), dict) and not updated["spec"].get("clusterIP"):
+                # An update that leaves clusterIP out keeps the allocated one (the API server copies it over).
+                for field in ("clusterIP", "clusterIPs"):
+                    if field in (current.get("spec") or {}):
+                        updated["spec"][field] = current["spec"][field]
+            if rt.kind == "Service" and isinstance(updated.get("spec"), dict):
+                # Node ports allocated before are kept for the same port (an apply does not re-roll them).
+                allocated = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+                             for p in (current.get("spec") or {}).get("ports") or [] if p.get("nodePort")}
+                for port in updated["spec"].get("ports") or []:
+                    if isinstance(port, dict) and not port.get("nodePort"):
+                        kept = allocated.get((port.get("port"), port.get("protocol", "TCP")))
+                        if kept:
+                            port["nodePort"] = kept
             _validate(rt, updated)
+            immutable = validation.immutable_causes(rt, current, updated)
+            if immutable:
+                raise ApiError.invalid(rt.kind, rt.group, current["metadata"]["name"], immutable)
             self._default(rt, updated)
         if updated.get("spec") != current.get("spec") and "generation" in updated["metadata"]:
             updated["metadata"]["generation"] = current["metadata"]["generation"] + 1
@@ -273,7 +351,11 @@ class ObjectStore:
         """Server-side defaults the release code reads back (a subset of the real ones)."""
         spec = obj.setdefault("spec", {}) if rt.kind not in ("ConfigMap", "Secret", "Event", "Endpoints",
                                                             "EndpointSlice", "ServiceAccount") else None
-        if rt.kind == "Deployment":
+        if rt.kind == "ReplicaSet":
+            spec.setdefault("replicas", 1)
+            _default_pod_spec(spec.setdefault("template", {}).setdefault("spec", {}))
+            obj.setdefault("status", {"replicas": 0})
+        elif rt.kind == "Deployment":
             spec.setdefault("replicas", 1)
             spec.setdefault("progressDeadlineSeconds", 600)
             spec.setdefault("revisionHistoryLimit", 10)
@@ -303,9 +385,21 @@ class ObjectStore:
             if not spec.get("clusterIP"):
                 spec["clusterIP"] = next(self._cluster_ips)
             spec.setdefault("clusterIPs", [spec["clusterIP"]])
+            external = spec.get("type") in ("NodePort", "LoadBalancer")
+            used = {p.get("nodePort") for (g, plural, _, _), o in self._objects.items() if plural == "services"
+                    and not g for p in (o.get("spec") or {}).get("ports") or []}
             for port in spec.setdefault("ports", []):
                 port.setdefault("protocol", "TCP")
                 port.setdefault("targetPort", port.get("port"))
+                if external and not port.get("nodePort"):
+                    port["nodePort"] = next(n for n in range(30000, 32768) if n not in used)
+                    used.add(port["nodePort"])
+                elif not external:
+                    port.pop("nodePort", None)
+            if external:
+                spec.setdefault("externalTrafficPolicy", "Cluster")
+            if spec.get("type") != "LoadBalancer":
+                obj["status"] = {"loadBalancer": {}}
             obj.setdefault("status", {"loadBalancer": {}})
         elif rt.kind == "Namespace":
             spec.setdefault("finalizers", ["kubernetes"])
@@ -335,6 +429,9 @@ def _default_pod_spec(spec: Obj, restart_policy: str = "Always") -> None:
         container.setdefault("imagePullPolicy", default_policy)
         container.setdefault("terminationMessagePath", "/dev/termination-log")
         container.setdefault("terminationMessagePolicy", "File")
+        for port in container.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
 
 
 def _validate(rt: ResourceType, obj: Obj) -> None:
@@ -350,6 +447,7 @@ def _validate(rt: ResourceType, obj: Obj) -> None:
         causes.append(("metadata.name", "", "name or generateName is required"))
     elif len(name) > 253 or not pattern.match(name):
         causes.append(("metadata.name", name, rule))
+    causes += validation.labels_causes(rt, obj)
     spec = obj.get("spec") or {}
     if rt.kind == "Deployment":
         replicas = spec.get("replicas", 1)
@@ -411,3 +509,6 @@ EVENTS = resource("", "v1", "events")
 INGRESSES = resource("networking.k8s.io", "v1", "ingresses")
 NAMESPACES = resource("", "v1", "namespaces")
 NODES = resource("", "v1", "nodes")
+SECRETS = resource("", "v1", "secrets")
+REPLICA_SETS = resource("apps", "v1", "replicasets")
+CONFIG_MAPS = resource("", "v1", "configmaps")
