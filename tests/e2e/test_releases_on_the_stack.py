@@ -148,7 +148,8 @@ def test_approved_release_whose_task_is_killed_between_selector_patch_and_verifi
 
 def test_a_rejected_approval_stops_the_release(api, cluster, fresh):
     live = cluster.colour()
-    run_id = api.trigger(DAG_ID, {**FAST, "version": "v2", "require_approval": True})["dag_run_id"]
+    version = "v1" if cluster.images()[f"acme-shop-nginx-{live}"] == "v2" else "v2"  # not the live one
+    run_id = api.trigger(DAG_ID, {**FAST, "version": version, "require_approval": True})["dag_run_id"]
     wait_until(lambda: api.pending_approvals(DAG_ID, run_id), timeout=300, what="the approval request")
     api.answer_approval(DAG_ID, run_id, "approve", "Reject")
     final = api.wait_for_run(DAG_ID, run_id, timeout=120)
