@@ -21,7 +21,8 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
 
-from switchyard.airflow.operators.aftercare import CleanupOperator, RollbackOperator
+from switchyard.airflow.failures import record_task_error
+from switchyard.airflow.operators.aftercare import AbortReleaseOperator, CleanupOperator, RollbackOperator
 from switchyard.airflow.operators.approval import ReleaseApprovalOperator
 from switchyard.airflow.operators.gate import ModelGateOperator
 from switchyard.airflow.operators.release import (
@@ -30,7 +31,6 @@ from switchyard.airflow.operators.release import (
     MigrationJobOperator,
     PlanReleaseOperator,
     ReleaseLockOperator,
-    ScaleDownColourOperator,
     SmokeTestOperator,
     StandbyDeploymentsOperator,
     TrafficSwitchOperator,
@@ -40,7 +40,12 @@ from switchyard.airflow.operators.summary import summarise_release
 from switchyard.airflow.operators.watch import ReleaseWatchOperator
 
 MODELS = Path(__file__).resolve().parents[1] / "include" / "models"
-IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"  # what a container registry accepts as a tag
+# What a container registry accepts as a tag. "(?![\s\S])": Python's "$" also matches before a
+# trailing newline, so without it "v2\n" would pass.
+IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$(?![\s\S])"
+# The tag byte for byte: with native rendering "{{ params.version }}" would turn 1.10 into 1.1, 123
+# into an int and 1e3 into 1000.0; rendered as a JSON string it stays the string it was.
+VERSION = "{{ params.version | tojson }}"
 
 PLAN = "{{ ti.xcom_pull(task_ids='plan') }}"
 LIVE = "{{ ti.xcom_pull(task_ids='plan')['live'] }}"
@@ -105,6 +110,20 @@ def release_params(rollback: bool = False) -> dict[str, Param]:
     }
 
 
+def model_problem(model_file: Path) -> str:
+    """Why the model cannot drive a release ("" when it can): checked at parse time, so a broken
+    model shows its error on its own DAG while the other models' DAGs load normally."""
+    from switchyard.engine.errors import SwitchyardError
+    from switchyard.engine.model import load_model
+    from switchyard.release.spec import release_spec
+
+    try:
+        release_spec(load_model(model_file))
+    except (SwitchyardError, ValueError, OSError) as exc:
+        return str(exc)
+    return ""
+
+
 def release_dag(model_file: Path, rollback: bool = False) -> DAG:
     """The release DAG of one model; ``rollback=True`` builds the rollback-to-version DAG: the same
     deploy → gate → smoke → switch path to a version from the app's history, without migration
@@ -113,9 +132,15 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
     app = model_file.name.removesuffix(".model.yaml")
     model = str(model_file)
     kind = "rollback" if rollback else "release"
+    description = f"Blue/green {'rollback to a previous version' if rollback else 'release'} of {app}"
+    doc = __doc__
+    problem = model_problem(model_file)
+    if problem:
+        description = f"MODEL INVALID — fix {model_file.name} before releasing: {problem}"[:1000]
+        doc = f"# Model {model_file.name} is invalid\n\n```\n{problem}\n```\n\nA run fails at `lock`.\n\n{__doc__}"
     with DAG(
         dag_id=f"{kind}_{app.replace('-', '_')}",
-        description=f"Blue/green {'rollback to a previous version' if rollback else 'release'} of {app}",
+        description=description,
         schedule=None,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
@@ -123,23 +148,27 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         params=release_params(rollback),
         render_template_as_native_obj=True,
         tags=["switchyard", kind, app],
-        doc_md=__doc__,
-        default_args={"retries": 1, "retry_delay": timedelta(seconds=10)},
+        doc_md=doc,
+        default_args={
+            "retries": 1,
+            "retry_delay": timedelta(seconds=10),
+            "on_failure_callback": record_task_error,  # "failed at <task>: <error>" everywhere
+        },
     ) as dag:
         lock = ReleaseLockOperator(
-            task_id="lock", model_path=model, action="acquire", version="{{ params.version }}", retries=0
+            task_id="lock", model_path=model, action="acquire", version=VERSION, retries=0
         )
         plan = PlanReleaseOperator(
             task_id="plan",
             model_path=model,
-            version="{{ params.version }}",
+            version=VERSION,
             run_migration="no" if rollback else "{{ params.run_migration }}",
         )
         if rollback:
             (
                 lock
                 >> VersionInHistoryOperator(
-                    task_id="version_in_history", model_path=model, version="{{ params.version }}"
+                    task_id="version_in_history", model_path=model, version=VERSION
                 )
                 >> plan
             )
@@ -154,7 +183,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
                     >> backup
                 )
             ImageInRegistryOperator(
-                task_id="image_in_registry", model_path=model, version="{{ params.version }}"
+                task_id="image_in_registry", model_path=model, version=VERSION
             )
             StandbyDeploymentsOperator(
                 task_id="standby_manifests_dry_run", model_path=model, plan=PLAN, dry_run=True
@@ -229,13 +258,13 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         )
         cleanup = CleanupOperator(task_id="cleanup_old_colour", model_path=model, old=LIVE)
 
-        abort_standby = ScaleDownColourOperator(
+        # all_done, after the rollback: it decides itself whether a step failed before traffic moved
+        # (a switch that failed before it patched included), so it never races the rollback.
+        abort_standby = AbortReleaseOperator(
             task_id="abort_standby",
             model_path=model,
-            colour="{{ (ti.xcom_pull(task_ids='plan') or {}).get('standby', '') }}",
-            reason="release failed before the switch",
-            record_failure=True,
-            trigger_rule=TriggerRule.ONE_FAILED,
+            version=VERSION,
+            trigger_rule=TriggerRule.ALL_DONE,
         )
         rollback = RollbackOperator(
             task_id="rollback",
@@ -247,7 +276,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         unlock = ReleaseLockOperator(
             task_id="unlock", model_path=model, action="release", trigger_rule=TriggerRule.ALL_DONE, retries=3
         )
-        summary = task(summarise_release, task_id="summary", trigger_rule=TriggerRule.ALL_DONE)()
+        summary = task(summarise_release, task_id="summary", trigger_rule=TriggerRule.ALL_DONE)(app=app)
         # The run's state comes from its leaves: this one is upstream_failed when any step failed.
         released = EmptyOperator(task_id="released", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
 
@@ -255,10 +284,10 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         deploy >> standby_gate >> migration_needed() >> [migrate, no_migration] >> smoke
         smoke >> approval_needed() >> [approve, no_approval] >> switch
         switch >> post_switch_gate >> watch >> bake >> cleanup
-        [deploy, standby_gate, migrate, smoke, approve] >> abort_standby
         [switch, post_switch_gate, watch, bake] >> rollback
+        [deploy, standby_gate, migrate, smoke, approve, switch, rollback] >> abort_standby
         [cleanup, dry_run_done, abort_standby, rollback] >> unlock >> summary
-        [cleanup, dry_run_done] >> released
+        [cleanup, dry_run_done, unlock] >> released  # a lock left behind fails the run
     return dag
 
 

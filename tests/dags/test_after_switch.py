@@ -64,6 +64,8 @@ def test_rds_down_during_the_bake_names_rds_and_does_not_roll_back(cluster_env, 
     [record] = history(cluster_env)
     assert record["status"] == "Active" and record["root_cause"].startswith("rds (shared")
     assert after["leases"] == []
+    note = xcom(run, "summary")["note"]  # never "switched … gates healthy"
+    assert note.startswith("acme-shop v2: switched, then failed at bake; NOT rolled back; traffic on green")
 
 
 def test_a_switch_interrupted_before_verifying_converges_on_retry(cluster_env, release_dag, emulator_for):

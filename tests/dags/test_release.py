@@ -56,6 +56,7 @@ def test_release_through_watch_bake_and_cleanup(cluster_env, release_dag):
     ("conf", "fragment"),
     [
         ({"version": "not a tag!"}, "version"),
+        ({"version": "v2\n"}, "version"),  # "$" alone matches before a trailing newline
         ({"version": "v2", "run_migration": "sometimes"}, "run_migration"),
         ({"version": "v2", "grace_seconds": -1}, "grace_seconds"),
         ({}, "version"),

@@ -45,7 +45,12 @@ def test_image_missing_in_ecr_stops_before_deploying(cluster_env, release_dag):
     assert states(run)["deploy_standby"] == "upstream_failed"
     after = assert_untouched_blue(cluster_env)
     assert "acme-shop-nginx-green" not in after["replicas"]  # nothing was created
-    assert history(cluster_env) == []
+    assert xcom(run, "abort_standby", "decision")["decided"].startswith(
+        "nothing to scale down (green has no deployment)"  # not "scaled green to 0"
+    )
+    [record] = history(cluster_env)  # a refused attempt is recorded, with why
+    assert record["status"] == "Failed" and record["failed_step"] == "pre_checks.image_in_registry"
+    assert record["root_cause"].startswith("no image") and "v9-missing in ECR" in record["root_cause"]
 
 
 def test_failed_migration_leaves_the_live_colour_untouched(cluster_env, release_dag):
@@ -122,3 +127,29 @@ def test_first_deployment_stops_with_what_to_do(cluster_env, release_dag):
     assert (
         after["colour"] is None and "acme-shop-nginx-green" not in after["replicas"] and after["leases"] == []
     )
+
+
+def test_a_step_failing_by_an_exception_is_named_with_its_error_everywhere(
+    cluster_env, release_dag, emulator_for, caplog
+):
+    # Reading the new php-fpm deployment answers 500: deploy_standby fails by an API error, not a gate.
+    emulator_for(cluster_env).add_fault(
+        "error", path="/apis/apps/v1/namespaces/default/deployments/acme-shop-php-fpm-green", verb="GET"
+    )
+    with caplog.at_level("INFO"):
+        run = release_dag.test(run_conf={"version": "v2", **FAST, "run_migration": "no"})
+    emulator_for(cluster_env).clear_faults()
+    assert run.state == "failed"
+    assert states(run)["deploy_standby"] == "failed" and states(run)["abort_standby"] == "success"
+    assert xcom(run, "deploy_standby", "error")["error"].startswith("Kubernetes API answered HTTP 500")
+    [record] = history(cluster_env)
+    assert record["status"] == "Failed" and record["failed_step"] == "deploy_standby"
+    assert "HTTP 500" in record["root_cause"]
+    [notification] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("NOTIFY:")]
+    assert "FAILED before the switch at deploy_standby — root cause: Kubernetes API answered HTTP 500" in (
+        notification
+    )
+    note = xcom(run, "summary")["note"]
+    assert "not switched; traffic on blue" in note
+    assert "failed at deploy_standby: Kubernetes API answered HTTP 500" in note
+    assert_untouched_blue(cluster_env)

@@ -10,7 +10,9 @@ from typing import Any
 
 from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException
 
+from switchyard.engine.errors import SwitchyardError
 from switchyard.engine.model import Model, load_model
 from switchyard.release.spec import ReleaseSpec, release_spec
 
@@ -34,11 +36,19 @@ class SwitchyardOperator(BaseOperator):
 
     @cached_property
     def model(self) -> Model:
-        return load_model(self.model_path)
+        try:
+            return load_model(self.model_path)
+        except (SwitchyardError, ValueError, OSError) as exc:
+            # A model that does not validate will not validate on a retry: fail at once.
+            raise AirflowFailException(f"model {self.model_path} cannot be used: {exc}") from None
 
     @cached_property
     def spec(self) -> ReleaseSpec:
-        return release_spec(self.model)
+        model = self.model
+        try:
+            return release_spec(model)
+        except (SwitchyardError, ValueError) as exc:
+            raise AirflowFailException(f"model {self.model_path}: release section: {exc}") from None
 
     @cached_property
     def hook(self) -> KubernetesHook:

@@ -9,7 +9,7 @@ from typing import Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from switchyard.airflow.artifacts import ArtifactLink, artifact_url, write_artifact
+from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.operators.base import SwitchyardOperator
 from switchyard.engine.diagnose import Diagnosis, diagnose
 from switchyard.engine.graph import mermaid, svg
@@ -136,6 +136,6 @@ def run_gate(operator: Any, context: Context, scope: str, colour: str, name: str
     )
     write_artifact(dag_id, run_id, f"{safe}.mmd", mermaid(view, verdict.chain, result.conclusion.health))
     write_artifact(dag_id, run_id, f"{safe}.json", json.dumps(report, indent=2, default=str))
-    context["ti"].xcom_push(key="artifact_url", value=artifact_url(picture))
+    publish_artifact(context, picture)
     context["ti"].xcom_push(key="verdict", value=json.loads(json.dumps(report, default=str)))
     return result

@@ -12,11 +12,11 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import ApiException, CoordinationV1Api, CoreV1Api
 
-from switchyard.airflow.artifacts import ArtifactLink, artifact_url, write_artifact
+from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.operators.base import SwitchyardOperator
 from switchyard.release.colours import other
 from switchyard.release.lock import LockHeld, ReleaseLock
-from switchyard.release.records import ReleaseHistory
+from switchyard.release.records import ReleaseHistory, now_iso
 from switchyard.release.switch import GatewaySwitch, SwitchNotVerified, TrafficSwitch, preview_service_name
 from switchyard.release.workloads import Workloads, with_tag
 
@@ -249,7 +249,7 @@ class BackupLiveOperator(SwitchyardOperator):
         documents.append(self.api_client.sanitize_for_serialization(service))
         text = yaml.safe_dump_all(documents, sort_keys=False)
         path = write_artifact(context["dag"].dag_id, context["run_id"], "backup-before-release.yaml", text)
-        context["ti"].xcom_push(key="artifact_url", value=artifact_url(path))
+        publish_artifact(context, path)
         self.decide(
             context,
             f"{len(documents) - 1} live deployment(s) and service {spec.service}",
@@ -508,7 +508,7 @@ class TrafficSwitchOperator(SwitchyardOperator):
         ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).finish(
             context["run_id"], "Active", images=images
         )
-        outcome = result.as_dict() | {"workers": handover}
+        outcome = result.as_dict() | {"workers": handover, "switched_at": now_iso()}
         self.decide(
             context,
             f"traffic on {result.previous or 'nothing'}",
@@ -539,60 +539,6 @@ def hand_over_workers(workloads: Workloads, target: str) -> dict[str, str]:
         moves[new] = f"{have}→{wanted}"
         moves[old] = "→0"
     return moves
-
-
-class ScaleDownColourOperator(SwitchyardOperator):
-    """Scale every per-colour deployment of a colour to 0 (a failed standby, or cleanup).
-
-    :param colour: the colour to scale down
-    :param reason: why, for the log and the deployments' annotation
-    """
-
-    template_fields: Sequence[str] = ("model_path", "colour", "reason")
-
-    def __init__(self, *, colour: str, reason: str = "", record_failure: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.colour, self.reason, self.record_failure = colour, reason, record_failure
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        if not self.colour:
-            self.log.info("no colour planned (the plan did not run): nothing to scale down")
-            return {}
-        spec = self.spec
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
-        if switch.live_colour() == self.colour:
-            self.decide(
-                context, f"{self.colour} is the live colour", "refuse to scale down what serves traffic"
-            )
-            raise AirflowFailException(f"refusing to scale down {self.colour}: the Service selects it")
-        workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
-        previous = {c: workloads.scale(c, 0) for c in spec.layout.components(self.colour)}
-        if self.record_failure:
-            from switchyard.airflow.notifications import notification_line, notify, run_link
-            from switchyard.release.evidence import first_failure
-
-            evidence = first_failure(context["ti"])
-            ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).finish(
-                context["run_id"],
-                "Failed",
-                root_cause=evidence.root_cause or evidence.reason,
-                chain=evidence.chain,
-            )
-            plan = context["ti"].xcom_pull(task_ids="plan") or {}
-            notify(
-                notification_line(
-                    spec.app,
-                    plan.get("version", ""),
-                    f"FAILED before the switch at {evidence.step}",
-                    evidence.root_cause or evidence.reason[:200],
-                    run_link(context["dag"].dag_id, context["run_id"]),
-                ),
-                context,
-            )
-        self.decide(
-            context, f"{self.colour} replicas {previous}", f"scaled {self.colour} to 0 ({self.reason})"
-        )
-        return previous
 
 
 def migration_job_name(app: str, version: str) -> str:

@@ -1,0 +1,86 @@
+"""Evidence of a failed step when no gate named a cause: the error it failed with, one line, and
+the incident report that says where the release failed and why."""
+
+from __future__ import annotations
+
+from kubernetes.client import ApiException
+
+from switchyard.airflow.operators.aftercare import incident_report
+from switchyard.release.evidence import Evidence, describe_error, first_failure
+
+
+class XComOf:
+    """What ``ti.xcom_pull`` answers in a run where ``values`` were pushed: {(task, key): value}."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def xcom_pull(self, task_ids, key="return_value"):
+        return self.values.get((task_ids, key))
+
+
+def test_an_api_error_is_described_by_status_and_message_without_headers():
+    exc = ApiException(status=500, reason="Internal Server Error")
+    exc.body = '{"kind": "Status", "message": "etcdserver: request timed out"}'
+    exc.headers = {"Authorization": "Bearer secret-token"}
+    text = describe_error(exc)
+    assert text == "Kubernetes API answered HTTP 500 Internal Server Error: etcdserver: request timed out"
+
+
+def test_other_errors_keep_their_type_and_are_bounded():
+    assert describe_error(KeyError("standby")) == "KeyError: 'standby'"
+    assert len(describe_error(RuntimeError("x" * 5000))) == 500
+    assert "without an error message" in describe_error(None)
+
+
+def test_the_first_failed_step_is_named_with_its_error():
+    ti = XComOf({("deploy_standby", "error"): {"task": "deploy_standby", "error": "TimeoutError: read"}})
+    evidence = first_failure(ti)
+    assert (evidence.step, evidence.root_cause, evidence.reason) == (
+        "deploy_standby",
+        "",
+        "TimeoutError: read",
+    )
+    assert evidence.failed_at() == "failed at deploy_standby: TimeoutError: read"
+
+
+def test_the_incident_report_names_the_failed_step_and_its_error():
+    plan = {"version": "v2", "standby": "green", "live": "blue", "live_version": "v1"}
+    evidence = Evidence("watch", reason="Kubernetes API answered HTTP 503 Service Unavailable")
+    report = incident_report("acme-shop", plan, evidence, [("t", "rollback started")], "rolled back", "")
+    assert "failed at `watch`" in report
+    assert "`watch` failed with: Kubernetes API answered HTTP 503 Service Unavailable" in report
+
+
+def test_the_artefact_link_of_a_task_that_saved_nothing_asks_no_one():
+    from switchyard.airflow.artifacts import ArtifactLink
+    from switchyard.airflow.operators.aftercare import RollbackOperator
+
+    rollback = RollbackOperator(task_id="rollback", model_path="include/models/acme-shop.model.yaml")
+    # the Task SDK computes the link when the task ends; before, an XCom lookup logged
+    # "[error] XCom not found ... artifact_url" for every task that failed before saving a file
+    assert ArtifactLink().get_link(rollback, ti_key=None) == ""
+    rollback.published_artifact_url = "http://x/switchyard/artifacts/r/incident-report.md"
+    assert ArtifactLink().get_link(rollback, ti_key=None).endswith("incident-report.md")
+
+
+def test_the_incident_timeline_starts_at_the_switch_with_the_detection_latency():
+    from switchyard.airflow.operators.aftercare import failure_timeline
+
+    evidence = Evidence("bake", "acme-shop-nginx-green", ["acme-shop-nginx-green"], "crash loop", True)
+    checkpoints = [
+        {"passed": True, "label": "+1 min", "at": 1_780_000_060.0, "sampled_at": 1_780_000_058.0},
+        {
+            "passed": False,
+            "label": "+2 min",
+            "at": 1_780_000_125.0,
+            "sampled_at": 1_780_000_120.0,
+            "problems": ["error ratio 5.00% ≥ 0.10%"],
+        },
+    ]
+    switched_at = "2026-05-28T20:26:40Z"  # epoch 1_780_000_000
+    timeline = failure_timeline(switched_at, evidence, checkpoints)
+    assert timeline[0] == (switched_at, "traffic switched to the new colour")
+    assert timeline[1] == ("2026-05-28T20:28:40Z", "first failing sample (+2 min), 120s after the switch")
+    assert timeline[2][0] == "2026-05-28T20:28:45Z"
+    assert "error ratio 5.00%" in timeline[2][1] and "detection latency 125s from the switch" in timeline[2][1]

@@ -1,0 +1,151 @@
+"""Every way a release can fail ends in a clean, recorded, explained state (issue 11): faults
+injected into the emulator during whole releases run with dag.test().
+
+Each test starts from a freshly seeded cluster: blue live at v1, green absent, the Service
+selecting blue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from release_helpers import cluster_state, history, states, task_state, when, xcom
+
+FAST = {
+    "grace_seconds": 0,
+    "rollout_timeout_seconds": 30,
+    "watch_minutes": 0,
+    "bake_minutes": 0,
+    "run_migration": "no",
+}
+PODS = "/api/v1/namespaces/default/pods"
+SERVICE = "/api/v1/namespaces/default/services/acme-shop-svc"
+LEASES = "/apis/coordination.k8s.io/v1/namespaces/default/leases/*"
+
+
+def notifications(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("NOTIFY:")]
+
+
+def ended_since(dag_id: str, task_id: str, since):
+    """True once ``task_id`` of a run started after ``since`` succeeded (not an earlier test's run)."""
+
+    def check() -> bool:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            return (
+                session.query(TaskInstance)
+                .filter(
+                    TaskInstance.dag_id == dag_id,
+                    TaskInstance.task_id == task_id,
+                    TaskInstance.start_date >= since,
+                    TaskInstance.state == "success",
+                )
+                .first()
+                is not None
+            )
+
+    return check
+
+
+def test_a_switch_that_fails_before_it_patches_scales_the_standby_down_and_records_why(
+    cluster_env, release_dag, emulator_for, caplog
+):
+    emulator = emulator_for(cluster_env)
+    # Listing pods answers 500 from the smoke tests on: the switch cannot count the green pods,
+    # so it fails before it patches the selector (both tries).
+    thread = when(
+        ended_since(release_dag.dag_id, "smoke_tests", dt.datetime.now(dt.UTC)),
+        lambda: emulator.add_fault("error", path=PODS, verb="GET"),
+        timeout=180,
+    )
+    with caplog.at_level("INFO"):
+        run = release_dag.test(run_conf={"version": "v2", **FAST})
+    emulator.clear_faults()
+    thread.join(1)
+    assert not thread.is_alive() and not thread.errors
+    assert run.state == "failed"
+    task_states = states(run)
+    assert task_states["switch_traffic"] == "failed" and task_states["rollback"] == "skipped"
+    assert task_states["abort_standby"] == "success"
+    after = cluster_state(cluster_env)
+    assert after["colour"] == "blue" and after["replicas"]["acme-shop-nginx-green"] == 0
+    assert after["replicas"]["acme-shop-php-fpm-green"] == 0 and after["leases"] == []
+    [record] = history(cluster_env)
+    assert record["status"] == "Failed" and record["failed_step"] == "switch_traffic"
+    assert "HTTP 500" in record["root_cause"]
+    assert any(
+        "FAILED before the switch at switch_traffic; traffic on blue" in n for n in notifications(caplog)
+    )
+
+
+def test_a_forbidden_service_read_does_not_crash_the_abort(cluster_env, release_dag, emulator_for, caplog):
+    emulator = emulator_for(cluster_env)
+    # deploy_standby fails by an API error; before its retry the Service becomes unreadable (403).
+    emulator.add_fault(
+        "error", path="/apis/apps/v1/namespaces/default/deployments/acme-shop-php-fpm-green", verb="GET"
+    )
+    thread = when(
+        task_state(release_dag.dag_id, "deploy_standby", "up_for_retry"),
+        lambda: emulator.add_fault("forbidden", path=SERVICE, verb="GET"),
+        timeout=180,
+    )
+    with caplog.at_level("INFO"):
+        run = release_dag.test(run_conf={"version": "v2", **FAST})
+    emulator.clear_faults()
+    thread.join(1)
+    assert not thread.errors
+    assert run.state == "failed" and states(run)["deploy_standby"] == "failed"
+    abort = next(ti for ti in run.get_task_instances() if ti.task_id == "abort_standby")
+    assert abort.state == "failed" and abort.try_number == 1  # said once, not five raw tracebacks
+    result = xcom(run, "abort_standby")
+    assert result["failed_step"] == "deploy_standby" and result["scaled"]  # green scaled down anyway
+    assert any("could not read service default/acme-shop-svc" in p and "403" in p for p in result["problems"])
+    [record] = history(cluster_env)
+    assert record["status"] == "Failed" and record["failed_step"] == "deploy_standby"
+    assert "403" in record["root_cause"]
+    [line] = [n for n in notifications(caplog) if "FAILED before the switch" in n]
+    assert "at deploy_standby; traffic: unknown (service unreadable)" in line
+    after = cluster_state(cluster_env)
+    assert after["replicas"]["acme-shop-php-fpm-green"] == 0 and after["leases"] == []
+
+
+def test_a_release_refused_at_the_lock_is_recorded_and_summarised(cluster_env, release_dag):
+    from kubernetes import client
+    from release_helpers import api
+
+    from switchyard.release.lock import ReleaseLock
+
+    lock = ReleaseLock(client.CoordinationV1Api(api(cluster_env)), "acme-shop", "default")
+    lock.acquire("manual__other-run", "release_acme_shop", "v5-slow", 3600)
+    run = release_dag.test(run_conf={"version": "v10", **FAST})
+    assert run.state == "failed" and states(run)["lock"] == "failed"
+    [record] = history(cluster_env)
+    assert (record["version"], record["status"], record["failed_step"]) == ("v10", "Failed", "lock")
+    assert "release v5-slow of acme-shop is in progress" in record["root_cause"]
+    note = xcom(run, "summary")["note"]
+    assert note.startswith("acme-shop v10: not switched; traffic on blue;")
+    assert "failed at lock: release v5-slow of acme-shop is in progress" in note
+    assert lock.holder().run_id == "manual__other-run"
+
+
+def test_a_lock_that_cannot_be_given_back_fails_the_run(cluster_env, release_dag, emulator_for):
+    emulator_for(cluster_env).add_fault("error", path=LEASES, verb="DELETE")
+    run = release_dag.test(run_conf={"version": "v2", **FAST})
+    emulator_for(cluster_env).clear_faults()
+    task_states = states(run)
+    assert task_states["cleanup_old_colour"] == "success" and task_states["unlock"] == "failed"
+    assert run.state == "failed"
+    assert cluster_state(cluster_env)["leases"] == ["switchyard-release-acme-shop"]
+
+
+def test_the_version_reaches_every_task_byte_for_byte(cluster_env, release_dag):
+    # "1.10" is not in ECR: the release stops at the pre-check, after lock and plan saw the tag
+    run = release_dag.test(run_conf={"version": "1.10", **FAST})
+    assert run.state == "failed" and states(run)["pre_checks.image_in_registry"] == "failed"
+    assert xcom(run, "plan")["version"] == "1.10"  # native rendering made it 1.1
+    assert "1.10" in xcom(run, "pre_checks.image_in_registry", "decision")["saw"]
+    [record] = history(cluster_env)
+    assert record["version"] == "1.10"
