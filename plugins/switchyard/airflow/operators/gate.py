@@ -86,13 +86,29 @@ def gate_view(operator: SwitchyardOperator, scope: str, colour: str):
     shape = operator.spec.layout
     if scope not in SCOPES:
         raise AirflowFailException(f"scope {scope!r} must be one of {', '.join(SCOPES)}")
-    if scope == "all" or not colour:
+    if scope == "all":
         model = operator.model
         names = [n for n, c in model.components.items() if c.type_def and c.type_def.provider != "generic"]
-        return model, names, []
-    if scope == "live":
-        return shape.live_path(colour), shape.live_scope(colour), shape.components(colour)
-    return shape.live_path(colour), shape.serving(colour), shape.components(colour)
+        view, vouch, prefer = model, names, []
+    elif colour not in ("blue", "green"):
+        # An empty colour (the plan's XCom missing) must not widen the gate to the whole model.
+        raise AirflowFailException(
+            f"gate scope {scope!r} needs the colour it is about (blue or green), got {colour!r}: "
+            "did the plan task run?"
+        )
+    elif scope == "live":
+        view, vouch, prefer = shape.live_path(colour), shape.live_scope(colour), shape.components(colour)
+    else:
+        view, vouch, prefer = shape.live_path(colour), shape.serving(colour), shape.components(colour)
+    # A gate that vouches for nothing, or for names its view does not have, passes on no evidence.
+    unknown = [n for n in vouch if n not in view.components]
+    if not vouch or unknown:
+        raise AirflowFailException(
+            f"gate scope {scope!r} on {colour or 'the whole model'} is "
+            + (f"missing from the model: {', '.join(unknown)}" if unknown else "empty")
+            + f"; check the release: section of {operator.model_path}"
+        )
+    return view, vouch, prefer
 
 
 def run_gate(operator: Any, context: Context, scope: str, colour: str, name: str) -> Diagnosis:
