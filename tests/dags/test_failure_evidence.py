@@ -83,4 +83,17 @@ def test_the_incident_timeline_starts_at_the_switch_with_the_detection_latency()
     assert timeline[0] == (switched_at, "traffic switched to the new colour")
     assert timeline[1] == ("2026-05-28T20:28:40Z", "first failing sample (+2 min), 120s after the switch")
     assert timeline[2][0] == "2026-05-28T20:28:45Z"
-    assert "error ratio 5.00%" in timeline[2][1] and "detection latency 125s from the switch" in timeline[2][1]
+    assert (
+        "error ratio 5.00%" in timeline[2][1] and "detection latency 125s from the switch" in timeline[2][1]
+    )
+
+
+def test_a_decision_stops_the_release_by_its_flag_not_its_wording():
+    stopped = XComOf(
+        {("smoke_tests", "decision"): {"saw": "HTTP 503 on /health", "decided": "halt", "stops": True}}
+    )
+    assert first_failure(stopped).step == "smoke_tests"
+    carried_on = XComOf(
+        {("plan", "decision"): {"saw": "blue live", "decided": "fail-safe defaults applied", "stops": False}}
+    )
+    assert first_failure(carried_on).step == ""

@@ -27,6 +27,8 @@ STEPS = (
     "watch",
     "bake",
 )
+# The model gates among them (their XCom ``verdict`` is the run's gate summary).
+GATES = ("pre_checks.live_path_gate", "standby_gate", "live_path_gate_after_switch")
 # Failures up to and including the switch (before it moved traffic) are the abort's; later ones the rollback's.
 BEFORE_TRAFFIC_MOVES = STEPS[: STEPS.index("switch_traffic") + 1]
 ERROR_KEY = "error"  # XCom key of the error a step failed with
@@ -107,7 +109,7 @@ def first_failure(ti: Any, steps: tuple[str, ...] = STEPS) -> Evidence:
                 )
             return Evidence(step, "", [], verdict.get("summary", "unknown"), False)
         decision = ti.xcom_pull(task_ids=step, key="decision")
-        if decision and decision.get("decided", "").startswith(("fail", "stop", "refuse")):
+        if decision and decision.get("stops"):
             return Evidence(
                 step, decision.get("root_cause", ""), decision.get("chain") or [], decision.get("saw", "")
             )

@@ -58,10 +58,14 @@ class SwitchyardOperator(BaseOperator):
     def api_client(self):
         return self.hook.api_client
 
-    def decide(self, context: Context, saw: str, decided: str, **details: Any) -> None:
-        """The task's one decision line: what it saw and what it decided (log + XCom ``decision``)."""
+    def decide(self, context: Context, saw: str, decided: str, *, stops: bool = False, **details: Any) -> None:
+        """The task's one decision line: what it saw and what it decided (log + XCom ``decision``).
+        ``stops=True``: the decision stops the release (the failure path reads this flag, never the
+        wording of ``decided``)."""
         self.log.info("DECISION: saw %s — decided %s", saw, decided)
         context["ti"].xcom_push(
             key="decision",
-            value=json.loads(json.dumps({"saw": saw, "decided": decided, **details}, default=str)),
+            value=json.loads(
+                json.dumps({"saw": saw, "decided": decided, "stops": stops, **details}, default=str)
+            ),
         )

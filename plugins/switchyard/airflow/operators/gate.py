@@ -74,6 +74,7 @@ class ModelGateOperator(SwitchyardOperator):
             context,
             f"{verdict.outcome} after {result.probes_run} probes",
             "pass" if verdict.passed else "fail the release",
+            stops=not verdict.passed,
             summary=verdict.summary(),
         )
         if not verdict.passed:

@@ -74,7 +74,7 @@ class ReleaseLockOperator(SwitchyardOperator):
         try:
             outcome = lock.acquire(run_id, dag_id, self.version, self.ttl_seconds)
         except LockHeld as exc:
-            self.decide(context, str(exc), "fail fast: one release per app at a time")
+            self.decide(context, str(exc), "fail fast: one release per app at a time", stops=True)
             raise AirflowFailException(str(exc)) from None
         self.decide(context, f"lease {lock.name}", outcome)
         return outcome
@@ -102,7 +102,7 @@ class VersionInHistoryOperator(SwitchyardOperator):
         ]
         if not known:
             listed = ", ".join(f"{r.version} ({r.status})" for r in reversed(records)) or "none recorded"
-            self.decide(context, f"{self.version} not in the history of {spec.app}", "refuse to roll back")
+            self.decide(context, f"{self.version} not in the history of {spec.app}", "refuse to roll back", stops=True)
             raise AirflowFailException(
                 f"{self.version} is not a version {spec.app} has served (history, newest first: {listed})"
             )
@@ -155,6 +155,7 @@ class PlanReleaseOperator(SwitchyardOperator):
                 context,
                 f"service {spec.service} selects no colour and no {spec.app} deployment exists",
                 "stop: first deployment",
+                stops=True,
             )
             raise AirflowFailException(
                 f"first deployment of {spec.app}: there is no live colour to render the standby from. Deploy "
@@ -278,7 +279,7 @@ class ImageInRegistryOperator(SwitchyardOperator):
                 f"cannot tell whether {repository}:{self.version} exists in ECR ({found.status}): {found.detail}"
             )
         if not exists:
-            self.decide(context, f"no image {repository}:{self.version} in ECR", "stop before deploying")
+            self.decide(context, f"no image {repository}:{self.version} in ECR", "stop before deploying", stops=True)
             raise AirflowFailException(
                 f"image {repository}:{self.version} is not in ECR repository {repository}: push it or fix the version"
             )
@@ -432,7 +433,10 @@ class SmokeTestOperator(SwitchyardOperator):
                     break
         if failures:
             self.decide(
-                context, f"smoke tests on {self.colour}: {'; '.join(failures)}", "stop before the switch"
+                context,
+                f"smoke tests on {self.colour}: {'; '.join(failures)}",
+                "stop before the switch",
+                stops=True,
             )
             raise AirflowFailException(
                 f"smoke tests on {self.colour} via {preview} failed: {'; '.join(failures)}"
@@ -491,7 +495,7 @@ class TrafficSwitchOperator(SwitchyardOperator):
             else:
                 result = switch.switch(self.target, timeout=self.verify_timeout_seconds)
         except SwitchNotVerified as exc:
-            self.decide(context, str(exc), "fail: traffic is not verified on the target colour")
+            self.decide(context, str(exc), "fail: traffic is not verified on the target colour", stops=True)
             raise AirflowFailException(str(exc)) from None
         workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
         handover = hand_over_workers(workloads, self.target)
@@ -630,7 +634,7 @@ class MigrationJobOperator(SwitchyardOperator):
         failed = self.hook.is_job_failed(job)
         if failed:
             tail = " / ".join(logs.strip().splitlines()[-3:])
-            self.decide(context, f"migration job {name} failed ({failed}): {tail}", "stop before the switch")
+            self.decide(context, f"migration job {name} failed ({failed}): {tail}", "stop before the switch", stops=True)
             raise AirflowFailException(f"migration {name} failed ({failed}); last lines: {tail}")
         self.decide(context, f"migration job {name} completed", "continue", job=name)
         return {"job": name, "log_lines": len(logs.splitlines())}

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from switchyard.release.evidence import BEFORE_TRAFFIC_MOVES, first_failure
+from switchyard.release.evidence import BEFORE_TRAFFIC_MOVES, GATES, first_failure
 
 log = logging.getLogger(__name__)
 
-GATES = ("pre_checks.live_path_gate", "standby_gate", "live_path_gate_after_switch")
 
 
 def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:

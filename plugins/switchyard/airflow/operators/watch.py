@@ -210,6 +210,7 @@ class ReleaseWatchOperator(SwitchyardOperator):
                 context,
                 f"{line}: {'; '.join(problems)}",
                 "fail → roll back",
+                stops=True,
                 root_cause=root_cause,
                 chain=chain,
             )
