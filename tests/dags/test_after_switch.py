@@ -21,12 +21,13 @@ FAST = {
 def test_degradation_at_a_bake_checkpoint_rolls_back(cluster_env, release_dag, emulator_for):
     emulator = emulator_for(cluster_env)
     # the new colour starts failing while the bake waits for its first checkpoint
-    when(
+    acted = when(
         task_state(release_dag.dag_id, "bake", "deferred"), lambda: emulator.set_behaviour("v2", "crash_loop")
     )
     run = release_dag.test(
         run_conf={**FAST, "version": "v2", "bake_minutes": 0.4, "watch_interval_seconds": 1}
     )
+    acted.check()
     assert run.state == "failed"
     task_states = states(run)
     assert task_states["bake"] == "failed" and task_states["rollback"] == "success"
@@ -44,9 +45,10 @@ def test_rds_down_during_the_bake_names_rds_and_does_not_roll_back(cluster_env, 
     """Decision: a shared dependency failing (rds serves both colours) is not rolled back — going
     back to blue cannot help; traffic stays on green, blue stays warm, and the run fails and pages."""
     rds = local_env.aws.client("rds")
-    when(
-        selector_is(cluster_env, "green"),
-        lambda: (time.sleep(2), rds.stop_db_instance(DBInstanceIdentifier="acme-shop-stage-rds")),
+    # once the bake waits (deferred) for its first checkpoint: after the post-switch gate, never racing it
+    acted = when(
+        task_state(release_dag.dag_id, "bake", "deferred"),
+        lambda: rds.stop_db_instance(DBInstanceIdentifier="acme-shop-stage-rds"),
     )
     try:
         run = release_dag.test(
@@ -54,6 +56,7 @@ def test_rds_down_during_the_bake_names_rds_and_does_not_roll_back(cluster_env, 
         )
     finally:
         rds.start_db_instance(DBInstanceIdentifier="acme-shop-stage-rds")
+    acted.check()
     assert run.state == "failed"
     assert states(run)["rollback"] == "failed"  # refused, on purpose
     failed = next(c for c in xcom(run, "bake", "checkpoints") if not c["passed"])
@@ -72,7 +75,7 @@ def test_a_switch_interrupted_before_verifying_converges_on_retry(cluster_env, r
     emulator = emulator_for(cluster_env)
     # The selector patch lands, then reading the endpoints fails (the worker "dies" before it
     # verifies); the task's retry finds the selector already moved and only verifies.
-    when(
+    acted = when(
         selector_is(cluster_env, "green"),
         lambda: emulator.add_fault(
             "error",
@@ -84,6 +87,7 @@ def test_a_switch_interrupted_before_verifying_converges_on_retry(cluster_env, r
         timeout=120,
     )
     run = release_dag.test(run_conf={**FAST, "version": "v2"})
+    acted.check()
     assert run.state == "success", states(run)
     switch = next(ti for ti in run.get_task_instances() if ti.task_id == "switch_traffic")
     assert switch.try_number == 2

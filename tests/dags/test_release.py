@@ -72,7 +72,7 @@ def test_bad_params_fail_before_any_task_runs(release_dag, conf, fragment):
 
 def test_degradation_during_the_watch_rolls_back(cluster_env, release_dag, emulator_for):
     emulator = emulator_for(cluster_env)
-    when(
+    acted = when(
         task_state(release_dag.dag_id, "watch", "deferred"),
         lambda: emulator.set_behaviour("v2", "crash_loop"),
     )
@@ -85,6 +85,7 @@ def test_degradation_during_the_watch_rolls_back(cluster_env, release_dag, emula
             "watch_interval_seconds": 2,
         }
     )
+    acted.check()
     assert run.state == "failed"
     assert states(run)["rollback"] == "success"
     after = cluster_state(cluster_env)

@@ -64,8 +64,7 @@ def test_a_switch_that_fails_before_it_patches_scales_the_standby_down_and_recor
     with caplog.at_level("INFO"):
         run = release_dag.test(run_conf={"version": "v2", **FAST})
     emulator.clear_faults()
-    thread.join(1)
-    assert not thread.is_alive() and not thread.errors
+    thread.check()
     assert run.state == "failed"
     task_states = states(run)
     assert task_states["switch_traffic"] == "failed" and task_states["rollback"] == "skipped"
@@ -95,8 +94,7 @@ def test_a_forbidden_service_read_does_not_crash_the_abort(cluster_env, release_
     with caplog.at_level("INFO"):
         run = release_dag.test(run_conf={"version": "v2", **FAST})
     emulator.clear_faults()
-    thread.join(1)
-    assert not thread.errors
+    thread.check()
     assert run.state == "failed" and states(run)["deploy_standby"] == "failed"
     abort = next(ti for ti in run.get_task_instances() if ti.task_id == "abort_standby")
     assert abort.state == "failed" and abort.try_number == 1  # said once, not five raw tracebacks

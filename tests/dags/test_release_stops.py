@@ -59,7 +59,8 @@ def test_failed_migration_leaves_the_live_colour_untouched(cluster_env, release_
     assert states(run)["migrate"] == "failed" and states(run)["switch_traffic"] == "upstream_failed"
     assert_untouched_blue(cluster_env)
     [record] = history(cluster_env)
-    assert record["status"] == "Failed" and "migrate" in (record["root_cause"] or "migrate")
+    assert record["status"] == "Failed" and record["failed_step"] == "migrate"
+    assert record["root_cause"].startswith("migration job acme-shop-migrate-v7-migration-fails failed")
 
 
 def test_smoke_test_failure_stops_before_the_switch(cluster_env, release_dag, emulator_for):
