@@ -3,6 +3,8 @@ the incident report that says where the release failed and why."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kubernetes.client import ApiException
 
 from switchyard.airflow.operators.aftercare import incident_report
@@ -97,3 +99,37 @@ def test_a_decision_stops_the_release_by_its_flag_not_its_wording():
         {("plan", "decision"): {"saw": "blue live", "decided": "fail-safe defaults applied", "stops": False}}
     )
     assert first_failure(carried_on).step == ""
+
+
+def test_only_a_declared_or_proven_shared_root_keeps_traffic_on_the_new_colour():
+    from switchyard.release.evidence import keep_traffic_on_new
+
+    green = ["acme-shop-nginx-green", "acme-shop-php-fpm-green"]
+    asked = []
+
+    def old_passes() -> bool:
+        asked.append(True)
+        return False
+
+    ingress = Evidence("bake", "acme-shop-ingress", ["acme-shop-ingress"], "", True)
+    assert keep_traffic_on_new(ingress, green, ("rds",), old_passes) == ""  # rolled back
+    assert asked == [True]  # after asking the old colour
+    rds = Evidence("bake", "rds", ["rds"], "", True)
+    assert "release.shared" in keep_traffic_on_new(rds, green, ("rds",), lambda: 1 / 0)  # not asked
+    assert "fails its gate on it too" in keep_traffic_on_new(ingress, green, (), lambda: True)
+    unconfirmed = Evidence("bake", "rds", ["rds"], "", False)
+    assert keep_traffic_on_new(unconfirmed, green, ("rds",), lambda: True) == ""
+
+
+def test_release_shared_names_components_both_colours_use(tmp_path):
+    import pytest
+
+    from switchyard.engine.model import load_model
+    from switchyard.release.spec import release_spec
+
+    acme = Path(__file__).resolve().parents[2] / "include" / "models" / "acme-shop.model.yaml"
+    assert "rds" in release_spec(load_model(acme)).shared
+    wrong = tmp_path / "acme-shop.model.yaml"
+    wrong.write_text(acme.read_text().replace("shared: [rds,", "shared: [acme-shop-nginx-blue, rds,"))
+    with pytest.raises(ValueError, match=r"release\.shared names acme-shop-nginx-blue"):
+        release_spec(load_model(wrong))

@@ -117,3 +117,22 @@ def first_failure(ti: Any, steps: tuple[str, ...] = STEPS) -> Evidence:
         if error:
             return Evidence(step, "", [], str(error.get("error") if isinstance(error, dict) else error))
     return Evidence()
+
+
+def keep_traffic_on_new(
+    evidence: Evidence, new_components: list[str], shared: tuple[str, ...], old_fails_same: Any
+) -> str:
+    """Why traffic should stay on the new colour instead of rolling back ("" = roll back).
+
+    Only a confirmed root cause that both colours depend on keeps traffic: one the model's
+    ``release.shared`` declares, or one the old colour fails its own gate on too
+    (``old_fails_same()``, asked only then). Any other root outside the new colour's components
+    (the Service, the ingress, a dependency the new version overloads) is rolled back."""
+    root = evidence.root_cause
+    if not (evidence.confirmed and root) or root in new_components:
+        return ""
+    if root in shared:
+        return f"root cause {root} is shared by both colours (release.shared)"
+    if old_fails_same():
+        return f"root cause {root}: the old colour fails its gate on it too"
+    return ""

@@ -17,7 +17,13 @@ from switchyard.airflow.notifications import notification_line, notify, run_link
 from switchyard.airflow.operators.base import SwitchyardOperator
 from switchyard.airflow.operators.release import hand_over_workers
 from switchyard.release.colours import other
-from switchyard.release.evidence import BEFORE_TRAFFIC_MOVES, Evidence, describe_error, first_failure
+from switchyard.release.evidence import (
+    BEFORE_TRAFFIC_MOVES,
+    Evidence,
+    describe_error,
+    first_failure,
+    keep_traffic_on_new,
+)
 from switchyard.release.records import ReleaseHistory, now_iso
 from switchyard.release.switch import SwitchNotVerified, TrafficSwitch
 from switchyard.release.workloads import CLEANUP_ANNOTATION, Workloads
@@ -301,15 +307,15 @@ class RollbackOperator(SwitchyardOperator):
             raise AirflowFailException(
                 "first deployment: there is no previous colour to roll back to; traffic stays"
             )
-        if (
-            evidence.confirmed
-            and evidence.root_cause
-            and evidence.root_cause not in spec.layout.components(new)
-        ):
-            why = (
-                f"root cause {evidence.root_cause} is shared by both colours: rolling back to {old} cannot "
-                f"help; traffic stays on {new}, {old} stays warm, paging"
-            )
+        def old_fails_same() -> bool:
+            from switchyard.airflow.operators.gate import run_gate
+
+            verdict = run_gate(self, context, "standby", old, "old_colour_check").verdict
+            return verdict.outcome == "failing" and verdict.root_cause == evidence.root_cause
+
+        stay = keep_traffic_on_new(evidence, spec.layout.components(new), spec.shared, old_fails_same)
+        if stay:
+            why = f"{stay}: rolling back to {old} cannot help; traffic stays on {new}, {old} stays warm, paging"
             self.decide(context, evidence.line(), "do not roll back", root_cause=evidence.root_cause)
             history.finish(
                 run_id,
