@@ -8,6 +8,7 @@ selecting blue.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from release_helpers import cluster_state, history, states, task_state, when, xcom
 
@@ -18,6 +19,7 @@ FAST = {
     "bake_minutes": 0,
     "run_migration": "no",
 }
+MODEL = Path(__file__).resolve().parents[2] / "include" / "models" / "acme-shop.model.yaml"
 PODS = "/api/v1/namespaces/default/pods"
 SERVICE = "/api/v1/namespaces/default/services/acme-shop-svc"
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/default/leases/*"
@@ -147,3 +149,42 @@ def test_the_version_reaches_every_task_byte_for_byte(cluster_env, release_dag):
     assert "1.10" in xcom(run, "pre_checks.image_in_registry", "decision")["saw"]
     [record] = history(cluster_env)
     assert record["version"] == "1.10"
+
+
+def test_a_cleared_run_that_had_switched_before_it_crashed_resumes_and_finishes(cluster_env, release_dag):
+    """What clearing the whole run does after a crash between the selector patch and its
+    verification: the plan recognises its own unfinished release and the run converges."""
+    from kubernetes import client
+    from release_helpers import api
+
+    from switchyard.engine.model import load_model
+    from switchyard.release.records import ReleaseHistory
+    from switchyard.release.spec import release_spec
+    from switchyard.release.workloads import Workloads
+
+    run_after = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    run_id = f"manual__{run_after.isoformat()}"
+    a = api(cluster_env)
+    spec = release_spec(load_model(MODEL))
+    workloads = Workloads(a, spec.layout)
+    # the crashed run: green deployed at v2, the selector patched, the record still InProgress
+    ReleaseHistory(client.CoreV1Api(a), "acme-shop", "default").begin(
+        run_id, release_dag.dag_id, "v2", "green", "v1"
+    )
+    for body in workloads.render_standby("blue", "v2", run_id):
+        workloads.apply(body)
+    assert workloads.wait_ready(spec.layout.serving("green"), timeout=60) == {}
+    client.CoreV1Api(a).patch_namespaced_service(
+        "acme-shop-svc", "default", {"spec": {"selector": {"color": "green"}}}
+    )
+
+    run = release_dag.test(run_after=run_after, run_conf={"version": "v2", **FAST})
+    assert run.run_id == run_id
+    assert run.state == "success", states(run)
+    assert xcom(run, "plan")["live"] == "blue" and xcom(run, "plan")["standby"] == "green"
+    assert xcom(run, "switch_traffic")["changed"] is False  # verified, not patched again
+    [record] = history(cluster_env)
+    assert (record["version"], record["status"]) == ("v2", "Active")
+    after = cluster_state(cluster_env)
+    assert after["colour"] == "green" and after["replicas"]["acme-shop-nginx-blue"] == 0
+    assert after["leases"] == []

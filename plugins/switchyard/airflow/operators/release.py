@@ -175,6 +175,19 @@ class PlanReleaseOperator(SwitchyardOperator):
                 .get("image", "")
             )
             live_version = image.rsplit(":", 1)[-1] if ":" in image else ""
+            own = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).find(context["run_id"])
+            if own and own.status == "InProgress" and own.colour == live and own.version == self.version:
+                # This run switched, then crashed before it verified (the whole run was cleared):
+                # keep the colours it planned, so it resumes at the switch's verification and goes
+                # on to the gate, watch, bake and cleanup instead of "already live".
+                self.log.info(
+                    "run %s already switched %s to %s (record #%d in progress): resuming",
+                    context["run_id"],
+                    spec.service,
+                    live,
+                    own.number,
+                )
+                live, standby, live_version = other(live), live, own.previous_version
         if live_version and live_version == self.version:
             raise AirflowFailException(
                 f"version {self.version} is already live on {live}: nothing to release (roll back with the rollback DAG)"
