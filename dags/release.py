@@ -152,6 +152,8 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         default_args={
             "retries": 1,
             "retry_delay": timedelta(seconds=10),
+            # no step hangs forever; the long ones (rollout, approval, watch, bake) set their own
+            "execution_timeout": timedelta(minutes=30),
             "on_failure_callback": record_task_error,  # "failed at <task>: <error>" everywhere
         },
     ) as dag:
@@ -196,6 +198,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         dry_run_done = EmptyOperator(task_id="dry_run_done")
         deploy = StandbyDeploymentsOperator(
             task_id="deploy_standby",
+            execution_timeout=timedelta(hours=4),  # rollout ≤ 2 h + grace ≤ 1 h
             model_path=model,
             plan=PLAN,
             rollout_timeout_seconds="{{ params.rollout_timeout_seconds }}",
@@ -209,7 +212,9 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         def migration_needed(ti=None) -> str:
             return "migrate" if ti.xcom_pull(task_ids="plan")["run_migration"] else "no_migration"
 
-        migrate = MigrationJobOperator(task_id="migrate", model_path=model, plan=PLAN, retries=0)
+        migrate = MigrationJobOperator(
+            task_id="migrate", model_path=model, plan=PLAN, retries=0, execution_timeout=timedelta(hours=1)
+        )
         no_migration = EmptyOperator(task_id="no_migration")
         smoke = SmokeTestOperator(
             task_id="smoke_tests",
@@ -224,6 +229,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
 
         approve = ReleaseApprovalOperator(
             task_id="approve",
+            execution_timeout=timedelta(hours=25),  # the approval deadline is ≤ 24 h
             subject=f"Switch {app} to {{{{ params.version }}}}?",
             body="{{ ti.xcom_pull(task_ids='standby_gate', key='verdict')['summary'] }}",
             retries=0,
@@ -241,6 +247,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
 
         watch = ReleaseWatchOperator(
             task_id="watch",
+            execution_timeout=timedelta(hours=3),  # ≤ 2 h
             model_path=model,
             colour=STANDBY,
             kind="watch",
@@ -249,6 +256,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         )
         bake = ReleaseWatchOperator(
             task_id="bake",
+            execution_timeout=timedelta(hours=26),  # ≤ 24 h
             model_path=model,
             colour=STANDBY,
             kind="bake",

@@ -74,7 +74,8 @@ def test_rds_down_during_the_bake_names_rds_and_does_not_roll_back(cluster_env, 
 def test_a_switch_interrupted_before_verifying_converges_on_retry(cluster_env, release_dag, emulator_for):
     emulator = emulator_for(cluster_env)
     # The selector patch lands, then reading the endpoints fails (the worker "dies" before it
-    # verifies); the task's retry finds the selector already moved and only verifies.
+    # verifies); the task's retry finds the selector already moved and only verifies. Four 500s:
+    # one call's attempts (the client retries an idempotent read three times) all fail.
     acted = when(
         selector_is(cluster_env, "green"),
         lambda: emulator.add_fault(
@@ -82,7 +83,7 @@ def test_a_switch_interrupted_before_verifying_converges_on_retry(cluster_env, r
             path="/api/v1/namespaces/default/endpoints/acme-shop-svc",
             verb="GET",
             status=500,
-            times=1,
+            times=4,
         ),
         timeout=120,
     )
