@@ -107,7 +107,16 @@ def test_rollback_to_a_version_from_history(cluster_env, release_dag, rollback_d
     from switchyard.release.records import ReleaseHistory
 
     history_api = ReleaseHistory(client.CoreV1Api(api(cluster_env)), "acme-shop", "default")
-    history_api.update(lambda rs: [type(rs[0])(0, "v1", "blue", "Superseded", "seeded"), *rs])
+    # what v1 served, per the record: php-fpm ran a hotfix build under the v1 release
+    apps = client.AppsV1Api(api(cluster_env))
+    served = {
+        name: apps.read_namespaced_deployment(name, "default").spec.template.spec.containers[0].image
+        for name in ("acme-shop-nginx-blue", "acme-shop-php-fpm-blue", "acme-shop-consumer-blue")
+    }
+    served["acme-shop-php-fpm-blue"] = served["acme-shop-php-fpm-blue"].rsplit(":", 1)[0] + ":v1-hotfix"
+    history_api.update(
+        lambda rs: [type(rs[0])(0, "v1", "blue", "Superseded", "seeded", images=dict(served)), *rs]
+    )
     back = rollback_dag.test(
         run_conf={
             "version": "v1",
@@ -120,6 +129,9 @@ def test_rollback_to_a_version_from_history(cluster_env, release_dag, rollback_d
     assert back.state == "success", states(back)
     after = cluster_state(cluster_env)
     assert after["colour"] == "blue" and after["images"]["acme-shop-nginx-blue"] == "v1"
+    assert after["images"]["acme-shop-php-fpm-blue"] == "v1-hotfix"  # all images of the record, not a re-tag
+    assert history(cluster_env)[-1]["reason"] == "v2 slow checkout"
+    assert xcom(back, "summary")["note"].endswith("; reason: v2 slow checkout")
     assert after["replicas"]["acme-shop-nginx-green"] == 0
     statuses = [(r["version"], r["status"]) for r in history(cluster_env)]
     assert statuses[-1] == ("v1", "Active") and ("v2", "Superseded") in statuses

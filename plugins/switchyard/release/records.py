@@ -48,6 +48,7 @@ class ReleaseRecord:
     previous_version: str = ""
     migration: bool = False
     cleanup_after: str = ""
+    reason: str = ""  # why a person asked for it (the rollback DAG's reason param)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReleaseRecord:
@@ -88,6 +89,7 @@ FIELD_TYPES: dict[str, type] = {
     "previous_version": str,
     "migration": bool,
     "cleanup_after": str,
+    "reason": str,
 }
 FIELD_DESCRIPTIONS = {
     int: "a whole number",
@@ -191,7 +193,7 @@ class ReleaseHistory:
     # ---- the transitions the DAGs make ------------------------------------------------------
 
     def begin(
-        self, run_id: str, dag_id: str, version: str, colour: str, previous_version: str
+        self, run_id: str, dag_id: str, version: str, colour: str, previous_version: str, reason: str = ""
     ) -> ReleaseRecord:
         """Record a release in progress (idempotent for a re-run of the same run)."""
 
@@ -209,6 +211,7 @@ class ReleaseHistory:
                     dag_id,
                     started_at=now_iso(),
                     previous_version=previous_version,
+                    reason=reason,
                 )
             )
             return records

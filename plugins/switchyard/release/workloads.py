@@ -123,13 +123,23 @@ class Workloads:
                     raise
         raise RuntimeError(f"deployment {namespace}/{name} kept changing under us; giving up after 5 tries")
 
-    def render_standby(self, live: str, version: str, run_id: str) -> list[Obj]:
+    def render_standby(
+        self, live: str, version: str, run_id: str, images: dict[str, str] | None = None
+    ) -> list[Obj]:
         """Manifests of every per-colour deployment of the standby colour, from the live ones.
 
         Queue workers of the standby colour are rendered at 0 replicas: they would otherwise take
-        jobs from the shared queue with unreleased code.
+        jobs from the shared queue with unreleased code. ``images``: the images a release record
+        says were served (component of either colour → image); a tier found there gets exactly
+        that image instead of the live one re-tagged (a rollback restores what was released).
         """
         standby = other(live)
+        by_tier = {
+            tier: images[name]
+            for tier, members in self.layout.tiers.items()
+            for name in members.values()
+            if images and images.get(name)
+        }
         bodies = []
         for tier, members in self.layout.tiers.items():
             source = self.read(members[live])
@@ -142,6 +152,12 @@ class Workloads:
                 0 if members[standby] in self.layout.workers else int(source["spec"].get("replicas") or 1)
             )
             body = recolour(source, standby, version, replicas, run_id)
+            if tier in by_tier:
+                containers = body["spec"]["template"]["spec"]["containers"]
+                app_repository = repository_of(source["spec"]["template"]["spec"]["containers"][0]["image"])
+                for container in containers:
+                    if repository_of(container["image"]) == app_repository:
+                        container["image"] = by_tier[tier]
             body["metadata"]["namespace"] = self.layout.namespace(members[standby])
             bodies.append(body)
             self.log(f"rendered {body['metadata']['name']} ({tier}) at {replicas} replicas")

@@ -339,7 +339,13 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         plan = self._plan()
         workloads = Workloads(self.api_client, self.spec.layout, log=self.log.info)
         live = plan["live"] or plan["standby"]
-        bodies = workloads.render_standby(live, plan["version"], context["run_id"]) if plan["live"] else []
+        # A rollback to a version restores the images its record says were released.
+        recorded = (context["ti"].xcom_pull(task_ids="version_in_history") or {}).get("images") or {}
+        bodies = (
+            workloads.render_standby(live, plan["version"], context["run_id"], images=recorded)
+            if plan["live"]
+            else []
+        )
         if not bodies:
             raise AirflowFailException(
                 "first deployment: no live colour to render from — create the first colour's deployments by hand or from manifests"
@@ -357,7 +363,12 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
             return results
         history = ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
         record = history.begin(
-            context["run_id"], context["dag"].dag_id, plan["version"], plan["standby"], plan["live_version"]
+            context["run_id"],
+            context["dag"].dag_id,
+            plan["version"],
+            plan["standby"],
+            plan["live_version"],
+            reason=str((context.get("params") or {}).get("reason") or ""),
         )
         self.log.info(
             "release record #%d: %s to %s (in progress)", record.number, plan["version"], plan["standby"]

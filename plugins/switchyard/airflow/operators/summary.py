@@ -57,6 +57,7 @@ def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:
         + (", ".join(f"{g.split('.')[-1]} {o}" for g, o in gates.items()) or "none ran")
         + (f"; {failure}" if failure else "")
         + (f"; root cause: {root_cause}" if root_cause else "")
+        + (f"; reason: {params['reason']}" if params.get("reason") else "")
     )
     summary["note"] = note[:1000]
     log.info("RELEASE SUMMARY: %s", summary["note"])
