@@ -133,3 +133,41 @@ def test_release_shared_names_components_both_colours_use(tmp_path):
     wrong.write_text(acme.read_text().replace("shared: [rds,", "shared: [acme-shop-nginx-blue, rds,"))
     with pytest.raises(ValueError, match=r"release\.shared names acme-shop-nginx-blue"):
         release_spec(load_model(wrong))
+
+
+def test_a_progress_deadline_an_older_rollout_exceeded_does_not_fail_this_one():
+    from switchyard.release.workloads import deadline_exceeded_at, rollout_status_of
+
+    scaled_up = {
+        "metadata": {"generation": 4},
+        "spec": {"replicas": 2},
+        "status": {
+            "observedGeneration": 4,
+            "updatedReplicas": 2,
+            "replicas": 2,
+            "readyReplicas": 2,
+            "availableReplicas": 2,
+            "conditions": [
+                {
+                    "type": "Progressing",
+                    "status": "False",
+                    "reason": "ProgressDeadlineExceeded",
+                    "lastUpdateTime": "2026-03-01T10:00:00Z",
+                    "message": "ReplicaSet has timed out progressing.",
+                }
+            ],
+        },
+    }
+    before = deadline_exceeded_at(scaled_up)  # what the condition said before the scale-up
+    assert rollout_status_of(scaled_up, before) == (True, "2/2 replicas ready")
+    assert rollout_status_of(scaled_up)[1].startswith("rollout stuck")  # no snapshot: judged as before
+    later = {
+        **scaled_up,
+        "status": {
+            **scaled_up["status"],
+            "conditions": [
+                {**scaled_up["status"]["conditions"][0], "lastUpdateTime": "2026-03-01T12:00:00Z"}
+            ],
+        },
+    }
+    assert rollout_status_of(later, before)[1].startswith("rollout stuck")  # this rollout's own deadline

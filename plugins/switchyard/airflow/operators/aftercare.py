@@ -26,7 +26,7 @@ from switchyard.release.evidence import (
 )
 from switchyard.release.records import ReleaseHistory, now_iso
 from switchyard.release.switch import SwitchNotVerified, TrafficSwitch
-from switchyard.release.workloads import CLEANUP_ANNOTATION, Workloads
+from switchyard.release.workloads import CLEANUP_ANNOTATION, Workloads, deadline_exceeded_at
 
 
 class AbortReleaseOperator(SwitchyardOperator):
@@ -366,11 +366,15 @@ class RollbackOperator(SwitchyardOperator):
         if cold:
             mode = "delayed"
             replicas = plan.get("live_replicas") or {}
+            # judged: the rollout this scale-up starts, not the one that ended before the scale to 0
+            stale = {c: deadline_exceeded_at(workloads.read(c)) for c in spec.layout.serving(old)}
             for component in spec.layout.components(old):
                 if component not in spec.layout.workers:
                     workloads.scale(component, int(replicas.get(component) or 2))
             timeline.append((now_iso(), f"scaled {old} back up ({', '.join(cold)} were at 0)"))
-            not_ready = workloads.wait_ready(spec.layout.serving(old), timeout=self.rollout_timeout_seconds)
+            not_ready = workloads.wait_ready(
+                spec.layout.serving(old), timeout=self.rollout_timeout_seconds, stale_deadlines=stale
+            )
             if not_ready:
                 raise AirflowFailException(
                     f"delayed rollback: {old} did not become ready: {not_ready}; traffic stays on {new}"
