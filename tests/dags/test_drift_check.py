@@ -322,3 +322,28 @@ def test_the_comparisons_need_no_airflow():
         [sys.executable, "-c", script], cwd=ROOT / "plugins", capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_selector_on_a_colour_with_no_ready_pod_is_paged_as_an_outage(local_env):
+    from switchyard.release.records import ReleaseRecord
+
+    shape = layout(local_env.model)
+    record = ReleaseRecord(4, "v2", "blue", "Active", "manual__r0", images={})
+    deployments = {
+        name: dc.LiveDeployment(name, "default", "acme-shop:v2", replicas=0, ready=0)
+        for name in shape.components("green")
+    } | {
+        name: dc.LiveDeployment(name, "default", "acme-shop:v2", replicas=2, ready=2)
+        for name in shape.components("blue")
+    }
+    view = dc.RecordView(
+        "acme-shop", "default", "service default/acme-shop-svc", [record], "green", deployments
+    )
+    result = dc.record_vs_live(shape, view, NOW)
+    [down] = [f for f in result.findings if f.kind == "outage"]
+    assert down.status == "drift" and down.text.startswith("OUTAGE: selects green")
+    assert "acme-shop-nginx-green" in down.text and "point it at the colour that serves (blue?)" in down.text
+    healthy = dc.RecordView(
+        "acme-shop", "default", "service default/acme-shop-svc", [record], "blue", deployments
+    )
+    assert not [f for f in dc.record_vs_live(shape, healthy, NOW).findings if f.kind == "outage"]
