@@ -26,6 +26,7 @@ def test_happy_path_switches_traffic_to_green(cluster_env, release_dag):
     )
     assert after["leases"] == []
     assert states(run)["migrate"] == "success"  # v2's image says it needs a migration
+    assert history(cluster_env)[-1]["migration"] is True  # the record says a Job ran
     assert xcom(run, "summary")["note"].startswith("acme-shop v2: switched; traffic on green (was blue v1)")
 
 

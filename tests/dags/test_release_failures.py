@@ -225,3 +225,20 @@ def test_every_release_call_has_a_timeout_and_bounded_retries():
     with contextlib.suppress(Exception):  # nothing listens there; the timeout sent is what counts
         client.rest_client.GET("http://127.0.0.1:9/api")
     assert (seen["timeout"].connect_timeout, seen["timeout"].read_timeout) == REQUEST_TIMEOUT
+
+
+def test_a_later_run_makes_its_own_migration_job(cluster_env, release_dag, emulator_for):
+    from switchyard.airflow.operators.release import migration_job_name
+
+    first = migration_job_name("acme-shop", "v7-migration-fails", "manual__2026-03-01T10:00:00+00:00")
+    again = migration_job_name("acme-shop", "v7-migration-fails", "manual__2026-03-01T10:00:00+00:00")
+    later = migration_job_name("acme-shop", "v7-migration-fails", "manual__2026-03-01T11:00:00+00:00")
+    assert first == again != later and len(later) <= 63
+    failed = release_dag.test(run_conf={"version": "v7-migration-fails", **FAST, "run_migration": "yes"})
+    assert states(failed)["migrate"] == "failed"
+    # the migration is fixed under the same tag; the next run must migrate, not inherit the failed Job
+    emulator_for(cluster_env).set_behaviour("v7-migration-fails", "healthy")
+    fixed = release_dag.test(run_conf={"version": "v7-migration-fails", **FAST, "run_migration": "yes"})
+    assert states(fixed)["migrate"] == "success", states(fixed)
+    assert fixed.state == "success"
+    assert xcom(fixed, "migrate")["job"] != xcom(failed, "migrate", "decision")["saw"].split()[2]

@@ -60,7 +60,10 @@ def test_failed_migration_leaves_the_live_colour_untouched(cluster_env, release_
     assert_untouched_blue(cluster_env)
     [record] = history(cluster_env)
     assert record["status"] == "Failed" and record["failed_step"] == "migrate"
-    assert record["root_cause"].startswith("migration job acme-shop-migrate-v7-migration-fails failed")
+    assert record["root_cause"].startswith("migration job acme-shop-migrate-v7-migration-fails-")
+    assert (
+        "ERROR 1091 (42000)" in record["root_cause"] and "b'" not in record["root_cause"]
+    )  # text, not bytes
 
 
 def test_smoke_test_failure_stops_before_the_switch(cluster_env, release_dag, emulator_for):

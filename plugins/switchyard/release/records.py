@@ -270,6 +270,18 @@ class ReleaseHistory:
         updated = self.update(change)
         return next(r for r in updated if r.run_id == run_id)
 
+    def set_fields(self, run_id: str, **fields: Any) -> None:
+        """Set fields of a run's record without changing its status (e.g. ``migration=True``)."""
+
+        def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
+            for record in records:
+                if record.run_id == run_id:
+                    for key, value in fields.items():
+                        setattr(record, key, value)
+            return records
+
+        self.update(change)
+
     def mark(self, number: int, **fields: Any) -> None:
         def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
             for record in records:

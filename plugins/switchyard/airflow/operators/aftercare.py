@@ -147,7 +147,9 @@ def _seconds_between(start: str, end: str) -> float | None:
         return None
 
 
-def failure_timeline(switched_at: str, evidence: Evidence, checkpoints: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def failure_timeline(
+    switched_at: str, evidence: Evidence, checkpoints: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
     """The incident's first lines: when traffic moved, when the first failing sample was taken and
     when the failure was detected (with the detection latency), before what the rollback did."""
     timeline = []
@@ -298,8 +300,12 @@ class RollbackOperator(SwitchyardOperator):
                 ),
                 context,
             )
-            self.decide(context, evidence.failed_at(), "do not roll back: cannot read the service", problem=problem)
-            raise AirflowFailException(f"rollback not done: {problem}; traffic was switched to {new}") from None
+            self.decide(
+                context, evidence.failed_at(), "do not roll back: cannot read the service", problem=problem
+            )
+            raise AirflowFailException(
+                f"rollback not done: {problem}; traffic was switched to {new}"
+            ) from None
         if not plan or (live == old and not switched):
             # Triggered by a failure before the switch: traffic never left the old colour.
             raise AirflowSkipException(f"traffic never left {old or 'the old colour'}: nothing to roll back")
@@ -307,6 +313,7 @@ class RollbackOperator(SwitchyardOperator):
             raise AirflowFailException(
                 "first deployment: there is no previous colour to roll back to; traffic stays"
             )
+
         def old_fails_same() -> bool:
             from switchyard.airflow.operators.gate import run_gate
 
@@ -315,7 +322,9 @@ class RollbackOperator(SwitchyardOperator):
 
         stay = keep_traffic_on_new(evidence, spec.layout.components(new), spec.shared, old_fails_same)
         if stay:
-            why = f"{stay}: rolling back to {old} cannot help; traffic stays on {new}, {old} stays warm, paging"
+            why = (
+                f"{stay}: rolling back to {old} cannot help; traffic stays on {new}, {old} stays warm, paging"
+            )
             self.decide(context, evidence.line(), "do not roll back", root_cause=evidence.root_cause)
             history.finish(
                 run_id,

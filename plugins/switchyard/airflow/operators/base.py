@@ -97,7 +97,9 @@ class SwitchyardOperator(BaseOperator):
     def api_client(self):
         return resilient(self.hook.api_client)
 
-    def decide(self, context: Context, saw: str, decided: str, *, stops: bool = False, **details: Any) -> None:
+    def decide(
+        self, context: Context, saw: str, decided: str, *, stops: bool = False, **details: Any
+    ) -> None:
         """The task's one decision line: what it saw and what it decided (log + XCom ``decision``).
         ``stops=True``: the decision stops the release (the failure path reads this flag, never the
         wording of ``decided``)."""

@@ -102,7 +102,9 @@ class VersionInHistoryOperator(SwitchyardOperator):
         ]
         if not known:
             listed = ", ".join(f"{r.version} ({r.status})" for r in reversed(records)) or "none recorded"
-            self.decide(context, f"{self.version} not in the history of {spec.app}", "refuse to roll back", stops=True)
+            self.decide(
+                context, f"{self.version} not in the history of {spec.app}", "refuse to roll back", stops=True
+            )
             raise AirflowFailException(
                 f"{self.version} is not a version {spec.app} has served (history, newest first: {listed})"
             )
@@ -292,7 +294,9 @@ class ImageInRegistryOperator(SwitchyardOperator):
                 f"cannot tell whether {repository}:{self.version} exists in ECR ({found.status}): {found.detail}"
             )
         if not exists:
-            self.decide(context, f"no image {repository}:{self.version} in ECR", "stop before deploying", stops=True)
+            self.decide(
+                context, f"no image {repository}:{self.version} in ECR", "stop before deploying", stops=True
+            )
             raise AirflowFailException(
                 f"image {repository}:{self.version} is not in ECR repository {repository}: push it or fix the version"
             )
@@ -569,38 +573,49 @@ def hand_over_workers(workloads: Workloads, target: str) -> dict[str, str]:
     return moves
 
 
-def migration_job_name(app: str, version: str) -> str:
-    """One Job per app and version: a re-run finds it instead of migrating twice."""
+def migration_job_name(app: str, version: str, run_id: str) -> str:
+    """One Job per release run: a retry of the run finds it instead of migrating twice, and a later
+    run never inherits an earlier run's Job (a failed one would fail it; a completed one would
+    report a migration it did not run)."""
+    import hashlib
+
     slug = "".join(ch if ch.isalnum() else "-" for ch in version.lower()).strip("-")
-    return f"{app}-migrate-{slug}"[:63].rstrip("-")
+    run = hashlib.sha256(run_id.encode()).hexdigest()[:8]
+    return f"{f'{app}-migrate-{slug}'[:54].rstrip('-')}-{run}"
 
 
 class MigrationJobOperator(SwitchyardOperator):
     """The database migration as a Kubernetes Job with the new image, through the provider's
-    ``KubernetesHook`` (create_job / wait_until_job_complete / is_job_failed). The Job is named
-    after the version, so a retry or re-run converges on the same Job instead of migrating twice
-    (the provider's ``KubernetesJobOperator`` adds a random suffix per try). Its logs go to the
-    task log; a failure stops the release before any switch.
+    ``KubernetesHook`` (get_job_status / is_job_successful / is_job_failed). The Job is named after
+    the version and the run, so a retry converges on the same Job instead of migrating twice (the
+    provider's ``KubernetesJobOperator`` adds a random suffix per try) and a later run makes its
+    own. While the Job runs the task is deferred (no worker slot). Its logs go to the task log;
+    a failure stops the release before any switch.
 
     :param plan: the release plan (image, namespace, command)
     :param timeout_seconds: how long the migration may run
+    :param poll_seconds: how often the Job's status is read
     """
 
     template_fields: Sequence[str] = ("model_path", "plan")
 
     def __init__(
-        self, *, plan: Any, timeout_seconds: float = 1800, poll_seconds: float = 1.0, **kwargs: Any
+        self, *, plan: Any, timeout_seconds: float = 1800, poll_seconds: float = 5.0, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.plan, self.timeout_seconds, self.poll_seconds = plan, timeout_seconds, poll_seconds
+
+    def _plan(self) -> dict[str, Any]:
+        return self.plan if isinstance(self.plan, dict) else json.loads(self.plan)
 
     def execute(self, context: Context) -> dict[str, Any]:
         import time as _time
 
         from kubernetes.client import BatchV1Api
 
-        plan = self.plan if isinstance(self.plan, dict) else json.loads(self.plan)
-        namespace, name = plan["namespace"], migration_job_name(plan["app"], plan["version"])
+        plan = self._plan()
+        namespace = plan["namespace"]
+        name = migration_job_name(plan["app"], plan["version"], context["run_id"])
         batch = BatchV1Api(self.api_client)
         body = {
             "apiVersion": "batch/v1",
@@ -641,29 +656,55 @@ class MigrationJobOperator(SwitchyardOperator):
         except ApiException as exc:
             if exc.status != 409:
                 raise
-            self.log.info("job %s/%s exists (a re-run): waiting for its outcome", namespace, name)
-        deadline = _time.monotonic() + float(self.timeout_seconds)
-        while True:
-            job = self.hook.get_job_status(name, namespace)
-            if self.hook.is_job_successful(job) or self.hook.is_job_failed(job):
-                break
-            if _time.monotonic() > deadline:
+            self.log.info("job %s/%s exists (a retry of this run): waiting for its outcome", namespace, name)
+        return self.check_job(context, name=name, deadline=_time.time() + float(self.timeout_seconds))
+
+    def check_job(
+        self, context: Context, event: Any = None, name: str = "", deadline: float = 0.0
+    ) -> dict[str, Any]:
+        """Read the Job once; done → judge it, else defer until the next look (no worker slot)."""
+        import time as _time
+
+        from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+        namespace = self._plan()["namespace"]
+        job = self.hook.get_job_status(name, namespace)
+        if not (self.hook.is_job_successful(job) or self.hook.is_job_failed(job)):
+            if _time.time() > deadline:
                 raise AirflowFailException(
                     f"migration job {namespace}/{name} still running after {self.timeout_seconds}s"
                 )
-            _time.sleep(self.poll_seconds)
+            self.defer(
+                trigger=TimeDeltaTrigger(timedelta(seconds=float(self.poll_seconds))),
+                method_name="check_job",
+                kwargs={"name": name, "deadline": deadline},
+            )
         logs = self._logs(namespace, name)
         for line in logs.splitlines():
             self.log.info("migration | %s", line)
         failed = self.hook.is_job_failed(job)
         if failed:
             tail = " / ".join(logs.strip().splitlines()[-3:])
-            self.decide(context, f"migration job {name} failed ({failed}): {tail}", "stop before the switch", stops=True)
+            self.decide(
+                context,
+                f"migration job {name} failed ({failed}): {tail}",
+                "stop before the switch",
+                stops=True,
+            )
             raise AirflowFailException(f"migration {name} failed ({failed}); last lines: {tail}")
+        spec = self.spec
+        ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).set_fields(
+            context["run_id"], migration=True
+        )
         self.decide(context, f"migration job {name} completed", "continue", job=name)
         return {"job": name, "log_lines": len(logs.splitlines())}
 
     def _logs(self, namespace: str, job: str) -> str:
+        """The Job's pods' logs as text (read raw: the client would hand back a bytes repr)."""
         core = CoreV1Api(self.api_client)
         pods = core.list_namespaced_pod(namespace, label_selector=f"job-name={job}").items
-        return "\n".join(core.read_namespaced_pod_log(p.metadata.name, namespace) or "" for p in pods)
+        texts = []
+        for pod in pods:
+            raw = core.read_namespaced_pod_log(pod.metadata.name, namespace, _preload_content=False)
+            texts.append(raw.data.decode("utf-8", errors="replace"))
+        return "\n".join(texts)

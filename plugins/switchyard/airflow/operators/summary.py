@@ -10,7 +10,6 @@ from switchyard.release.evidence import BEFORE_TRAFFIC_MOVES, GATES, first_failu
 log = logging.getLogger(__name__)
 
 
-
 def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:
     """Collect what the release decided from XCom, log it, and set the run note when possible.
     It always names the app, the version, where traffic is and, for a failed run, the step that
