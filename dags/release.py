@@ -169,9 +169,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         if rollback:
             (
                 lock
-                >> VersionInHistoryOperator(
-                    task_id="version_in_history", model_path=model, version=VERSION
-                )
+                >> VersionInHistoryOperator(task_id="version_in_history", model_path=model, version=VERSION)
                 >> plan
             )
         else:
@@ -184,9 +182,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
                     ModelGateOperator(task_id="live_path_gate", model_path=model, scope="live", colour=LIVE)
                     >> backup
                 )
-            ImageInRegistryOperator(
-                task_id="image_in_registry", model_path=model, version=VERSION
-            )
+            ImageInRegistryOperator(task_id="image_in_registry", model_path=model, version=VERSION)
             StandbyDeploymentsOperator(
                 task_id="standby_manifests_dry_run", model_path=model, plan=PLAN, dry_run=True
             )
