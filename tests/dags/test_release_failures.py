@@ -120,7 +120,9 @@ def test_a_release_refused_at_the_lock_is_recorded_and_summarised(cluster_env, r
     from switchyard.release.lock import ReleaseLock
 
     lock = ReleaseLock(client.CoordinationV1Api(api(cluster_env)), "acme-shop", "default")
-    lock.acquire("manual__other-run", "release_acme_shop", "v5-slow", 3600)
+    # held by a run this Airflow cannot be asked about (another Airflow, a script): its unexpired
+    # lease decides (a run Airflow knows to be over would be taken over at once)
+    lock.acquire("manual__other-run", "", "v5-slow", 3600)
     run = release_dag.test(run_conf={"version": "v10", **FAST})
     assert run.state == "failed" and states(run)["lock"] == "failed"
     [record] = history(cluster_env)
@@ -242,3 +244,18 @@ def test_a_later_run_makes_its_own_migration_job(cluster_env, release_dag, emula
     assert states(fixed)["migrate"] == "success", states(fixed)
     assert fixed.state == "success"
     assert xcom(fixed, "migrate")["job"] != xcom(failed, "migrate", "decision")["saw"].split()[2]
+
+
+def test_a_lock_left_by_a_run_airflow_knows_is_over_is_taken_over(cluster_env, release_dag):
+    from kubernetes import client
+    from release_helpers import api
+
+    from switchyard.release.lock import ReleaseLock
+
+    lock = ReleaseLock(client.CoordinationV1Api(api(cluster_env)), "acme-shop", "default")
+    lock.acquire("manual__crashed-run", "release_acme_shop", "v5-slow", 6 * 3600)  # no such run in Airflow
+    run = release_dag.test(run_conf={"version": "v2", **FAST})
+    assert states(run)["lock"] == "success"
+    assert xcom(run, "lock") == "took over the lock of run manual__crashed-run (its run is over)"
+    assert run.state == "success", states(run)
+    assert cluster_state(cluster_env)["leases"] == []

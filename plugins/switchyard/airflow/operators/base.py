@@ -56,6 +56,22 @@ def resilient(api_client: Any, attempts: int = 4, backoff_seconds: float = 0.5) 
     return api_client
 
 
+ACTIVE_RUN_STATES = ("queued", "running")
+
+
+def airflow_run_state(ti: Any, dag_id: str, run_id: str) -> str | None:
+    """A run's state from Airflow through the Task SDK (tasks have no database access): ``absent``
+    when there is no such run, None when Airflow cannot be asked."""
+    if not dag_id or dag_id == "?":
+        return None
+    try:
+        if ti.get_dr_count(dag_id=dag_id, run_ids=[run_id]) == 0:
+            return "absent"
+        return str(ti.get_dagrun_state(dag_id=dag_id, run_id=run_id))
+    except Exception:  # an older Task SDK or an API error: the caller falls back on the lease's expiry
+        return None
+
+
 class SwitchyardOperator(BaseOperator):
     """Base: holds ``model_path`` and connection ids; subclasses implement ``execute``.
 
@@ -96,6 +112,19 @@ class SwitchyardOperator(BaseOperator):
     @cached_property
     def api_client(self):
         return resilient(self.hook.api_client)
+
+    def renew_lock(self, context: Context) -> None:
+        """Push this run's release lock forward (long steps call it, so a lease never runs out under
+        a release that is still going). Never fails the step: the lock is a guard, not the work."""
+        from kubernetes.client import CoordinationV1Api
+
+        from switchyard.release.lock import ReleaseLock
+
+        try:
+            lock = ReleaseLock(CoordinationV1Api(self.api_client), self.spec.app, self.spec.namespace)
+            self.log.info("release lock: %s", lock.renew(context["run_id"]))
+        except Exception as exc:  # reported, not raised
+            self.log.warning("could not renew the release lock: %s", exc)
 
     def decide(
         self, context: Context, saw: str, decided: str, *, stops: bool = False, **details: Any

@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import ApiException, CoordinationV1Api, CoreV1Api
 
 from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
-from switchyard.airflow.operators.base import SwitchyardOperator
+from switchyard.airflow.operators.base import ACTIVE_RUN_STATES, SwitchyardOperator, airflow_run_state
 from switchyard.release.colours import other
 from switchyard.release.lock import LockHeld, ReleaseLock
 from switchyard.release.records import ReleaseHistory, now_iso
@@ -71,8 +71,16 @@ class ReleaseLockOperator(SwitchyardOperator):
             outcome = lock.release(run_id)
             self.decide(context, f"lease {lock.name}", outcome)
             return outcome
+
+        def holder_ended(holder) -> bool | None:
+            # ask Airflow, as the drift check does: a dead run's lock is taken over at once, a
+            # running one's never, whatever the lease's age
+            state = airflow_run_state(context["ti"], holder.dag_id, holder.run_id)
+            self.log.info("lock held by run %s of %s: Airflow says %s", holder.run_id, holder.dag_id, state)
+            return None if state is None else state not in ACTIVE_RUN_STATES
+
         try:
-            outcome = lock.acquire(run_id, dag_id, self.version, self.ttl_seconds)
+            outcome = lock.acquire(run_id, dag_id, self.version, self.ttl_seconds, holder_ended)
         except LockHeld as exc:
             self.decide(context, str(exc), "fail fast: one release per app at a time", stops=True)
             raise AirflowFailException(str(exc)) from None
@@ -380,6 +388,7 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         for body in bodies:
             self.log.info("%s: %s", body["metadata"]["name"], workloads.apply(body))
         names = [b["metadata"]["name"] for b in bodies]
+        self.renew_lock(context)
         not_ready = workloads.wait_ready(names, timeout=float(self.rollout_timeout_seconds))
         if not_ready:
             # Not ready in time: no grace period; the standby gate diagnoses why and names the cause.
@@ -406,6 +415,7 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         return self._still_ready(context, names, plan)
 
     def after_grace(self, context: Context, event: Any = None, names: list[str] | None = None) -> Any:
+        self.renew_lock(context)
         return self._still_ready(context, names or [], self._plan())
 
     def _still_ready(self, context: Context, names: list[str], plan: dict[str, Any]) -> list[str]:
@@ -497,6 +507,7 @@ class TrafficSwitchOperator(SwitchyardOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.spec
+        self.renew_lock(context)
         mechanism = self.mechanism or spec.switch
         switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
         try:
@@ -668,6 +679,7 @@ class MigrationJobOperator(SwitchyardOperator):
         from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 
         namespace = self._plan()["namespace"]
+        self.renew_lock(context)
         job = self.hook.get_job_status(name, namespace)
         if not (self.hook.is_job_successful(job) or self.hook.is_job_failed(job)):
             if _time.time() > deadline:

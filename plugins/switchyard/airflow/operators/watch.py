@@ -152,6 +152,7 @@ class ReleaseWatchOperator(SwitchyardOperator):
         return component, path
 
     def checkpoint(self, context: Context, event: dict[str, Any]) -> Any:
+        self.renew_lock(context)  # a 24 h bake outlives the lease otherwise
         store = context["task_state_store"]
         progress = store.get("progress") or {"started_at": time.time(), "next": event.get("index", 0)}
         index = int(event.get("index", progress["next"]))
