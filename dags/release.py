@@ -225,7 +225,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
 
         approve = ReleaseApprovalOperator(
             task_id="approve",
-            execution_timeout=timedelta(hours=25),  # the approval deadline is ≤ 24 h
+            execution_timeout=None,  # HITL's own response_timeout (approval_timeout_minutes) is the deadline
             subject=f"Switch {app} to {{{{ params.version }}}}?",
             body="{{ ti.xcom_pull(task_ids='standby_gate', key='verdict')['summary'] }}",
             retries=0,
