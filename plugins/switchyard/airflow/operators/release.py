@@ -668,17 +668,26 @@ class MigrationJobOperator(SwitchyardOperator):
             if exc.status != 409:
                 raise
             self.log.info("job %s/%s exists (a retry of this run): waiting for its outcome", namespace, name)
-        return self.check_job(context, name=name, deadline=_time.time() + float(self.timeout_seconds))
+        # the deadline lives in the task state store: a resumed task gets only the trigger's event
+        # (kwargs passed to defer() are not handed back by every runner, dag.test() among them)
+        deadline = _time.time() + float(self.timeout_seconds)
+        context["task_state_store"].set("migration_deadline", deadline)
+        return self.check_job(context)
 
-    def check_job(
-        self, context: Context, event: Any = None, name: str = "", deadline: float = 0.0
-    ) -> dict[str, Any]:
+    def check_job(self, context: Context, event: Any = None) -> dict[str, Any]:
         """Read the Job once; done → judge it, else defer until the next look (no worker slot)."""
         import time as _time
 
         from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 
-        namespace = self._plan()["namespace"]
+        plan = self._plan()
+        namespace, name = (
+            plan["namespace"],
+            migration_job_name(plan["app"], plan["version"], context["run_id"]),
+        )
+        deadline = float(context["task_state_store"].get("migration_deadline") or 0) or _time.time() + float(
+            self.timeout_seconds
+        )
         self.renew_lock(context)
         job = self.hook.get_job_status(name, namespace)
         if not (self.hook.is_job_successful(job) or self.hook.is_job_failed(job)):
@@ -687,9 +696,7 @@ class MigrationJobOperator(SwitchyardOperator):
                     f"migration job {namespace}/{name} still running after {self.timeout_seconds}s"
                 )
             self.defer(
-                trigger=TimeDeltaTrigger(timedelta(seconds=float(self.poll_seconds))),
-                method_name="check_job",
-                kwargs={"name": name, "deadline": deadline},
+                trigger=TimeDeltaTrigger(timedelta(seconds=float(self.poll_seconds))), method_name="check_job"
             )
         logs = self._logs(namespace, name)
         for line in logs.splitlines():
