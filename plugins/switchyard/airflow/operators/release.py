@@ -416,7 +416,10 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
 
     def after_grace(self, context: Context, event: Any = None, names: list[str] | None = None) -> Any:
         self.renew_lock(context)
-        return self._still_ready(context, names or [], self._plan())
+        plan = self._plan()
+        # the deployments it rendered: every per-colour one of the standby colour (a resumed task may
+        # not get the kwargs given to defer(); an empty list would re-check nothing)
+        return self._still_ready(context, names or self.spec.layout.components(plan["standby"]), plan)
 
     def _still_ready(self, context: Context, names: list[str], plan: dict[str, Any]) -> list[str]:
         workloads = Workloads(self.api_client, self.spec.layout, log=self.log.info)
