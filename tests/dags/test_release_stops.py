@@ -54,7 +54,7 @@ def test_image_missing_in_ecr_stops_before_deploying(cluster_env, release_dag):
 
 
 def test_failed_migration_leaves_the_live_colour_untouched(cluster_env, release_dag):
-    run = release_dag.test(run_conf={"version": "v7-migration-fails", **FAST})
+    run = release_dag.test(run_conf={"version": "v7-migration-fails", **FAST, "run_migration": "yes"})
     assert run.state == "failed"
     assert states(run)["migrate"] == "failed" and states(run)["switch_traffic"] == "upstream_failed"
     assert_untouched_blue(cluster_env)
@@ -152,8 +152,9 @@ def test_a_step_failing_by_an_exception_is_named_with_its_error_everywhere(
     assert record["status"] == "Failed" and record["failed_step"] == "deploy_standby"
     assert "HTTP 500" in record["root_cause"]
     [notification] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("NOTIFY:")]
-    assert "FAILED before the switch at deploy_standby — root cause: Kubernetes API answered HTTP 500" in (
-        notification
+    assert (
+        "FAILED before the switch at deploy_standby; traffic on blue — root cause: Kubernetes API answered HTTP 500"
+        in notification
     )
     note = xcom(run, "summary")["note"]
     assert "not switched; traffic on blue" in note
