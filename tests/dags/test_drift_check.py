@@ -76,12 +76,21 @@ def test_selector_flipped_by_hand(seeded, drift_dag, notified):
         "acme-shop-svc", NAMESPACE, {"spec": {"selector": {"color": "green"}}}
     )
     run = run_drift(drift_dag)
-    drifted(run, "record_vs_live", [("drift", "selector", "service default/acme-shop-svc")])
-    finding = run.result("record_vs_live")["findings"][0]["text"]
-    assert finding.startswith("selects green; the last Active release #1 (v1")
+    # green does not exist: not only drift, an outage, paged as one
+    drifted(
+        run,
+        "record_vs_live",
+        [
+            ("drift", "outage", "service default/acme-shop-svc"),
+            ("drift", "selector", "service default/acme-shop-svc"),
+        ],
+    )
+    outage, selector = (f["text"] for f in run.result("record_vs_live")["findings"])
+    assert outage.startswith("OUTAGE: selects green, and acme-shop-nginx-green (absent)")
+    assert selector.startswith("selects green; the last Active release #1 (v1")
     assert run.statuses()["live_health"] != "ok"  # traffic goes to a colour that does not exist
-    assert len(notified) == 1 and "drift check acme-shop" in notified[0]
-    assert "service default/acme-shop-svc" in notified[0]
+    assert len(notified) == 1 and notified[0].startswith("[switchyard] OUTAGE — drift check acme-shop")
+    assert "service default/acme-shop-svc: OUTAGE: selects green" in notified[0]
 
 
 def test_image_changed_by_hand(seeded, drift_dag):
