@@ -21,7 +21,8 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
 
-from switchyard.airflow.operators.aftercare import CleanupOperator, RollbackOperator
+from switchyard.airflow.failures import record_task_error
+from switchyard.airflow.operators.aftercare import AbortReleaseOperator, CleanupOperator, RollbackOperator
 from switchyard.airflow.operators.approval import ReleaseApprovalOperator
 from switchyard.airflow.operators.gate import ModelGateOperator
 from switchyard.airflow.operators.release import (
@@ -30,7 +31,6 @@ from switchyard.airflow.operators.release import (
     MigrationJobOperator,
     PlanReleaseOperator,
     ReleaseLockOperator,
-    ScaleDownColourOperator,
     SmokeTestOperator,
     StandbyDeploymentsOperator,
     TrafficSwitchOperator,
@@ -40,7 +40,12 @@ from switchyard.airflow.operators.summary import summarise_release
 from switchyard.airflow.operators.watch import ReleaseWatchOperator
 
 MODELS = Path(__file__).resolve().parents[1] / "include" / "models"
-IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"  # what a container registry accepts as a tag
+# What a container registry accepts as a tag. "(?![\s\S])": Python's "$" also matches before a
+# trailing newline, so without it "v2\n" would pass.
+IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$(?![\s\S])"
+# The tag byte for byte: with native rendering "{{ params.version }}" would turn 1.10 into 1.1, 123
+# into an int and 1e3 into 1000.0; rendered as a JSON string it stays the string it was.
+VERSION = "{{ params.version | tojson }}"
 
 PLAN = "{{ ti.xcom_pull(task_ids='plan') }}"
 LIVE = "{{ ti.xcom_pull(task_ids='plan')['live'] }}"
@@ -62,8 +67,7 @@ PARAM_HELP = {
     "before the release gives up.",
     "watch_minutes": "How long to watch errors and latency right after traffic moves. A problem "
     "in this time moves traffic back at once.",
-    "watch_interval_seconds": "How often the watch and the bake check errors, latency and the "
-    "live path.",
+    "watch_interval_seconds": "How often the watch and the bake check errors, latency and the live path.",
     "bake_minutes": "How long the old colour stays running (for an instant rollback) while the new "
     "one proves itself, before it is scaled down. 0 skips the bake.",
     "on_migrated_rollback": "If a rollback is needed after the migration ran: proceed puts traffic "
@@ -83,7 +87,9 @@ def release_params(rollback: bool = False) -> dict[str, Param]:
             "approval_timeout_minutes": Param(
                 60, type="integer", minimum=1, maximum=24 * 60, description=h["approval_timeout_minutes"]
             ),
-            "grace_seconds": Param(30, type="integer", minimum=0, maximum=3600, description=h["grace_seconds"]),
+            "grace_seconds": Param(
+                30, type="integer", minimum=0, maximum=3600, description=h["grace_seconds"]
+            ),
             "rollout_timeout_seconds": Param(
                 600, type="integer", minimum=10, maximum=7200, description=h["rollout_timeout_seconds"]
             ),
@@ -91,7 +97,9 @@ def release_params(rollback: bool = False) -> dict[str, Param]:
             "watch_interval_seconds": Param(
                 30, type="number", minimum=1, maximum=600, description=h["watch_interval_seconds"]
             ),
-            "bake_minutes": Param(0, type="number", minimum=0, maximum=24 * 60, description=h["bake_minutes"]),
+            "bake_minutes": Param(
+                0, type="number", minimum=0, maximum=24 * 60, description=h["bake_minutes"]
+            ),
             "on_migrated_rollback": Param(
                 "proceed", enum=["proceed", "stop"], description=h["on_migrated_rollback"]
             ),
@@ -120,6 +128,20 @@ def release_params(rollback: bool = False) -> dict[str, Param]:
     }
 
 
+def model_problem(model_file: Path) -> str:
+    """Why the model cannot drive a release ("" when it can): checked at parse time, so a broken
+    model shows its error on its own DAG while the other models' DAGs load normally."""
+    from switchyard.engine.errors import SwitchyardError
+    from switchyard.engine.model import load_model
+    from switchyard.release.spec import release_spec
+
+    try:
+        release_spec(load_model(model_file))
+    except (SwitchyardError, ValueError, OSError) as exc:
+        return str(exc)
+    return ""
+
+
 def release_dag(model_file: Path, rollback: bool = False) -> DAG:
     """The release DAG of one model; ``rollback=True`` builds the rollback-to-version DAG: the same
     deploy → gate → smoke → switch path to a version from the app's history, without migration
@@ -128,9 +150,15 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
     app = model_file.name.removesuffix(".model.yaml")
     model = str(model_file)
     kind = "rollback" if rollback else "release"
+    description = f"Blue/green {'rollback to a previous version' if rollback else 'release'} of {app}"
+    doc = __doc__
+    problem = model_problem(model_file)
+    if problem:
+        description = f"MODEL INVALID — fix {model_file.name} before releasing: {problem}"[:1000]
+        doc = f"# Model {model_file.name} is invalid\n\n```\n{problem}\n```\n\nA run fails at `lock`.\n\n{__doc__}"
     with DAG(
         dag_id=f"{kind}_{app.replace('-', '_')}",
-        description=f"Blue/green {'rollback to a previous version' if rollback else 'release'} of {app}",
+        description=description,
         schedule=None,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
@@ -140,24 +168,28 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         params=release_params(rollback),
         render_template_as_native_obj=True,
         tags=["switchyard", kind, app],
-        doc_md=__doc__,
-        default_args={"retries": 1, "retry_delay": timedelta(seconds=10)},
+        doc_md=doc,
+        default_args={
+            "retries": 1,
+            "retry_delay": timedelta(seconds=10),
+            # no step hangs forever; the long ones (rollout, approval, watch, bake) set their own
+            "execution_timeout": timedelta(minutes=30),
+            "on_failure_callback": record_task_error,  # "failed at <task>: <error>" everywhere
+        },
     ) as dag:
         lock = ReleaseLockOperator(
-            task_id="lock", model_path=model, action="acquire", version="{{ params.version }}", retries=0
+            task_id="lock", model_path=model, action="acquire", version=VERSION, retries=0
         )
         plan = PlanReleaseOperator(
             task_id="plan",
             model_path=model,
-            version="{{ params.version }}",
+            version=VERSION,
             run_migration="no" if rollback else "{{ params.run_migration }}",
         )
         if rollback:
             (
                 lock
-                >> VersionInHistoryOperator(
-                    task_id="version_in_history", model_path=model, version="{{ params.version }}"
-                )
+                >> VersionInHistoryOperator(task_id="version_in_history", model_path=model, version=VERSION)
                 >> plan
             )
         else:
@@ -170,9 +202,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
                     ModelGateOperator(task_id="live_path_gate", model_path=model, scope="live", colour=LIVE)
                     >> backup
                 )
-            ImageInRegistryOperator(
-                task_id="image_in_registry", model_path=model, version="{{ params.version }}"
-            )
+            ImageInRegistryOperator(task_id="image_in_registry", model_path=model, version=VERSION)
             StandbyDeploymentsOperator(
                 task_id="standby_manifests_dry_run", model_path=model, plan=PLAN, dry_run=True
             )
@@ -184,6 +214,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         dry_run_done = EmptyOperator(task_id="dry_run_done")
         deploy = StandbyDeploymentsOperator(
             task_id="deploy_standby",
+            execution_timeout=timedelta(hours=4),  # rollout ≤ 2 h + grace ≤ 1 h
             model_path=model,
             plan=PLAN,
             rollout_timeout_seconds="{{ params.rollout_timeout_seconds }}",
@@ -197,7 +228,9 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         def migration_needed(ti=None) -> str:
             return "migrate" if ti.xcom_pull(task_ids="plan")["run_migration"] else "no_migration"
 
-        migrate = MigrationJobOperator(task_id="migrate", model_path=model, plan=PLAN, retries=0)
+        migrate = MigrationJobOperator(
+            task_id="migrate", model_path=model, plan=PLAN, retries=0, execution_timeout=timedelta(hours=1)
+        )
         no_migration = EmptyOperator(task_id="no_migration")
         smoke = SmokeTestOperator(
             task_id="smoke_tests",
@@ -212,6 +245,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
 
         approve = ReleaseApprovalOperator(
             task_id="approve",
+            execution_timeout=None,  # HITL's own response_timeout (approval_timeout_minutes) is the deadline
             subject=f"Switch {app} to {{{{ params.version }}}}?",
             body="{{ ti.xcom_pull(task_ids='standby_gate', key='verdict')['summary'] }}",
             retries=0,
@@ -229,6 +263,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
 
         watch = ReleaseWatchOperator(
             task_id="watch",
+            execution_timeout=timedelta(hours=3),  # ≤ 2 h
             model_path=model,
             colour=STANDBY,
             kind="watch",
@@ -237,6 +272,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         )
         bake = ReleaseWatchOperator(
             task_id="bake",
+            execution_timeout=timedelta(hours=26),  # ≤ 24 h
             model_path=model,
             colour=STANDBY,
             kind="bake",
@@ -246,13 +282,13 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         )
         cleanup = CleanupOperator(task_id="cleanup_old_colour", model_path=model, old=LIVE)
 
-        abort_standby = ScaleDownColourOperator(
+        # all_done, after the rollback: it decides itself whether a step failed before traffic moved
+        # (a switch that failed before it patched included), so it never races the rollback.
+        abort_standby = AbortReleaseOperator(
             task_id="abort_standby",
             model_path=model,
-            colour="{{ (ti.xcom_pull(task_ids='plan') or {}).get('standby', '') }}",
-            reason="release failed before the switch",
-            record_failure=True,
-            trigger_rule=TriggerRule.ONE_FAILED,
+            version=VERSION,
+            trigger_rule=TriggerRule.ALL_DONE,
         )
         rollback = RollbackOperator(
             task_id="rollback",
@@ -264,7 +300,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         unlock = ReleaseLockOperator(
             task_id="unlock", model_path=model, action="release", trigger_rule=TriggerRule.ALL_DONE, retries=3
         )
-        summary = task(summarise_release, task_id="summary", trigger_rule=TriggerRule.ALL_DONE)()
+        summary = task(summarise_release, task_id="summary", trigger_rule=TriggerRule.ALL_DONE)(app=app)
         # The run's state comes from its leaves: this one is upstream_failed when any step failed.
         released = EmptyOperator(task_id="released", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
 
@@ -272,10 +308,10 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         deploy >> standby_gate >> migration_needed() >> [migrate, no_migration] >> smoke
         smoke >> approval_needed() >> [approve, no_approval] >> switch
         switch >> post_switch_gate >> watch >> bake >> cleanup
-        [deploy, standby_gate, migrate, smoke, approve] >> abort_standby
         [switch, post_switch_gate, watch, bake] >> rollback
+        [deploy, standby_gate, migrate, smoke, approve, switch, rollback] >> abort_standby
         [cleanup, dry_run_done, abort_standby, rollback] >> unlock >> summary
-        [cleanup, dry_run_done] >> released
+        [cleanup, dry_run_done, unlock] >> released  # a lock left behind fails the run
     return dag
 
 

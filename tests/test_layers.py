@@ -93,7 +93,9 @@ def test_module_imports_only_what_its_layer_may(module: str, path: Path):
             if target.count(".") == 1 and target.split(".")[1] in LAYERS:
                 target_layer = target.split(".")[1]
             if target_layer not in ALLOWED_INTERNAL[layer]:
-                refused.append(f"{path.name}:{line} imports {target} ({layer or 'top level'} → {target_layer})")
+                refused.append(
+                    f"{path.name}:{line} imports {target} ({layer or 'top level'} → {target_layer})"
+                )
         elif root in FORBIDDEN_EXTERNAL[layer]:
             refused.append(f"{path.name}:{line} imports {target} (not allowed in {layer or 'top level'})")
     assert not refused, "\n".join(refused)

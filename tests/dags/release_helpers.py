@@ -55,27 +55,42 @@ def xcom(run, task_id: str, key: str = "return_value"):
     return ti.xcom_pull(task_ids=task_id, key=key)
 
 
-def when(
-    condition: Callable[[], bool], action: Callable[[], None], timeout: float = 300.0
-) -> threading.Thread:
-    """Run ``action`` once ``condition`` holds (polled in a background thread), e.g. break the new
-    colour right after the switch. Failed attempts are logged and kept on ``thread.errors``."""
-    errors: list[str] = []
+class Background(threading.Thread):
+    """An action run once its condition holds, polled in the background (see ``when``)."""
 
-    def loop() -> None:
-        deadline = time.monotonic() + timeout
+    def __init__(self, condition: Callable[[], bool], action: Callable[[], None], timeout: float) -> None:
+        super().__init__(daemon=True)
+        self.condition, self.action, self.timeout = condition, action, timeout
+        self.errors: list[str] = []  # failed polls and actions, newest last
+        self.acted = False
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             try:
-                if condition():
-                    action()
+                if self.condition():
+                    self.action()
+                    self.acted = True
                     return
             except Exception as exc:  # the cluster or the DB may be mid-change; poll again
-                errors.append(f"{type(exc).__name__}: {exc}")
-                log.warning("background action not done yet: %s", errors[-1])
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+                log.warning("background action not done yet: %s", self.errors[-1])
             time.sleep(0.2)
 
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.errors = errors  # type: ignore[attr-defined]
+    def check(self, timeout: float = 10.0) -> None:
+        """Join the thread and fail the test when the action never ran (a test whose fault was never
+        injected proves nothing)."""
+        self.join(timeout)
+        assert self.acted, (
+            f"the background action never ran within {self.timeout:.0f}s; "
+            f"last errors: {self.errors[-3:] or 'none (the condition never held)'}"
+        )
+
+
+def when(condition: Callable[[], bool], action: Callable[[], None], timeout: float = 300.0) -> Background:
+    """Run ``action`` once ``condition`` holds (polled in a background thread), e.g. break the new
+    colour right after the switch. Call ``.check()`` on the result after the run."""
+    thread = Background(condition, action, timeout)
     thread.start()
     return thread
 

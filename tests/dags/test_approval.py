@@ -22,14 +22,14 @@ FAST = {
 
 @pytest.fixture(scope="module")
 def api_client(airflow_db):
-    """Airflow's REST API on the test's metadata DB (what the UI's Required Actions page calls)."""
-    import os
+    """Airflow's REST API on the test's metadata DB (what the UI's Required Actions page calls).
+    Every user is an admin for this module only: the setting is undone after it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
+        from airflow.api_fastapi.app import create_app
+        from fastapi.testclient import TestClient
 
-    os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
-    from airflow.api_fastapi.app import create_app
-    from fastapi.testclient import TestClient
-
-    return TestClient(create_app("core"))
+        yield TestClient(create_app("core"))
 
 
 def awaiting(dag_id: str):
@@ -75,11 +75,12 @@ def expire(dag_id: str):
 
 
 def test_approval_rejected_stops_the_release(cluster_env, release_dag, api_client):
-    when(
+    acted = when(
         lambda: awaiting(release_dag.dag_id) is not None,
         lambda: respond(api_client, release_dag.dag_id, "Reject"),
     )
     run = release_dag.test(run_conf={"version": "v2", **FAST})
+    acted.check()
     assert run.state == "failed"
     assert states(run)["approve"] == "failed" and states(run)["switch_traffic"] == "upstream_failed"
     after = cluster_state(cluster_env)
@@ -91,11 +92,12 @@ def test_approval_rejected_stops_the_release(cluster_env, release_dag, api_clien
 
 
 def test_approval_expired_stops_the_release(cluster_env, release_dag):
-    when(
+    acted = when(
         lambda: awaiting(release_dag.dag_id) is not None,
         lambda: (time.sleep(1), expire(release_dag.dag_id)),
     )
     run = release_dag.test(run_conf={"version": "v2", **FAST})
+    acted.check()
     assert run.state == "failed"
     assert states(run)["approve"] == "failed" and states(run)["switch_traffic"] == "upstream_failed"
     after = cluster_state(cluster_env)
@@ -107,10 +109,11 @@ def test_approval_expired_stops_the_release(cluster_env, release_dag):
 
 
 def test_approval_given_switches(cluster_env, release_dag, api_client):
-    when(
+    acted = when(
         lambda: awaiting(release_dag.dag_id) is not None,
         lambda: respond(api_client, release_dag.dag_id, "Approve"),
     )
     run = release_dag.test(run_conf={"version": "v2", **FAST})
+    acted.check()
     assert run.state == "success", states(run)
     assert cluster_state(cluster_env)["colour"] == "green"

@@ -76,12 +76,21 @@ def test_selector_flipped_by_hand(seeded, drift_dag, notified):
         "acme-shop-svc", NAMESPACE, {"spec": {"selector": {"color": "green"}}}
     )
     run = run_drift(drift_dag)
-    drifted(run, "record_vs_live", [("drift", "selector", "service default/acme-shop-svc")])
-    finding = run.result("record_vs_live")["findings"][0]["text"]
-    assert finding.startswith("selects green; the last Active release #1 (v1")
+    # green does not exist: not only drift, an outage, paged as one
+    drifted(
+        run,
+        "record_vs_live",
+        [
+            ("drift", "outage", "service default/acme-shop-svc"),
+            ("drift", "selector", "service default/acme-shop-svc"),
+        ],
+    )
+    outage, selector = (f["text"] for f in run.result("record_vs_live")["findings"])
+    assert outage.startswith("OUTAGE: selects green, and acme-shop-nginx-green (absent)")
+    assert selector.startswith("selects green; the last Active release #1 (v1")
     assert run.statuses()["live_health"] != "ok"  # traffic goes to a colour that does not exist
-    assert len(notified) == 1 and "drift check acme-shop" in notified[0]
-    assert "service default/acme-shop-svc" in notified[0]
+    assert len(notified) == 1 and notified[0].startswith("[switchyard] OUTAGE — drift check acme-shop")
+    assert "service default/acme-shop-svc: OUTAGE: selects green" in notified[0]
 
 
 def test_image_changed_by_hand(seeded, drift_dag):
@@ -322,3 +331,28 @@ def test_the_comparisons_need_no_airflow():
         [sys.executable, "-c", script], cwd=ROOT / "plugins", capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_selector_on_a_colour_with_no_ready_pod_is_paged_as_an_outage(local_env):
+    from switchyard.release.records import ReleaseRecord
+
+    shape = layout(local_env.model)
+    record = ReleaseRecord(4, "v2", "blue", "Active", "manual__r0", images={})
+    deployments = {
+        name: dc.LiveDeployment(name, "default", "acme-shop:v2", replicas=0, ready=0)
+        for name in shape.components("green")
+    } | {
+        name: dc.LiveDeployment(name, "default", "acme-shop:v2", replicas=2, ready=2)
+        for name in shape.components("blue")
+    }
+    view = dc.RecordView(
+        "acme-shop", "default", "service default/acme-shop-svc", [record], "green", deployments
+    )
+    result = dc.record_vs_live(shape, view, NOW)
+    [down] = [f for f in result.findings if f.kind == "outage"]
+    assert down.status == "drift" and down.text.startswith("OUTAGE: selects green")
+    assert "acme-shop-nginx-green" in down.text and "point it at the colour that serves (blue?)" in down.text
+    healthy = dc.RecordView(
+        "acme-shop", "default", "service default/acme-shop-svc", [record], "blue", deployments
+    )
+    assert not [f for f in dc.record_vs_live(shape, healthy, NOW).findings if f.kind == "outage"]

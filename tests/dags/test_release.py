@@ -26,6 +26,7 @@ def test_happy_path_switches_traffic_to_green(cluster_env, release_dag):
     )
     assert after["leases"] == []
     assert states(run)["migrate"] == "success"  # v2's image says it needs a migration
+    assert history(cluster_env)[-1]["migration"] is True  # the record says a Job ran
     assert xcom(run, "summary")["note"].startswith("acme-shop v2: switched; traffic on green (was blue v1)")
 
 
@@ -57,6 +58,7 @@ def test_release_through_watch_bake_and_cleanup(cluster_env, release_dag):
     ("conf", "fragment"),
     [
         ({"version": "not a tag!"}, "version"),
+        ({"version": "v2\n"}, "version"),  # "$" alone matches before a trailing newline
         ({"version": "v2", "run_migration": "sometimes"}, "run_migration"),
         ({"version": "v2", "grace_seconds": -1}, "grace_seconds"),
         ({}, "version"),
@@ -72,7 +74,7 @@ def test_bad_params_fail_before_any_task_runs(release_dag, conf, fragment):
 
 def test_degradation_during_the_watch_rolls_back(cluster_env, release_dag, emulator_for):
     emulator = emulator_for(cluster_env)
-    when(
+    acted = when(
         watch_started(cluster_env, "watch"),
         lambda: emulator.set_behaviour("v2", "crash_loop"),
     )
@@ -85,6 +87,7 @@ def test_degradation_during_the_watch_rolls_back(cluster_env, release_dag, emula
             "watch_interval_seconds": 2,
         }
     )
+    acted.check()
     assert run.state == "failed"
     assert states(run)["rollback"] == "success"
     after = cluster_state(cluster_env)

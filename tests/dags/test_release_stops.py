@@ -45,16 +45,25 @@ def test_image_missing_in_ecr_stops_before_deploying(cluster_env, release_dag):
     assert states(run)["deploy_standby"] == "upstream_failed"
     after = assert_untouched_blue(cluster_env)
     assert "acme-shop-nginx-green" not in after["replicas"]  # nothing was created
-    assert history(cluster_env) == []
+    assert xcom(run, "abort_standby", "decision")["decided"].startswith(
+        "nothing to scale down (green has no deployment)"  # not "scaled green to 0"
+    )
+    [record] = history(cluster_env)  # a refused attempt is recorded, with why
+    assert record["status"] == "Failed" and record["failed_step"] == "pre_checks.image_in_registry"
+    assert record["root_cause"].startswith("no image") and "v9-missing in ECR" in record["root_cause"]
 
 
 def test_failed_migration_leaves_the_live_colour_untouched(cluster_env, release_dag):
-    run = release_dag.test(run_conf={"version": "v7-migration-fails", **FAST})
+    run = release_dag.test(run_conf={"version": "v7-migration-fails", **FAST, "run_migration": "yes"})
     assert run.state == "failed"
     assert states(run)["migrate"] == "failed" and states(run)["switch_traffic"] == "upstream_failed"
     assert_untouched_blue(cluster_env)
     [record] = history(cluster_env)
-    assert record["status"] == "Failed" and "migrate" in (record["root_cause"] or "migrate")
+    assert record["status"] == "Failed" and record["failed_step"] == "migrate"
+    assert record["root_cause"].startswith("migration job acme-shop-migrate-v7-migration-fails-")
+    assert (
+        "ERROR 1091 (42000)" in record["root_cause"] and "b'" not in record["root_cause"]
+    )  # text, not bytes
 
 
 def test_smoke_test_failure_stops_before_the_switch(cluster_env, release_dag, emulator_for):
@@ -91,7 +100,9 @@ def test_a_second_release_fails_fast_while_one_is_in_progress(cluster_env, relea
     from switchyard.release.lock import ReleaseLock
 
     lock = ReleaseLock(client.CoordinationV1Api(api(cluster_env)), "acme-shop", "default")
-    lock.acquire("manual__other-run", "release_acme_shop", "v5-slow", 3600)
+    # held by a run this Airflow cannot be asked about (another Airflow, a script): its unexpired
+    # lease decides (a run Airflow knows to be over would be taken over at once)
+    lock.acquire("manual__other-run", "", "v5-slow", 3600)
     run = release_dag.test(run_conf={"version": "v2", **FAST})
     assert run.state == "failed"
     assert states(run)["lock"] == "failed" and states(run)["plan"] == "upstream_failed"
@@ -122,3 +133,30 @@ def test_first_deployment_stops_with_what_to_do(cluster_env, release_dag):
     assert (
         after["colour"] is None and "acme-shop-nginx-green" not in after["replicas"] and after["leases"] == []
     )
+
+
+def test_a_step_failing_by_an_exception_is_named_with_its_error_everywhere(
+    cluster_env, release_dag, emulator_for, caplog
+):
+    # Reading the new php-fpm deployment answers 500: deploy_standby fails by an API error, not a gate.
+    emulator_for(cluster_env).add_fault(
+        "error", path="/apis/apps/v1/namespaces/default/deployments/acme-shop-php-fpm-green", verb="GET"
+    )
+    with caplog.at_level("INFO"):
+        run = release_dag.test(run_conf={"version": "v2", **FAST, "run_migration": "no"})
+    emulator_for(cluster_env).clear_faults()
+    assert run.state == "failed"
+    assert states(run)["deploy_standby"] == "failed" and states(run)["abort_standby"] == "success"
+    assert xcom(run, "deploy_standby", "error")["error"].startswith("Kubernetes API answered HTTP 500")
+    [record] = history(cluster_env)
+    assert record["status"] == "Failed" and record["failed_step"] == "deploy_standby"
+    assert "HTTP 500" in record["root_cause"]
+    [notification] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("NOTIFY:")]
+    assert (
+        "FAILED before the switch at deploy_standby; traffic on blue — root cause: Kubernetes API answered HTTP 500"
+        in notification
+    )
+    note = xcom(run, "summary")["note"]
+    assert "not switched; traffic on blue" in note
+    assert "failed at deploy_standby: Kubernetes API answered HTTP 500" in note
+    assert_untouched_blue(cluster_env)

@@ -38,7 +38,9 @@ def test_a_healthy_release_on_celery_bakes_without_a_worker_slot(celery_stack):
     kube = client.CoreV1Api(config.new_client_from_config(str(celery_stack.kubeconfig_path)))
     cluster = Cluster(kube, client.AppsV1Api(kube.api_client))
     live = cluster.colour()
-    run_id = api.trigger(DAG_ID, {**FAST, "version": "v2", "bake_minutes": 0.3}, note="e2e: celery")["dag_run_id"]
+    run_id = api.trigger(DAG_ID, {**FAST, "version": "v2", "bake_minutes": 0.3}, note="e2e: celery")[
+        "dag_run_id"
+    ]
     api.wait_for_task(DAG_ID, run_id, "bake", {"deferred"}, timeout=400)
     slots = []
     while api.task_states(DAG_ID, run_id).get("bake") == "deferred" and len(slots) < 20:

@@ -381,7 +381,10 @@ def test_a_suspect_typo_gets_did_you_mean(capsys):
     code, _, err = run(capsys, "diagnose", *M, "--facts", ESO, "--suspect", "acme-shop-nginx-bleu")
     assert code == 2
     assert_one_line_error(err)
-    assert """unknown suspect component(s): 'acme-shop-nginx-bleu' (did you mean "acme-shop-nginx-blue"?)""" in err
+    assert (
+        """unknown suspect component(s): 'acme-shop-nginx-bleu' (did you mean "acme-shop-nginx-blue"?)"""
+        in err
+    )
 
 
 TYPO_FACTS = """

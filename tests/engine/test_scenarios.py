@@ -159,7 +159,11 @@ def test_every_entry_point_is_reasoned_from_rule_s11(acme):
     """cloudfront, scheduled_jobs and async_jobs are entries of their own: their failures are named."""
     for name, roots, chain in (
         ("09-cloudfront-disabled.yaml", [("cloudfront", "disabled")], ["cloudfront"]),
-        ("11-cron-down-scheduled-jobs.yaml", [("acme-shop-cron", "crashed")], ["scheduled_jobs", "acme-shop-cron"]),
+        (
+            "11-cron-down-scheduled-jobs.yaml",
+            [("acme-shop-cron", "crashed")],
+            ["scheduled_jobs", "acme-shop-cron"],
+        ),
         (
             "12-consumers-down-async-jobs.yaml",
             [("acme-shop-consumer-blue", "crashed"), ("acme-shop-consumer-green", "crashed")],
@@ -204,7 +208,9 @@ def test_forbidden_facts_off_a_failure_give_unknown_never_healthy(acme):
     eliminated = set(result.conclusion.eliminated)
     assert not eliminated & {"rds", "acme-shop-php-fpm-blue", "acme-shop-nginx-blue", "cloudflare"}
     assert {"redis", "mq", "external-secrets"} <= eliminated
-    assert "not enough visibility to vouch for 1 component(s): rds: could not read" in result.verdict.summary()
+    assert (
+        "not enough visibility to vouch for 1 component(s): rds: could not read" in result.verdict.summary()
+    )
 
 
 def test_state_undecided_by_the_facts_read_is_not_eliminated(acme):

@@ -23,8 +23,13 @@ def kube(local_env):
     from kubernetes import client, config
 
     api = config.new_client_from_config(config_file=str(local_env.kubeconfig_path))
-    return Kube(api, client.CoreV1Api(api), client.AppsV1Api(api), client.BatchV1Api(api),
-                client.CoordinationV1Api(api))
+    return Kube(
+        api,
+        client.CoreV1Api(api),
+        client.AppsV1Api(api),
+        client.BatchV1Api(api),
+        client.CoordinationV1Api(api),
+    )
 
 
 @pytest.fixture
@@ -33,4 +38,3 @@ def namespace(kube):
     kube.core.create_namespace({"metadata": {"name": name}})
     yield name
     kube.core.delete_namespace(name)
-

@@ -20,12 +20,18 @@ needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not insta
 
 
 def test_acme_shop_seeding_covers_every_probed_component(kube, local_env):
-    deployments = {(d.metadata.namespace, d.metadata.name): d
-                   for d in kube.apps.list_deployment_for_all_namespaces().items}
+    deployments = {
+        (d.metadata.namespace, d.metadata.name): d
+        for d in kube.apps.list_deployment_for_all_namespaces().items
+    }
     assert set(deployments) == {
-        ("default", "acme-shop-nginx-blue"), ("default", "acme-shop-php-fpm-blue"),
-        ("default", "acme-shop-consumer-blue"), ("default", "acme-shop-cron"), ("default", "opensearch"),
-        ("external-secrets", "external-secrets")}
+        ("default", "acme-shop-nginx-blue"),
+        ("default", "acme-shop-php-fpm-blue"),
+        ("default", "acme-shop-consumer-blue"),
+        ("default", "acme-shop-cron"),
+        ("default", "opensearch"),
+        ("external-secrets", "external-secrets"),
+    }
     assert all(d.status.ready_replicas == d.spec.replicas for d in deployments.values())
     consumer = deployments[("default", "acme-shop-consumer-blue")].spec.template.metadata.labels
     assert consumer["switchyard.io/serves-traffic"] == "false"  # no Service reaches the consumers
@@ -36,10 +42,17 @@ def test_acme_shop_seeding_covers_every_probed_component(kube, local_env):
 
     service = kube.core.read_namespaced_service("acme-shop-svc", "default")
     assert service.spec.selector == {"app": "acme-shop", "component": "nginx", "color": "blue"}
-    endpoints = {a.target_ref.name for s in kube.core.read_namespaced_endpoints("acme-shop-svc", "default").subsets
-                 for a in s.addresses}
-    nginx_pods = {p.metadata.name for p in kube.core.list_namespaced_pod(
-        "default", label_selector="app=acme-shop,component=nginx,color=blue").items}
+    endpoints = {
+        a.target_ref.name
+        for s in kube.core.read_namespaced_endpoints("acme-shop-svc", "default").subsets
+        for a in s.addresses
+    }
+    nginx_pods = {
+        p.metadata.name
+        for p in kube.core.list_namespaced_pod(
+            "default", label_selector="app=acme-shop,component=nginx,color=blue"
+        ).items
+    }
     assert endpoints == nginx_pods and len(nginx_pods) == 2
 
     from kubernetes import client
@@ -47,8 +60,11 @@ def test_acme_shop_seeding_covers_every_probed_component(kube, local_env):
     ingress = client.NetworkingV1Api(kube.api).read_namespaced_ingress("acme-shop-ingress", "default")
     assert ingress.status.load_balancer.ingress[0].hostname.endswith(".eu-central-1.elb.amazonaws.com")
     assert ingress.spec.rules[0].http.paths[0].backend.service.name == "acme-shop-svc"
-    crds = client.ApiextensionsV1Api(kube.api).list_custom_resource_definition(
-        label_selector="switchyard.io/operator=external-secrets").items
+    crds = (
+        client.ApiextensionsV1Api(kube.api)
+        .list_custom_resource_definition(label_selector="switchyard.io/operator=external-secrets")
+        .items
+    )
     assert [c.metadata.name for c in crds] == ["externalsecrets.external-secrets.io"]
 
     records = json.loads(local_env.paths["aws_resources"].read_text())
@@ -58,7 +74,8 @@ def test_acme_shop_seeding_covers_every_probed_component(kube, local_env):
 
 def test_another_model_seeds_the_same_way(tmp_path):
     model = tmp_path / "bookshop.model.yaml"
-    model.write_text(textwrap.dedent("""\
+    model.write_text(
+        textwrap.dedent("""\
         meta:
           name: bookshop
           version: "1.0"
@@ -83,18 +100,28 @@ def test_another_model_seeds_the_same_way(tmp_path):
             type: rds_instance
             providers: [mgt-tool/aws@^1.0.0]
             resource: bookshop-db
-        """))
+        """)
+    )
     with LocalEnvironment(model, state_dir=tmp_path / "state") as env:
         from kubernetes import client, config
 
         api = config.new_client_from_config(config_file=str(env.kubeconfig_path))
         apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
         [dep] = apps.list_namespaced_deployment("books").items
-        assert (dep.metadata.name, dep.spec.replicas, dep.status.ready_replicas) == ("bookshop-api-blue", 3, 3)
-        assert dep.spec.template.spec.containers[0].image == \
-            "123456789012.dkr.ecr.us-east-1.amazonaws.com/bookshop:v1"
-        assert core.read_namespaced_service("bookshop-web", "books").spec.selector == \
-            {"app": "bookshop", "component": "api", "color": "blue"}
+        assert (dep.metadata.name, dep.spec.replicas, dep.status.ready_replicas) == (
+            "bookshop-api-blue",
+            3,
+            3,
+        )
+        assert (
+            dep.spec.template.spec.containers[0].image
+            == "123456789012.dkr.ecr.us-east-1.amazonaws.com/bookshop:v1"
+        )
+        assert core.read_namespaced_service("bookshop-web", "books").spec.selector == {
+            "app": "bookshop",
+            "component": "api",
+            "color": "blue",
+        }
         assert env.aws.client("rds").describe_db_instances(DBInstanceIdentifier="bookshop-db")["DBInstances"]
         assert env.images == ["v1"]
         kubeconfig = yaml.safe_load(env.kubeconfig_path.read_text())
@@ -105,12 +132,19 @@ def test_connection_files(local_env):
     conns = json.loads(local_env.connections_file.read_text())
     assert conns["kubernetes_default"] == {
         "conn_type": "kubernetes",
-        "extra": {"kube_config_path": str(local_env.kubeconfig_path), "namespace": "default"}}
-    assert conns["aws_default"]["extra"] == {"endpoint_url": local_env.aws_endpoint, "region_name": "eu-central-1"}
+        "extra": {"kube_config_path": str(local_env.kubeconfig_path), "namespace": "default"},
+    }
+    assert conns["aws_default"]["extra"] == {
+        "endpoint_url": local_env.aws_endpoint,
+        "region_name": "eu-central-1",
+    }
     assert conns["prometheus_default"]["port"] == int(local_env.prometheus_url.rsplit(":", 1)[1])
     env_lines = local_env.paths["env"].read_text().splitlines()
     assert sorted(line.split("=", 1)[0] for line in env_lines) == [
-        "AIRFLOW_CONN_AWS_DEFAULT", "AIRFLOW_CONN_KUBERNETES_DEFAULT", "AIRFLOW_CONN_PROMETHEUS_DEFAULT"]
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        "AIRFLOW_CONN_KUBERNETES_DEFAULT",
+        "AIRFLOW_CONN_PROMETHEUS_DEFAULT",
+    ]
     assert oct(local_env.connections_file.stat().st_mode & 0o777) == "0o600"
 
 
@@ -120,13 +154,19 @@ def test_connection_file_works_with_the_local_filesystem_secrets_backend(local_e
     backend = LocalFilesystemBackend(connections_file_path=str(local_env.connections_file))
     aws = backend.get_connection("aws_default")
     assert aws.conn_type == "aws" and aws.extra_dejson["endpoint_url"] == local_env.aws_endpoint
-    assert backend.get_connection("kubernetes_default").extra_dejson["kube_config_path"] == \
-        str(local_env.kubeconfig_path)
+    assert backend.get_connection("kubernetes_default").extra_dejson["kube_config_path"] == str(
+        local_env.kubeconfig_path
+    )
 
 
 def _kubectl(local_env, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([KUBECTL, "--kubeconfig", str(local_env.kubeconfig_path), *args], input=stdin,
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [KUBECTL, "--kubeconfig", str(local_env.kubeconfig_path), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 @needs_kubectl
@@ -159,20 +199,39 @@ def test_kubectl_apply_and_patch(local_env, namespace):
     for expected in ("deployment.apps/web-green created", "deployment.apps/web-green unchanged"):
         result = _kubectl(local_env, "apply", "-f", "-", stdin=manifest)
         assert result.returncode == 0 and result.stdout.strip() == expected, result.stderr
-    dry = _kubectl(local_env, "apply", "--dry-run=server", "-f", "-", stdin=manifest.replace("web-green", "web-new"))
+    dry = _kubectl(
+        local_env, "apply", "--dry-run=server", "-f", "-", stdin=manifest.replace("web-green", "web-new")
+    )
     assert dry.stdout.strip() == "deployment.apps/web-new created (server dry run)"
     assert _kubectl(local_env, "-n", namespace, "get", "deploy", "web-new").returncode == 1
 
-    steps = [("patch", "deploy", "web-green", "-p", '{"spec":{"replicas":3}}'),
-             ("patch", "deploy", "web-green", "--type", "json",
-              "-p", '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"shop:v3"}]'),
-             ("annotate", "deploy", "web-green", "switchyard.io/cleanup-after=2030-01-01T00:00:00Z")]
+    steps = [
+        ("patch", "deploy", "web-green", "-p", '{"spec":{"replicas":3}}'),
+        (
+            "patch",
+            "deploy",
+            "web-green",
+            "--type",
+            "json",
+            "-p",
+            '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"shop:v3"}]',
+        ),
+        ("annotate", "deploy", "web-green", "switchyard.io/cleanup-after=2030-01-01T00:00:00Z"),
+    ]
     for step in steps:
         result = _kubectl(local_env, "-n", namespace, *step)
         assert result.returncode == 0, result.stderr
-    shown = _kubectl(local_env, "-n", namespace, "get", "deploy", "web-green", "-o",
-                     "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image} "
-                     "{.metadata.annotations.switchyard\\.io/cleanup-after}")
+    shown = _kubectl(
+        local_env,
+        "-n",
+        namespace,
+        "get",
+        "deploy",
+        "web-green",
+        "-o",
+        "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image} "
+        "{.metadata.annotations.switchyard\\.io/cleanup-after}",
+    )
     assert shown.stdout == "3 shop:v3 2030-01-01T00:00:00Z"
     local_env.emulator.advance(4)
     status = _kubectl(local_env, "-n", namespace, "rollout", "status", "deploy/web-green", "--timeout=10s")
@@ -182,8 +241,22 @@ def test_kubectl_apply_and_patch(local_env, namespace):
 def test_up_command_prints_its_status_and_stops_on_ctrl_c(tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'plugins'}{os.pathsep}{ROOT / 'include'}"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "switchyard.localenv", "up", "--no-aws", "--time-scale", "10",
-         "--state-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "switchyard.localenv",
+            "up",
+            "--no-aws",
+            "--time-scale",
+            "10",
+            "--state-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     lines = []
     try:
         for line in process.stdout:
@@ -201,17 +274,38 @@ def test_up_command_prints_its_status_and_stops_on_ctrl_c(tmp_path):
     assert "time scale     x10" in output and output.rstrip().endswith("✓ stopped")
 
 
-@pytest.mark.parametrize(("option", "content", "message"), [
-    ("--behaviours", "behaviours:\n  v2: {kind: explode}\n",
-     "behaviour for 'v2': kind 'explode' is not one of healthy, crash_loop"),
-    ("--model", None, "missing.yaml: no such file"),
-])
+@pytest.mark.parametrize(
+    ("option", "content", "message"),
+    [
+        (
+            "--behaviours",
+            "behaviours:\n  v2: {kind: explode}\n",
+            "behaviour for 'v2': kind 'explode' is not one of healthy, crash_loop",
+        ),
+        ("--model", None, "missing.yaml: no such file"),
+    ],
+)
 def test_up_command_refuses_bad_input_without_a_traceback(tmp_path, option, content, message):
     path = tmp_path / "missing.yaml"
     if content is not None:
         path.write_text(content)
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'plugins'}{os.pathsep}{ROOT / 'include'}"}
-    result = subprocess.run([sys.executable, "-m", "switchyard.localenv", "up", "--no-aws", option, str(path),
-                             "--state-dir", str(tmp_path)], capture_output=True, text=True, env=env, timeout=30)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "switchyard.localenv",
+            "up",
+            "--no-aws",
+            option,
+            str(path),
+            "--state-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("✗ cannot start the local environment:") and message in result.stderr

@@ -49,9 +49,13 @@ def test_field_selectors(kube):
     assert kube.core.list_namespaced_pod("default", field_selector="status.phase=Failed").items == []
     one = kube.apps.list_deployment_for_all_namespaces(field_selector="metadata.name=opensearch").items
     assert [d.metadata.name for d in one] == ["opensearch"]
-    ns = kube.apps.list_deployment_for_all_namespaces(field_selector="metadata.namespace=external-secrets").items
+    ns = kube.apps.list_deployment_for_all_namespaces(
+        field_selector="metadata.namespace=external-secrets"
+    ).items
     assert [d.metadata.name for d in ns] == ["external-secrets"]
-    not_default = kube.apps.list_deployment_for_all_namespaces(field_selector="metadata.namespace!=default").items
+    not_default = kube.apps.list_deployment_for_all_namespaces(
+        field_selector="metadata.namespace!=default"
+    ).items
     assert {d.metadata.namespace for d in not_default} == {"external-secrets"}
 
 
@@ -86,8 +90,9 @@ def test_create_twice_is_409_already_exists(kube, namespace):
 
 
 def test_stale_resource_version_is_409_conflict(kube, namespace):
-    created = kube.core.create_namespaced_config_map(namespace, {"metadata": {"name": "history"},
-                                                                 "data": {"releases": "[]"}})
+    created = kube.core.create_namespaced_config_map(
+        namespace, {"metadata": {"name": "history"}, "data": {"releases": "[]"}}
+    )
     stale = created.metadata.resource_version
     created.data = {"releases": "[1]"}
     updated = kube.core.replace_namespaced_config_map("history", namespace, created)
@@ -104,14 +109,17 @@ def test_stale_resource_version_is_409_conflict(kube, namespace):
 
     # A patch carrying a stale resourceVersion is a precondition and fails the same way.
     with pytest.raises(ApiException) as err:
-        kube.core.patch_namespaced_config_map("history", namespace,
-                                              {"metadata": {"resourceVersion": stale}, "data": {"x": "y"}})
+        kube.core.patch_namespaced_config_map(
+            "history", namespace, {"metadata": {"resourceVersion": stale}, "data": {"x": "y"}}
+        )
     assert err.value.status == 409
 
 
 def test_lease_lock_first_create_wins(kube, namespace):
-    lease = {"metadata": {"name": "release-acme-shop"},
-             "spec": {"holderIdentity": "run-1", "leaseDurationSeconds": 3600}}
+    lease = {
+        "metadata": {"name": "release-acme-shop"},
+        "spec": {"holderIdentity": "run-1", "leaseDurationSeconds": 3600},
+    }
     kube.coordination.create_namespaced_lease(namespace, lease)
     with pytest.raises(ApiException) as err:
         kube.coordination.create_namespaced_lease(namespace, {**lease, "spec": {"holderIdentity": "run-2"}})
@@ -125,9 +133,17 @@ def test_lease_lock_first_create_wins(kube, namespace):
 def test_strategic_merge_patch_merges_containers_by_name(kube, namespace):
     kube.apps.create_namespaced_deployment(namespace, deployment("web", "shop:v1"))
     # The kubernetes client sends a dict body as application/strategic-merge-patch+json.
-    patched = kube.apps.patch_namespaced_deployment("web", namespace, {
-        "metadata": {"annotations": {"switchyard.io/release": "7"}, "labels": {"color": "green"}},
-        "spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "app", "image": "shop:v2"}]}}}})
+    patched = kube.apps.patch_namespaced_deployment(
+        "web",
+        namespace,
+        {
+            "metadata": {"annotations": {"switchyard.io/release": "7"}, "labels": {"color": "green"}},
+            "spec": {
+                "replicas": 3,
+                "template": {"spec": {"containers": [{"name": "app", "image": "shop:v2"}]}},
+            },
+        },
+    )
     container = patched.spec.template.spec.containers[0]
     assert container.image == "shop:v2" and container.ports[0].container_port == 8080  # merged, not replaced
     assert patched.spec.replicas == 3 and patched.metadata.generation == 2
@@ -136,22 +152,43 @@ def test_strategic_merge_patch_merges_containers_by_name(kube, namespace):
 
 
 def test_merge_patch_and_json_patch(kube, namespace):
-    kube.core.create_namespaced_service(namespace, {
-        "metadata": {"name": "shop"},
-        "spec": {"selector": {"app": "shop", "color": "blue"}, "ports": [{"port": 80, "targetPort": 8080}]}})
-    merged = kube.core.patch_namespaced_service("shop", namespace, {"spec": {"selector": {"color": "green"}}},
-                                                _content_type="application/merge-patch+json")
+    kube.core.create_namespaced_service(
+        namespace,
+        {
+            "metadata": {"name": "shop"},
+            "spec": {
+                "selector": {"app": "shop", "color": "blue"},
+                "ports": [{"port": 80, "targetPort": 8080}],
+            },
+        },
+    )
+    merged = kube.core.patch_namespaced_service(
+        "shop",
+        namespace,
+        {"spec": {"selector": {"color": "green"}}},
+        _content_type="application/merge-patch+json",
+    )
     assert merged.spec.selector == {"app": "shop", "color": "green"}
-    removed = kube.core.patch_namespaced_service("shop", namespace, {"spec": {"selector": {"color": None}}},
-                                                 _content_type="application/merge-patch+json")
+    removed = kube.core.patch_namespaced_service(
+        "shop",
+        namespace,
+        {"spec": {"selector": {"color": None}}},
+        _content_type="application/merge-patch+json",
+    )
     assert removed.spec.selector == {"app": "shop"}
     jsonpatched = kube.core.patch_namespaced_service(
-        "shop", namespace, [{"op": "add", "path": "/spec/selector/color", "value": "blue"},
-                            {"op": "test", "path": "/spec/selector/app", "value": "shop"}])
+        "shop",
+        namespace,
+        [
+            {"op": "add", "path": "/spec/selector/color", "value": "blue"},
+            {"op": "test", "path": "/spec/selector/app", "value": "shop"},
+        ],
+    )
     assert jsonpatched.spec.selector == {"app": "shop", "color": "blue"}
     with pytest.raises(ApiException) as err:
-        kube.core.patch_namespaced_service("shop", namespace,
-                                           [{"op": "test", "path": "/spec/selector/app", "value": "other"}])
+        kube.core.patch_namespaced_service(
+            "shop", namespace, [{"op": "test", "path": "/spec/selector/app", "value": "other"}]
+        )
     assert err.value.status == 422
 
 
@@ -187,8 +224,9 @@ def test_watch_streams_changes_since_a_resource_version(kube, namespace):
     since = kube.core.list_namespaced_config_map(namespace).metadata.resource_version
 
     def follow():
-        for event in Watch().stream(kube.core.list_namespaced_config_map, namespace, timeout_seconds=3,
-                                    resource_version=since):
+        for event in Watch().stream(
+            kube.core.list_namespaced_config_map, namespace, timeout_seconds=3, resource_version=since
+        ):
             seen.append((event["type"], event["object"].metadata.name))
             if event["type"] == "DELETED":
                 return
@@ -204,8 +242,9 @@ def test_watch_streams_changes_since_a_resource_version(kube, namespace):
 
 def test_secret_values_are_stored_base64_and_never_logged_by_the_emulator(kube, namespace, caplog):
     caplog.set_level(logging.DEBUG, logger="switchyard.localenv")
-    kube.core.create_namespaced_secret(namespace, {"metadata": {"name": "db"},
-                                                   "stringData": {"password": "hunter2-do-not-log"}})
+    kube.core.create_namespaced_secret(
+        namespace, {"metadata": {"name": "db"}, "stringData": {"password": "hunter2-do-not-log"}}
+    )
     secret = kube.core.read_namespaced_secret("db", namespace)
     assert secret.data == {"password": "aHVudGVyMi1kby1ub3QtbG9n"} and secret.string_data is None
     emulator_lines = [r.getMessage() for r in caplog.records if r.name.startswith("switchyard")]
@@ -228,8 +267,10 @@ def test_a_watch_with_bookmarks_gets_bookmark_events(local_env, namespace):
     import json as _json
     import urllib.request
 
-    url = f"{local_env.kube_url}/api/v1/namespaces/{namespace}/configmaps?watch=true&allowWatchBookmarks=true" \
-          "&resourceVersion=0&timeoutSeconds=7"
+    url = (
+        f"{local_env.kube_url}/api/v1/namespaces/{namespace}/configmaps?watch=true&allowWatchBookmarks=true"
+        "&resourceVersion=0&timeoutSeconds=7"
+    )
     with urllib.request.urlopen(url, timeout=15) as answer:
         events = [_json.loads(line) for line in answer.read().splitlines() if line.strip()]
     bookmarks = [e for e in events if e["type"] == "BOOKMARK"]

@@ -23,8 +23,12 @@ def _query(local_env, query: str, method: str = "GET") -> dict:
     if method == "GET":
         request = urllib.request.Request(f"{url}?{encoded}")
     else:
-        request = urllib.request.Request(url, data=encoded.encode(), method="POST",
-                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        request = urllib.request.Request(
+            url,
+            data=encoded.encode(),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
@@ -47,16 +51,24 @@ def test_live_colour_of_the_seeded_model(local_env):
 def test_figures_follow_behaviours_and_the_service_selector(kube, namespace, emulator, local_env):
     for colour in ("blue", "green"):
         labels = {"app": "shop", "color": colour}
-        kube.apps.create_namespaced_deployment(namespace, deployment(f"shop-{colour}", f"shop:pq-{colour}", 2, labels))
-    kube.core.create_namespaced_service(namespace, {"metadata": {"name": "shop"},
-                                                    "spec": {"selector": {"app": "shop", "color": "blue"},
-                                                             "ports": [{"port": 80}]}})
+        kube.apps.create_namespaced_deployment(
+            namespace, deployment(f"shop-{colour}", f"shop:pq-{colour}", 2, labels)
+        )
+    kube.core.create_namespaced_service(
+        namespace,
+        {
+            "metadata": {"name": "shop"},
+            "spec": {"selector": {"app": "shop", "color": "blue"}, "ports": [{"port": 80}]},
+        },
+    )
     emulator.set_behaviour("shop:pq-green", "http_5xx", rate=0.2)
     emulator.advance(4)
 
     def figures(colour):
-        return tuple(_value(local_env, q(app="shop", colour=colour, namespace=namespace))
-                     for q in (promql.request_rate, promql.error_ratio, promql.latency_quantile))
+        return tuple(
+            _value(local_env, q(app="shop", colour=colour, namespace=namespace))
+            for q in (promql.request_rate, promql.error_ratio, promql.latency_quantile)
+        )
 
     blue_rate, blue_errors, _ = figures("blue")
     green_rate, green_errors, _ = figures("green")
@@ -79,9 +91,11 @@ def test_figures_follow_behaviours_and_the_service_selector(kube, namespace, emu
 
 
 def test_queries_outside_the_subset_are_bad_data(local_env):
-    for query, message in [("up", "only serves counters through rate()"),
-                           ("sum(rate(http_requests_total[1m]", "expected ')'"),
-                           ("predict_linear(http_requests_total[1m], 60)", "not supported by the emulator")]:
+    for query, message in [
+        ("up", "only serves counters through rate()"),
+        ("sum(rate(http_requests_total[1m]", "expected ')'"),
+        ("predict_linear(http_requests_total[1m], 60)", "not supported by the emulator"),
+    ]:
         with pytest.raises(urllib.error.HTTPError) as err:
             _query(local_env, query)
         body = json.loads(err.value.read())
@@ -91,8 +105,9 @@ def test_queries_outside_the_subset_are_bad_data(local_env):
 
 def test_post_form_and_sum_by_colour(local_env):
     body = _query(local_env, 'sum by (color) (rate(http_requests_total{app="acme-shop"}[5m])) * 60', "POST")
-    assert body["data"]["result"] == [{"metric": {"color": "blue"}, "value": [body["data"]["result"][0]["value"][0],
-                                                                              "1200"]}]
+    assert body["data"]["result"] == [
+        {"metric": {"color": "blue"}, "value": [body["data"]["result"][0]["value"][0], "1200"]}
+    ]
 
 
 def test_prometheus_faults(local_env, emulator):
@@ -103,11 +118,14 @@ def test_prometheus_faults(local_env, emulator):
 
 
 def test_evaluator_histogram_quantile_and_arithmetic():
-    figures = [ColourFigures("default", "a", "blue", 10.0, 1.0, 0.3),
-               ColourFigures("default", "a", "green", 0.0, 0.0, 0.045)]
+    figures = [
+        ColourFigures("default", "a", "blue", 10.0, 1.0, 0.3),
+        ColourFigures("default", "a", "green", 0.0, 0.0, 0.045),
+    ]
     assert evaluate(promql.latency_quantile("a", "blue", quantile=0.99), figures)[0][1] == pytest.approx(0.3)
     assert evaluate(promql.latency_quantile("a", "blue", quantile=0.5), figures)[0][1] == pytest.approx(
-        0.3 * 0.5 / 0.99, rel=1e-6)
+        0.3 * 0.5 / 0.99, rel=1e-6
+    )
     assert evaluate(promql.error_ratio("a", "blue") + " * 100", figures)[0][1] == pytest.approx(10.0)
     assert math.isnan(evaluate(promql.error_ratio("a", "green"), figures)[0][1])
     assert evaluate("1 + 2 * 3", figures) == 7.0

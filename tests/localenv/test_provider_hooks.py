@@ -7,7 +7,9 @@ import datetime
 from switchyard.localenv.aws import find_cloudfront_distribution
 
 
-def test_kubernetes_hook_switches_the_service_selector_to_green_and_reads_it_back(local_env, airflow_connections):
+def test_kubernetes_hook_switches_the_service_selector_to_green_and_reads_it_back(
+    local_env, airflow_connections
+):
     from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 
     hook = KubernetesHook(conn_id="kubernetes_default")
@@ -15,8 +17,9 @@ def test_kubernetes_hook_switches_the_service_selector_to_green_and_reads_it_bac
     before = core.read_namespaced_service("acme-shop-svc", hook.get_namespace()).spec.selector
     assert before == {"app": "acme-shop", "component": "nginx", "color": "blue"}
     try:
-        core.patch_namespaced_service("acme-shop-svc", "default",
-                                      {"spec": {"selector": {"app": "acme-shop", "color": "green"}}})
+        core.patch_namespaced_service(
+            "acme-shop-svc", "default", {"spec": {"selector": {"app": "acme-shop", "color": "green"}}}
+        )
         after = core.read_namespaced_service("acme-shop-svc", "default").spec.selector
         assert after == {"app": "acme-shop", "component": "nginx", "color": "green"}
     finally:
@@ -60,14 +63,20 @@ def test_aws_hooks_read_back_what_the_model_seeded(local_env, airflow_connection
     assert local_env.aws.resources["cloudfront"].aws_id == distribution_id
 
     ecr = EcrHook(aws_conn_id="aws_default").conn
-    tags = {t for image in ecr.describe_images(repositoryName="acme-shop")["imageDetails"]
-            for t in image.get("imageTags", [])}
+    tags = {
+        t
+        for image in ecr.describe_images(repositoryName="acme-shop")["imageDetails"]
+        for t in image.get("imageTags", [])
+    }
     assert {"v1", "v2", "v3-crashloop"} <= tags and "v9-missing" not in tags
     manifest = ecr.batch_get_image(repositoryName="acme-shop", imageIds=[{"imageTag": "v2"}])["images"][0]
     assert '"io.switchyard.requires-migration": "true"' in manifest["imageManifest"]
 
     cloudwatch = AwsBaseHook(aws_conn_id="aws_default", client_type="cloudwatch").conn
-    assert _latest(cloudwatch, "AWS/RDS", "DatabaseConnections", {"DBInstanceIdentifier": "acme-shop-stage-rds"}) == 120
+    assert (
+        _latest(cloudwatch, "AWS/RDS", "DatabaseConnections", {"DBInstanceIdentifier": "acme-shop-stage-rds"})
+        == 120
+    )
     assert _latest(cloudwatch, "AWS/AmazonMQ", "MessageCount", {"Broker": "acme-shop-stage-mq"}) == 34
 
 
@@ -86,10 +95,22 @@ def test_cloudwatch_values_are_settable_at_run_time(local_env, emulator, airflow
 def _latest(cloudwatch, namespace, metric, dimensions, stat="Minimum"):
     now = datetime.datetime.now(datetime.UTC)
     result = cloudwatch.get_metric_data(
-        MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {
-            "Namespace": namespace, "MetricName": metric,
-            "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()]},
-            "Period": 60, "Stat": stat}}],
-        StartTime=now - datetime.timedelta(minutes=5), EndTime=now + datetime.timedelta(minutes=1))
+        MetricDataQueries=[
+            {
+                "Id": "m",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                    },
+                    "Period": 60,
+                    "Stat": stat,
+                },
+            }
+        ],
+        StartTime=now - datetime.timedelta(minutes=5),
+        EndTime=now + datetime.timedelta(minutes=1),
+    )
     values = result["MetricDataResults"][0]["Values"]
     return values[0] if values else None

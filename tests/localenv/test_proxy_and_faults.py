@@ -18,8 +18,9 @@ VIEW_ONLY = "include/behaviours/view-only-role.yaml"
 
 
 def _proxy(kube, service, namespace, path):
-    response = kube.core.connect_get_namespaced_service_proxy_with_path(service, namespace, path,
-                                                                        _preload_content=False)
+    response = kube.core.connect_get_namespaced_service_proxy_with_path(
+        service, namespace, path, _preload_content=False
+    )
     return response.status, json.loads(response.data)
 
 
@@ -35,11 +36,15 @@ def test_proxy_reaches_the_live_colour_through_the_api_server(kube):
     assert json.loads(root.data)["path"] == "/"
 
 
-def test_proxy_spreads_requests_over_ready_pods_and_serves_5xx_at_the_behaviours_rate(kube, namespace, emulator):
+def test_proxy_spreads_requests_over_ready_pods_and_serves_5xx_at_the_behaviours_rate(
+    kube, namespace, emulator
+):
     emulator.set_behaviour("shop:flaky", "http_5xx", rate=0.25)
     kube.apps.create_namespaced_deployment(namespace, deployment("web", "shop:flaky", 2))
-    kube.core.create_namespaced_service(namespace, {"metadata": {"name": "web"},
-                                                    "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
+    kube.core.create_namespaced_service(
+        namespace,
+        {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}},
+    )
     emulator.advance(4)
     codes, pods = [], set()
     for _ in range(40):
@@ -56,8 +61,10 @@ def test_proxy_spreads_requests_over_ready_pods_and_serves_5xx_at_the_behaviours
 def test_proxy_latency_and_no_endpoints(kube, namespace, emulator):
     emulator.set_behaviour("shop:slow", "slow", latency_ms=300)
     kube.apps.create_namespaced_deployment(namespace, deployment("web", "shop:slow", 1))
-    kube.core.create_namespaced_service(namespace, {"metadata": {"name": "web"},
-                                                    "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
+    kube.core.create_namespaced_service(
+        namespace,
+        {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}},
+    )
     with pytest.raises(ApiException) as err:  # not ready yet: nothing behind the Service
         _proxy(kube, "web", namespace, "health")
     assert err.value.status == 503
@@ -72,7 +79,9 @@ def test_pod_proxy(kube, namespace, emulator):
     kube.apps.create_namespaced_deployment(namespace, deployment("web", "shop:v2", 1))
     emulator.advance(4)
     pod = kube.core.list_namespaced_pod(namespace).items[0].metadata.name
-    response = kube.core.connect_get_namespaced_pod_proxy_with_path(pod, namespace, "health", _preload_content=False)
+    response = kube.core.connect_get_namespaced_pod_proxy_with_path(
+        pod, namespace, "health", _preload_content=False
+    )
     assert json.loads(response.data)["version"] == "v2"
 
 
@@ -83,8 +92,10 @@ def test_forbidden_fault_is_a_kubernetes_403_for_that_path_only(kube, emulator):
             kube.apps.read_namespaced_deployment("acme-shop-nginx-blue", "default")
         body = json.loads(err.value.body)
         assert err.value.status == 403 and body["reason"] == "Forbidden"
-        assert body["message"] == ('deployments.apps "acme-shop-nginx-blue" is forbidden: User "switchyard" '
-                                   'cannot get resource "deployments" in API group "apps" in the namespace "default"')
+        assert body["message"] == (
+            'deployments.apps "acme-shop-nginx-blue" is forbidden: User "switchyard" '
+            'cannot get resource "deployments" in API group "apps" in the namespace "default"'
+        )
         assert kube.apps.read_namespaced_deployment("acme-shop-php-fpm-blue", "default").metadata.name
         kube.apps.patch_namespaced_deployment("acme-shop-nginx-blue", "default", {"metadata": {"labels": {}}})
     assert any(fault_id in e["message"] and "injected" in e["message"] for e in emulator.log("fault"))
@@ -130,7 +141,9 @@ def test_timeout_fault_outlasts_the_client_timeout(kube, emulator):
 def test_fault_rules_are_validated(emulator):
     from switchyard.localenv.client import EmulatorError
 
-    with pytest.raises(EmulatorError, match="kind 'explode' is not one of forbidden, error, latency, timeout"):
+    with pytest.raises(
+        EmulatorError, match="kind 'explode' is not one of forbidden, error, latency, timeout"
+    ):
         emulator.add_fault("explode")
     with pytest.raises(EmulatorError, match="verb 'FETCH' must be an HTTP method"):
         emulator.add_fault("error", verb="fetch")
@@ -144,7 +157,9 @@ def test_faults_from_a_file(tmp_path):
         with pytest.raises(ApiException) as err:
             core.list_namespaced_secret("default")
         assert err.value.status == 403
-        assert json.loads(err.value.body)["message"].startswith('secrets is forbidden: User "switchyard" cannot list')
+        assert json.loads(err.value.body)["message"].startswith(
+            'secrets is forbidden: User "switchyard" cannot list'
+        )
         assert core.list_namespaced_config_map("default").items == []
         assert [e["message"] for e in env.emulator.log("fault") if "injected" in e["message"]]
 

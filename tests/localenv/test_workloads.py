@@ -8,8 +8,9 @@ from .manifests import deployment
 
 
 def _pods(kube, namespace, selector="app=web"):
-    return sorted(kube.core.list_namespaced_pod(namespace, label_selector=selector).items,
-                  key=lambda p: p.metadata.name)
+    return sorted(
+        kube.core.list_namespaced_pod(namespace, label_selector=selector).items, key=lambda p: p.metadata.name
+    )
 
 
 def _log(kube, pod, namespace, **kwargs) -> str:
@@ -29,11 +30,18 @@ def test_a_deployment_converges_to_ready_over_simulated_time(kube, namespace, em
     assert {p.status.container_statuses[0].state.waiting.reason for p in pods} == {"ContainerCreating"}
     status = kube.apps.read_namespaced_deployment_status("web", namespace).status
     assert status.ready_replicas is None and status.unavailable_replicas == 2  # zero counts are omitted
-    assert _conditions(kube.apps.read_namespaced_deployment_status("web", namespace))["Available"].status == "False"
+    assert (
+        _conditions(kube.apps.read_namespaced_deployment_status("web", namespace))["Available"].status
+        == "False"
+    )
 
     emulator.advance(3.5)  # startup 1 s + readiness 2 s (the default behaviour)
     dep = kube.apps.read_namespaced_deployment_status("web", namespace)
-    assert (dep.status.ready_replicas, dep.status.available_replicas, dep.status.updated_replicas) == (2, 2, 2)
+    assert (dep.status.ready_replicas, dep.status.available_replicas, dep.status.updated_replicas) == (
+        2,
+        2,
+        2,
+    )
     assert dep.status.unavailable_replicas is None and dep.status.observed_generation == 1
     conditions = _conditions(dep)
     assert conditions["Available"].status == "True"
@@ -88,7 +96,10 @@ def test_never_ready_is_a_mount_failure_with_no_restarts(kube, namespace, emulat
     assert all(p.status.phase == "Pending" for p in pods)
     assert [p.status.container_statuses[0].restart_count for p in pods] == [0, 0]
     assert {p.status.container_statuses[0].state.waiting.reason for p in pods} == {"ContainerCreating"}
-    assert _conditions(kube.apps.read_namespaced_deployment_status("web", namespace))["Progressing"].status == "True"
+    assert (
+        _conditions(kube.apps.read_namespaced_deployment_status("web", namespace))["Progressing"].status
+        == "True"
+    )
     assert any(e.reason == "FailedMount" for e in kube.core.list_namespaced_event(namespace).items)
 
     emulator.advance(15)  # past progressDeadlineSeconds
@@ -102,7 +113,9 @@ def test_image_pull_failure(kube, namespace, emulator):
     pods = _pods(kube, namespace)
     waiting = {p.status.container_statuses[0].state.waiting.reason for p in pods}
     assert waiting == {"ImagePullBackOff"}
-    assert all(p.status.phase == "Pending" and p.status.container_statuses[0].restart_count == 0 for p in pods)
+    assert all(
+        p.status.phase == "Pending" and p.status.container_statuses[0].restart_count == 0 for p in pods
+    )
     messages = [e.message for e in kube.core.list_namespaced_event(namespace).items]
     assert any("registry.local/shop:v9-missing" in m for m in messages)
 
@@ -111,8 +124,11 @@ def test_a_stuck_rollout_keeps_the_old_pods_and_a_live_fix_completes_it(kube, na
     kube.apps.create_namespaced_deployment(namespace, deployment("web", "shop:good"))
     emulator.advance(4)
     emulator.set_behaviour("shop:bad", "crash_loop")
-    kube.apps.patch_namespaced_deployment("web", namespace, {"spec": {"template": {"spec": {
-        "containers": [{"name": "app", "image": "shop:bad"}]}}}})
+    kube.apps.patch_namespaced_deployment(
+        "web",
+        namespace,
+        {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop:bad"}]}}}},
+    )
     emulator.advance(5)
     dep = kube.apps.read_namespaced_deployment_status("web", namespace)
     # maxSurge 25 % of 2 rounds up to 1, maxUnavailable rounds down to 0: one new pod, both old ones kept
@@ -142,10 +158,18 @@ def test_healthy_pods_start_crash_looping_when_their_behaviour_changes(kube, nam
 
 
 def _job(name, image, backoff_limit=1):
-    return {"metadata": {"name": name},
-            "spec": {"backoffLimit": backoff_limit, "template": {"spec": {
-                "restartPolicy": "Never", "containers": [{"name": "migrate", "image": image,
-                                                          "command": ["./migrate", "up"]}]}}}}
+    return {
+        "metadata": {"name": name},
+        "spec": {
+            "backoffLimit": backoff_limit,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "migrate", "image": image, "command": ["./migrate", "up"]}],
+                }
+            },
+        },
+    }
 
 
 def test_jobs_complete_or_fail_by_the_behaviour_table_with_logs(kube, namespace, emulator):
@@ -167,19 +191,29 @@ def test_jobs_complete_or_fail_by_the_behaviour_table_with_logs(kube, namespace,
     pods = kube.core.list_namespaced_pod(namespace, label_selector="job-name=migrate-bad").items
     assert {p.status.phase for p in pods} == {"Failed"}
     log = _log(kube, pods[0].metadata.name, namespace, container="migrate")
-    assert log.splitlines() == ["started shop:v7-migration-fails", "running migrations",
-                                "0042_drop_legacy_orders ... FAILED",
-                                "ERROR 1091 (42000): Can't DROP 'legacy_id'; check that column/key exists",
-                                "exit code 1"]
+    assert log.splitlines() == [
+        "started shop:v7-migration-fails",
+        "running migrations",
+        "0042_drop_legacy_orders ... FAILED",
+        "ERROR 1091 (42000): Can't DROP 'legacy_id'; check that column/key exists",
+        "exit code 1",
+    ]
 
 
 def test_endpoints_follow_the_service_selector(kube, namespace, emulator):
     for colour in ("blue", "green"):
         labels = {"app": "web", "color": colour}
         kube.apps.create_namespaced_deployment(namespace, deployment(f"web-{colour}", "shop:v1", 2, labels))
-    kube.core.create_namespaced_service(namespace, {
-        "metadata": {"name": "web"},
-        "spec": {"selector": {"app": "web", "color": "blue"}, "ports": [{"port": 80, "targetPort": "http"}]}})
+    kube.core.create_namespaced_service(
+        namespace,
+        {
+            "metadata": {"name": "web"},
+            "spec": {
+                "selector": {"app": "web", "color": "blue"},
+                "ports": [{"port": 80, "targetPort": "http"}],
+            },
+        },
+    )
     emulator.advance(4)
 
     def endpoint_pods():
@@ -197,8 +231,11 @@ def test_endpoints_follow_the_service_selector(kube, namespace, emulator):
     assert endpoint_pods() == colour_pods("green")
     from kubernetes import client
 
-    slices = client.DiscoveryV1Api(kube.api).list_namespaced_endpoint_slice(
-        namespace, label_selector="kubernetes.io/service-name=web").items
+    slices = (
+        client.DiscoveryV1Api(kube.api)
+        .list_namespaced_endpoint_slice(namespace, label_selector="kubernetes.io/service-name=web")
+        .items
+    )
     assert {e.target_ref.name for e in slices[0].endpoints if e.conditions.ready} == colour_pods("green")
 
     kube.apps.delete_namespaced_deployment("web-green", namespace)

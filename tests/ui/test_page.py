@@ -70,3 +70,38 @@ def test_the_chain_is_drawn_failing_with_its_root_named():
     assert all(h.failing for h in health.values()) and set(health) == set(record.chain)
     assert health["rds"].state == "root cause"
     assert chain_health(model, None) == {}
+
+
+def test_a_failed_release_names_the_step_that_failed():
+    failed = ReleaseRecord(
+        3,
+        "v2",
+        "green",
+        "Failed",
+        "r3",
+        root_cause="Kubernetes API answered HTTP 500 Internal Server Error",
+        failed_step="deploy_standby",
+    )
+    html = releases_page([view(records=[failed], live_colour="blue")], "", {})
+    assert "failed at deploy_standby</div>Kubernetes API answered HTTP 500" in html
+
+
+def test_a_record_number_is_escaped_in_the_row_and_its_attribute():
+    evil = ReleaseRecord('1"><script>alert(1)</script>', "v2", "green", "Failed", "r1")  # type: ignore[arg-type]
+    html = releases_page([view(records=[evil], live_colour="blue")], "", {})
+    assert "<script>" not in html and 'data-number="1&quot;&gt;&lt;script&gt;' in html
+
+
+def test_record_fields_are_type_checked_when_read():
+    import pytest
+
+    good = {"number": 1, "version": "v2", "colour": "green", "status": "Active", "run_id": "r1"}
+    assert ReleaseRecord.from_dict(good).number == 1
+    for field, value, message in [
+        ("number", '1"><script>', "field number must be a whole number"),
+        ("started_at", 5, "field started_at must be a string, got 5"),
+        ("chain", ["a", 3], "field chain must be a list of strings"),
+        ("number", True, "field number must be a whole number"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            ReleaseRecord.from_dict({**good, field: value})

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 from airflow.sdk import BaseOperatorLink, conf
-from airflow.sdk.execution_time.xcom import XCom
 
 URL_PREFIX = "/switchyard/artifacts"
 
@@ -46,10 +45,23 @@ def artifact_url(path: Path) -> str:
     return f"{base}{URL_PREFIX}/{relative}"
 
 
+def publish_artifact(context, path: Path) -> str:
+    """Push the artefact's URL (XCom ``artifact_url``) and keep it on the running task, where the
+    task's link button is computed when it ends."""
+    url = artifact_url(path)
+    context["ti"].xcom_push(key="artifact_url", value=url)
+    context["ti"].task.published_artifact_url = url
+    return url
+
+
 class ArtifactLink(BaseOperatorLink):
-    """The button on a task that opens what it saved (XCom key ``artifact_url``)."""
+    """The button on a task that opens what it saved (XCom key ``artifact_url``).
+
+    Airflow computes it when the task ends, with the operator that ran: the URL the task published
+    is on it. Asking XCom instead logs an error for every task that failed before it saved one.
+    """
 
     name = "Switchyard artefact"
 
     def get_link(self, operator, *, ti_key) -> str:
-        return XCom.get_value(ti_key=ti_key, key="artifact_url") or ""
+        return getattr(operator, "published_artifact_url", "") or ""

@@ -27,13 +27,46 @@ def notification_line(app: str, version: str, outcome: str, root_cause: str, lin
     return f"[switchyard] {app} {version}: {outcome}{cause} · {link}"
 
 
+SECRET_EXTRA = ("token", "secret", "password", "key", "webhook")
+
+
+def connection_secrets(password: str | None, extra: dict[str, Any] | None = None) -> set[str]:
+    """Every form a connection's secret can take in a log line. Airflow masks the password as a
+    whole; a Slack client that logs the request path (its retry message) shows only part of a
+    webhook URL, so the path and its token segment are masked as well."""
+    from urllib.parse import urlsplit
+
+    found: set[str] = set()
+    value = (password or "").strip()
+    if value:
+        found.add(value)
+        path = urlsplit(value).path if "://" in value else value
+        found |= {path, path.strip("/")}
+        segments = [part for part in path.split("/") if part]
+        if segments:
+            found.add(segments[-1])  # the secret part of T000/B000/<token>
+            if len(segments) >= 3:
+                found.add("/".join(segments[-3:]))
+    for key, item in (extra or {}).items():
+        if isinstance(item, str) and any(word in key.lower() for word in SECRET_EXTRA):
+            found |= connection_secrets(item)
+    return {f for f in found if len(f) >= 8}  # short fragments would mask ordinary words
+
+
 def _connection_exists(conn_id: str) -> bool:
     from airflow.sdk import BaseHook
+    from airflow.sdk.log import mask_secret
 
     try:
-        BaseHook.get_connection(conn_id)
+        conn = BaseHook.get_connection(conn_id)
     except Exception:  # any lookup failure means "not configured"
         return False
+    try:
+        extra = conn.extra_dejson
+    except Exception:  # an unreadable extra is the provider's error to report, not ours
+        extra = {}
+    for secret in connection_secrets(conn.password, extra):
+        mask_secret(secret)
     return True
 
 

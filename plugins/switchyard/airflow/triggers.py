@@ -96,6 +96,20 @@ class ReleaseWatchTrigger(BaseTrigger):
         api_client = KubernetesHook(conn_id=self.kubernetes_conn_id).api_client
         return ReleaseHistory(CoreV1Api(api_client), self.spec.app, self.spec.namespace)
 
+    def _renew_lock(self) -> None:
+        """Push the release lock forward: a 24-hour bake outlives the lease otherwise."""
+        from kubernetes.client import CoordinationV1Api
+
+        from switchyard.release.lock import ReleaseLock
+
+        try:
+            lock = ReleaseLock(
+                CoordinationV1Api(self.history.core.api_client), self.spec.app, self.spec.namespace
+            )
+            self.log.info("release lock: %s", lock.renew(self.run_id))
+        except Exception as exc:  # the lock is a guard, not the work: never fail the bake for it
+            self.log.warning("could not renew the release lock: %s", exc)
+
     def _recorded(self) -> list[dict[str, Any]]:
         return list(self.history.checkpoint_progress(self.run_id, self.kind).get("results", []))
 
@@ -130,6 +144,7 @@ class ReleaseWatchTrigger(BaseTrigger):
 
     def _checkpoint(self, index: int, sample: dict[str, Any], breach_reason: str) -> dict[str, Any]:
         """Run the model gate, judge the checkpoint, save its evidence and record its result."""
+        from switchyard.airflow.artifacts import artifact_url
         from switchyard.airflow.operators.gate import diagnose_scope, save_evidence
         from switchyard.release.checkpoints import judge
 
@@ -160,14 +175,15 @@ class ReleaseWatchTrigger(BaseTrigger):
             serving_entry=self._serving_entry(),
             sampled_at=sample.get("at"),
         )
-        report, url = save_evidence(
+        report, picture = save_evidence(
             self.model, view, diagnosis, self.dag_id, self.run_id, name, "live", self.colour
         )
-        result["artifact_url"] = url
+        result["artifact_url"] = artifact_url(picture)
         result["verdict"] = {
             k: report.get(k) for k in ("outcome", "root_cause", "root_state", "chain", "summary")
         }
         self.history.add_checkpoint(self.run_id, self.kind, result)
+        self._renew_lock()
         line = f"{self.kind} checkpoint {index + 1}/{len(self.checkpoints)} ({label}) on {self.colour}"
         if result["passed"]:
             self.log.info(

@@ -196,9 +196,7 @@ class _Planner:
         yield from ((name, False) for name in self._candidates(conclusion))
         # A gate vouches for its scope only; elsewhere a known default state is enough for it.
         wanted = set(self.scope) if self.scope is not None else None
-        yield from (
-            (name, True) for name in self._candidates(conclusion) if wanted is None or name in wanted
-        )
+        yield from ((name, True) for name in self._candidates(conclusion) if wanted is None or name in wanted)
 
     def below(self, root: str) -> list[str]:
         """Everything the root depends on, transitively, deepest chain first (depth-first)."""
@@ -251,7 +249,9 @@ class _Planner:
         top_down: list[str] = []
         for entry in model.entries:
             top_down.append(entry)
-            top_down += [p[-1] for p in shortest_paths(model, conclusion.states, self.facts, self.prefer, entry)]
+            top_down += [
+                p[-1] for p in shortest_paths(model, conclusion.states, self.facts, self.prefer, entry)
+            ]
         top_down = list(dict.fromkeys(top_down))
         if self.scope is not None:
             wanted = set(self.scope)

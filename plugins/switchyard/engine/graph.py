@@ -86,7 +86,9 @@ class Layout:
     routes: dict[tuple[str, str], list[str | tuple[str, str, int]]]  # edge → points, source to target
 
     def crossings(self) -> int:
-        return sum(_crossings(self.rows[i], self.rows[i + 1], self._segments()) for i in range(len(self.rows) - 1))
+        return sum(
+            _crossings(self.rows[i], self.rows[i + 1], self._segments()) for i in range(len(self.rows) - 1)
+        )
 
     def _segments(self) -> list[tuple[object, object]]:
         return [pair for points in self.routes.values() for pair in itertools.pairwise(points)]

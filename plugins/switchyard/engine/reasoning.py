@@ -356,9 +356,7 @@ def conclude(model: Model, facts: FactStore, prefer: Iterable[str] = ()) -> Conc
     # (the serving path), so the seed scenarios hold exactly — minus anything another entry's
     # surviving chain runs through.
     first = by_entry.get(model.entry, []) if model.entry else []
-    eliminated = sorted(
-        {name for f in first if not f.alive for name in f.path} - on_alive - blocked - rooted
-    )
+    eliminated = sorted({name for f in first if not f.alive for name in f.path} - on_alive - blocked - rooted)
     conclusion = Conclusion(
         model.entry,
         "none",

@@ -90,7 +90,9 @@ def load_scenario(path: Path, model: Model | None = None) -> Scenario:
         raise ScenarioError(f"{path}: expect.root_cause is required (a component name, or none)")
     roots_raw = expect_raw.get("root_causes")
     if roots_raw is not None and not isinstance(roots_raw, list):
-        raise ScenarioError(f"{path}: expect.root_causes must be a list of component names, first the primary")
+        raise ScenarioError(
+            f"{path}: expect.root_causes must be a list of component names, first the primary"
+        )
     outcome = str(expect_raw.get("outcome") or "")
     if outcome and outcome not in OUTCOMES:
         raise ScenarioError(f"{path}: expect.outcome {outcome!r} must be one of {', '.join(OUTCOMES)}")

@@ -15,46 +15,83 @@ from switchyard.localenv.environment import DEFAULT_MODEL, LocalEnvironment
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m switchyard.localenv",
-                                     description="Switchyard's local environment: Kubernetes API emulator, "
-                                                 "Prometheus emulator and local AWS (moto), seeded from a model.")
+    parser = argparse.ArgumentParser(
+        prog="python -m switchyard.localenv",
+        description="Switchyard's local environment: Kubernetes API emulator, "
+        "Prometheus emulator and local AWS (moto), seeded from a model.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start everything in the foreground; Ctrl-C stops it")
-    up.add_argument("--model", default=str(DEFAULT_MODEL), help="model file to seed from (default: %(default)s)")
+    up.add_argument(
+        "--model", default=str(DEFAULT_MODEL), help="model file to seed from (default: %(default)s)"
+    )
     up.add_argument("--behaviours", help="YAML file: behaviours by image or tag (include/behaviours/...)")
     up.add_argument("--faults", help="YAML file: API faults to inject from the start")
-    up.add_argument("--time-scale", type=float, default=1.0,
-                    help="simulated seconds per real second (default: %(default)s)")
-    up.add_argument("--state-dir", default=".local-env",
-                    help="where the kubeconfig and connection files go (default: %(default)s)")
+    up.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second (default: %(default)s)",
+    )
+    up.add_argument(
+        "--state-dir",
+        default=".local-env",
+        help="where the kubeconfig and connection files go (default: %(default)s)",
+    )
     up.add_argument("--kube-port", type=int, default=0, help="Kubernetes API port (default: a free one)")
-    up.add_argument("--prometheus-port", type=int, default=0, help="Prometheus API port (default: a free one)")
+    up.add_argument(
+        "--prometheus-port", type=int, default=0, help="Prometheus API port (default: a free one)"
+    )
     up.add_argument("--aws-port", type=int, default=0, help="moto port (default: a free one)")
     up.add_argument("--no-aws", action="store_true", help="do not start local AWS")
-    up.add_argument("--host", default="127.0.0.1",
-                    help="address every server binds to; 0.0.0.0 in a container (default: %(default)s)")
-    up.add_argument("--advertise-host",
-                    help="host name clients use, written into the kubeconfig and connection files "
-                         "(default: the bind address, loopback for 0.0.0.0)")
-    up.add_argument("--rbac", metavar="MANIFEST", action="append",
-                    help="enforce the Roles/RoleBindings of this manifest (e.g. deploy/rbac.yaml; repeatable) "
-                         "for its first ServiceAccount: other requests get 403")
-    up.add_argument("--restore", action="store_true",
-                    help="keep the cluster in the state dir: restore it at start (when saved), save it while "
-                         "running and at stop")
+    up.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address every server binds to; 0.0.0.0 in a container (default: %(default)s)",
+    )
+    up.add_argument(
+        "--advertise-host",
+        help="host name clients use, written into the kubeconfig and connection files "
+        "(default: the bind address, loopback for 0.0.0.0)",
+    )
+    up.add_argument(
+        "--rbac",
+        metavar="MANIFEST",
+        action="append",
+        help="enforce the Roles/RoleBindings of this manifest (e.g. deploy/rbac.yaml; repeatable) "
+        "for its first ServiceAccount: other requests get 403",
+    )
+    up.add_argument(
+        "--restore",
+        action="store_true",
+        help="keep the cluster in the state dir: restore it at start (when saved), save it while "
+        "running and at stop",
+    )
     up.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        datefmt="%H:%M:%S",
+    )
     if args.time_scale <= 0:
         parser.error("--time-scale must be positive")
-    env = LocalEnvironment(args.model, behaviours=args.behaviours, faults=args.faults,
-                           time_scale=args.time_scale, state_dir=Path(args.state_dir).resolve(),
-                           kube_port=args.kube_port, prometheus_port=args.prometheus_port,
-                           aws_port=args.aws_port, with_aws=not args.no_aws, host=args.host,
-                           advertise_host=args.advertise_host, rbac=args.rbac,
-                           restore=args.restore)
+    env = LocalEnvironment(
+        args.model,
+        behaviours=args.behaviours,
+        faults=args.faults,
+        time_scale=args.time_scale,
+        state_dir=Path(args.state_dir).resolve(),
+        kube_port=args.kube_port,
+        prometheus_port=args.prometheus_port,
+        aws_port=args.aws_port,
+        with_aws=not args.no_aws,
+        host=args.host,
+        advertise_host=args.advertise_host,
+        rbac=args.rbac,
+        restore=args.restore,
+    )
     try:
         env.start()
     except (ConfigError, SwitchyardError, OSError) as exc:  # bad input or a busy port: say why, no traceback

@@ -88,17 +88,31 @@ class CloudWatchFeeder:
         now = datetime.datetime.now(datetime.UTC)
         by_namespace: dict[str, list[dict[str, Any]]] = {}
         for (namespace, metric, dims), value in items:
-            by_namespace.setdefault(namespace, []).append({
-                "MetricName": metric, "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
-                "Value": value, "Timestamp": now})
+            by_namespace.setdefault(namespace, []).append(
+                {
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+                    "Value": value,
+                    "Timestamp": now,
+                }
+            )
         for namespace, data in by_namespace.items():
-            client = self.global_client if namespace in GLOBAL_METRIC_NAMESPACES and self.global_client else self.client
+            client = (
+                self.global_client
+                if namespace in GLOBAL_METRIC_NAMESPACES and self.global_client
+                else self.client
+            )
             client.put_metric_data(Namespace=namespace, MetricData=data)
 
 
 class LocalAws:
-    def __init__(self, region: str = "eu-central-1", port: int = 0, metrics_period: float = 30.0,
-                 host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        region: str = "eu-central-1",
+        port: int = 0,
+        metrics_period: float = 30.0,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.region = region
         self._port = port
         self._host = host
@@ -113,8 +127,9 @@ class LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per call otherwise
         self._server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         self._server.start()
-        self.feeder = CloudWatchFeeder(self.client("cloudwatch"), self.metrics_period,
-                                       self.client("cloudwatch", region="us-east-1"))
+        self.feeder = CloudWatchFeeder(
+            self.client("cloudwatch"), self.metrics_period, self.client("cloudwatch", region="us-east-1")
+        )
         self.feeder.start()
 
     def stop(self) -> None:
@@ -138,19 +153,31 @@ class LocalAws:
     def client(self, service: str, region: str | None = None) -> Any:
         import boto3
 
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=region or self.region,
-                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=region or self.region,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )
 
     @property
     def registry(self) -> str:
         return f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com"
 
     # ------------------------------------------------------------ seeding
-    def seed_component(self, component: Any, model_name: str, depends_bucket: str | None = None) -> AwsResource | None:
+    def seed_component(
+        self, component: Any, model_name: str, depends_bucket: str | None = None
+    ) -> AwsResource | None:
         """Create the AWS resource behind one model component; None for types that are not AWS."""
-        seeders = {"rds_instance": self._rds, "elasticache_cluster": self._elasticache,
-                   "mq_broker": self._mq, "s3_bucket": self._s3, "ssm_parameter": self._ssm,
-                   "cloudfront_distribution": lambda rid, name: self._cloudfront(rid, name, depends_bucket)}
+        seeders = {
+            "rds_instance": self._rds,
+            "elasticache_cluster": self._elasticache,
+            "mq_broker": self._mq,
+            "s3_bucket": self._s3,
+            "ssm_parameter": self._ssm,
+            "cloudfront_distribution": lambda rid, name: self._cloudfront(rid, name, depends_bucket),
+        }
         seeder = seeders.get(component.type)
         if seeder is None:
             return None
@@ -163,18 +190,34 @@ class LocalAws:
     def _rds(self, rid: str, app: str) -> AwsResource:
         rds = self.client("rds")
         db = rds.create_db_instance(
-            DBInstanceIdentifier=rid, Engine="mysql", DBInstanceClass="db.t3.medium", AllocatedStorage=20,
-            MasterUsername="admin", MasterUserPassword="local-placeholder-password", DBName="shop",
-            Tags=[{"Key": "app", "Value": app}])["DBInstance"]
+            DBInstanceIdentifier=rid,
+            Engine="mysql",
+            DBInstanceClass="db.t3.medium",
+            AllocatedStorage=20,
+            MasterUsername="admin",
+            MasterUserPassword="local-placeholder-password",
+            DBName="shop",
+            Tags=[{"Key": "app", "Value": app}],
+        )["DBInstance"]
         self.feeder.set("AWS/RDS", "DatabaseConnections", {"DBInstanceIdentifier": rid}, 120)
         return AwsResource("", "rds_instance", rid, rid, db["DBInstanceArn"])
 
     def _elasticache(self, rid: str, app: str) -> AwsResource:
         cache = self.client("elasticache")
-        cluster = cache.create_cache_cluster(CacheClusterId=rid, Engine="redis", CacheNodeType="cache.t3.micro",
-                                             NumCacheNodes=1, Tags=[{"Key": "app", "Value": app}])["CacheCluster"]
-        cache.create_replication_group(ReplicationGroupId=rid, ReplicationGroupDescription=f"{app} cache",
-                                       Engine="redis", CacheNodeType="cache.t3.micro", NumCacheClusters=1)
+        cluster = cache.create_cache_cluster(
+            CacheClusterId=rid,
+            Engine="redis",
+            CacheNodeType="cache.t3.micro",
+            NumCacheNodes=1,
+            Tags=[{"Key": "app", "Value": app}],
+        )["CacheCluster"]
+        cache.create_replication_group(
+            ReplicationGroupId=rid,
+            ReplicationGroupDescription=f"{app} cache",
+            Engine="redis",
+            CacheNodeType="cache.t3.micro",
+            NumCacheClusters=1,
+        )
         self.feeder.set("AWS/ElastiCache", "CurrConnections", {"CacheClusterId": rid}, 200)
         self.feeder.set("AWS/ElastiCache", "CacheHitRate", {"CacheClusterId": rid}, 95)
         return AwsResource("", "elasticache_cluster", rid, rid, cluster.get("ARN", ""))
@@ -182,10 +225,16 @@ class LocalAws:
     def _mq(self, rid: str, app: str) -> AwsResource:
         mq = self.client("mq")
         broker = mq.create_broker(
-            BrokerName=rid, EngineType="RABBITMQ", EngineVersion="3.13", HostInstanceType="mq.t3.micro",
-            DeploymentMode="SINGLE_INSTANCE", PubliclyAccessible=False, AutoMinorVersionUpgrade=True,
+            BrokerName=rid,
+            EngineType="RABBITMQ",
+            EngineVersion="3.13",
+            HostInstanceType="mq.t3.micro",
+            DeploymentMode="SINGLE_INSTANCE",
+            PubliclyAccessible=False,
+            AutoMinorVersionUpgrade=True,
             Users=[{"Username": "app", "Password": "local-placeholder"}],
-            Tags={"app": app, RESOURCE_ID_TAG: rid})
+            Tags={"app": app, RESOURCE_ID_TAG: rid},
+        )
         self.feeder.set("AWS/AmazonMQ", "MessageCount", {"Broker": rid}, 34)
         self.feeder.set("AWS/AmazonMQ", "ConsumerCount", {"Broker": rid}, 22)
         return AwsResource("", "mq_broker", rid, broker["BrokerId"], broker["BrokerArn"])
@@ -200,29 +249,58 @@ class LocalAws:
 
     def _ssm(self, rid: str, app: str) -> AwsResource:
         ssm = self.client("ssm")
-        ssm.put_parameter(Name=rid, Type="String", Tags=[{"Key": "app", "Value": app}],
-                          Value=json.dumps({"APP_ENV": "stage", "APP_NAME": app, "LOG_LEVEL": "info"}))
-        return AwsResource("", "ssm_parameter", rid, rid,
-                           f"arn:aws:ssm:{self.region}:{ACCOUNT_ID}:parameter/{rid.lstrip('/')}")
+        ssm.put_parameter(
+            Name=rid,
+            Type="String",
+            Tags=[{"Key": "app", "Value": app}],
+            Value=json.dumps({"APP_ENV": "stage", "APP_NAME": app, "LOG_LEVEL": "info"}),
+        )
+        return AwsResource(
+            "",
+            "ssm_parameter",
+            rid,
+            rid,
+            f"arn:aws:ssm:{self.region}:{ACCOUNT_ID}:parameter/{rid.lstrip('/')}",
+        )
 
     def _cloudfront(self, rid: str, app: str, bucket: str | None) -> AwsResource:
         cloudfront = self.client("cloudfront")
         origin = f"{bucket or app}.s3.amazonaws.com"
-        created = cloudfront.create_distribution_with_tags(DistributionConfigWithTags={
-            "DistributionConfig": {
-                "CallerReference": f"switchyard-{rid}", "Comment": f"{RESOURCE_ID_COMMENT}{rid}", "Enabled": True,
-                "Origins": {"Quantity": 1, "Items": [{"Id": "media", "DomainName": origin,
-                                                      "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-                "DefaultCacheBehavior": {"TargetOriginId": "media", "ViewerProtocolPolicy": "redirect-to-https",
-                                         "MinTTL": 0, "TrustedSigners": {"Enabled": False, "Quantity": 0},
-                                         "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}},
-            },
-            "Tags": {"Items": [{"Key": RESOURCE_ID_TAG, "Value": rid}, {"Key": "app", "Value": app}]},
-        })["Distribution"]
-        self.feeder.set("AWS/CloudFront", "5xxErrorRate", {"DistributionId": created["Id"], "Region": "Global"}, 0.1)
+        created = cloudfront.create_distribution_with_tags(
+            DistributionConfigWithTags={
+                "DistributionConfig": {
+                    "CallerReference": f"switchyard-{rid}",
+                    "Comment": f"{RESOURCE_ID_COMMENT}{rid}",
+                    "Enabled": True,
+                    "Origins": {
+                        "Quantity": 1,
+                        "Items": [
+                            {
+                                "Id": "media",
+                                "DomainName": origin,
+                                "S3OriginConfig": {"OriginAccessIdentity": ""},
+                            }
+                        ],
+                    },
+                    "DefaultCacheBehavior": {
+                        "TargetOriginId": "media",
+                        "ViewerProtocolPolicy": "redirect-to-https",
+                        "MinTTL": 0,
+                        "TrustedSigners": {"Enabled": False, "Quantity": 0},
+                        "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                    },
+                },
+                "Tags": {"Items": [{"Key": RESOURCE_ID_TAG, "Value": rid}, {"Key": "app", "Value": app}]},
+            }
+        )["Distribution"]
+        self.feeder.set(
+            "AWS/CloudFront", "5xxErrorRate", {"DistributionId": created["Id"], "Region": "Global"}, 0.1
+        )
         return AwsResource("", "cloudfront_distribution", rid, created["Id"], created["ARN"])
 
-    def seed_images(self, repository: str, behaviours: dict[str, Behaviour], initial_tags: list[str]) -> list[str]:
+    def seed_images(
+        self, repository: str, behaviours: dict[str, Behaviour], initial_tags: list[str]
+    ) -> list[str]:
         """An ECR repository holding every tag the demo uses: the initial tags and each tag of the
         behaviour table, except tags whose behaviour is an image pull failure (they are missing)."""
         ecr = self.client("ecr")
@@ -233,18 +311,33 @@ class LocalAws:
             behaviour = behaviours.get(tag)
             if behaviour is not None and behaviour.kind == "image_pull_failure":
                 continue
-            manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
-                                   "digest": "sha256:" + _digest(f"{repository}:{tag}:config")},
-                        "layers": [], "annotations": {"org.opencontainers.image.version": tag}}
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "size": 2,
+                    "digest": "sha256:" + _digest(f"{repository}:{tag}:config"),
+                },
+                "layers": [],
+                "annotations": {"org.opencontainers.image.version": tag},
+            }
             if behaviour is not None and behaviour.requires_migration:
                 manifest["annotations"]["io.switchyard.requires-migration"] = "true"
-            ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest),
-                          imageManifestMediaType=manifest["mediaType"])
+            ecr.put_image(
+                repositoryName=repository,
+                imageTag=tag,
+                imageManifest=json.dumps(manifest),
+                imageManifestMediaType=manifest["mediaType"],
+            )
             pushed.append(tag)
         self.resources[f"ecr:{repository}"] = AwsResource(
-            f"ecr:{repository}", "ecr_repository", repository, repository,
-            f"arn:aws:ecr:{self.region}:{ACCOUNT_ID}:repository/{repository}")
+            f"ecr:{repository}",
+            "ecr_repository",
+            repository,
+            repository,
+            f"arn:aws:ecr:{self.region}:{ACCOUNT_ID}:repository/{repository}",
+        )
         return pushed
 
     def records(self) -> dict[str, dict[str, str]]:

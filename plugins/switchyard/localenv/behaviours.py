@@ -87,8 +87,10 @@ class Behaviour:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; known fields: "
-                              f"{', '.join(sorted(known | {'rate'}))}")
+            raise ConfigError(
+                f"{where}: unknown field(s) {', '.join(unknown)}; known fields: "
+                f"{', '.join(sorted(known | {'rate'}))}"
+            )
         kind = data.get("kind", "healthy")
         if kind not in BEHAVIOUR_KINDS:
             raise ConfigError(f"{where}: kind {kind!r} is not one of {', '.join(BEHAVIOUR_KINDS)}")
@@ -99,8 +101,14 @@ class Behaviour:
         if kind == "slow":
             data.setdefault("latency_ms", 3000.0)
         try:
-            for name in ("error_rate", "latency_ms", "startup_seconds", "ready_seconds", "restart_interval",
-                         "job_seconds"):
+            for name in (
+                "error_rate",
+                "latency_ms",
+                "startup_seconds",
+                "ready_seconds",
+                "restart_interval",
+                "job_seconds",
+            ):
                 if name in data:
                     data[name] = float(data[name])
         except (TypeError, ValueError) as exc:
@@ -143,9 +151,12 @@ class BehaviourTable:
         parsed = Behaviour.parse(behaviour, where=f"behaviour for {key!r}")
         with self._lock:
             self._table[key] = parsed
-        self._events.add("behaviour", f"{key} → {parsed.kind}"
-                         + (f" (rate {parsed.error_rate})" if parsed.kind == "http_5xx" else "")
-                         + (f" ({parsed.latency_ms:g} ms)" if parsed.kind == "slow" else ""))
+        self._events.add(
+            "behaviour",
+            f"{key} → {parsed.kind}"
+            + (f" (rate {parsed.error_rate})" if parsed.kind == "http_5xx" else "")
+            + (f" ({parsed.latency_ms:g} ms)" if parsed.kind == "slow" else ""),
+        )
         return parsed
 
     def remove(self, key: str) -> bool:
@@ -160,15 +171,18 @@ class BehaviourTable:
         with self._lock:
             self._table = parsed
             self._scheduled.clear()
-        self._events.add("behaviour", f"table replaced: {', '.join(f'{k} → {b.kind}' for k, b in parsed.items())}")
+        self._events.add(
+            "behaviour", f"table replaced: {', '.join(f'{k} → {b.kind}' for k, b in parsed.items())}"
+        )
 
     def schedule(self, at: float, key: str, behaviour: Any | None) -> None:
         """Apply ``behaviour`` (None removes the key) when the simulated clock reaches ``at``."""
         parsed = None if behaviour is None else Behaviour.parse(behaviour, where=f"behaviour for {key!r}")
         with self._lock:
             self._scheduled.append((at, key, parsed))
-        self._events.add("behaviour", f"{key} → {parsed.kind if parsed else 'default'} scheduled at "
-                         f"simulated t={at:.1f}s")
+        self._events.add(
+            "behaviour", f"{key} → {parsed.kind if parsed else 'default'} scheduled at simulated t={at:.1f}s"
+        )
 
     def next_due(self) -> float | None:
         """Simulated time of the earliest scheduled change (a clock jump stops there)."""
@@ -221,8 +235,9 @@ class FaultRule:
         known = {f.name for f in dataclasses.fields(cls)} - {"hits"}
         unknown = sorted(set(value) - known)
         if unknown:
-            raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; known fields: "
-                              f"{', '.join(sorted(known))}")
+            raise ConfigError(
+                f"{where}: unknown field(s) {', '.join(unknown)}; known fields: {', '.join(sorted(known))}"
+            )
         rule = cls(**value)
         if rule.kind not in FAULT_KINDS:
             raise ConfigError(f"{where}: kind {rule.kind!r} is not one of {', '.join(FAULT_KINDS)}")
@@ -230,19 +245,27 @@ class FaultRule:
             raise ConfigError(f"{where}: target {rule.target!r} is not one of {', '.join(FAULT_TARGETS)}")
         rule.verb = rule.verb.upper()
         if rule.verb not in ("*", "GET", "POST", "PUT", "PATCH", "DELETE"):
-            raise ConfigError(f"{where}: verb {rule.verb!r} must be an HTTP method (GET, POST, PUT, PATCH, "
-                              "DELETE) or '*'")
+            raise ConfigError(
+                f"{where}: verb {rule.verb!r} must be an HTTP method (GET, POST, PUT, PATCH, DELETE) or '*'"
+            )
         if rule.kind == "error" and not 400 <= int(rule.status) <= 599:
             raise ConfigError(f"{where}: status {rule.status} must be an HTTP error code (400-599)")
         return rule
 
     def matches(self, target: str, method: str, path: str) -> bool:
-        return (self.target in ("*", target) and self.verb in ("*", method.upper())
-                and fnmatch.fnmatchcase(path, self.path))
+        return (
+            self.target in ("*", target)
+            and self.verb in ("*", method.upper())
+            and fnmatch.fnmatchcase(path, self.path)
+        )
 
     def describe(self) -> str:
-        what = {"forbidden": "403 Forbidden", "error": f"{self.status} error",
-                "latency": f"+{self.latency_ms:g} ms", "timeout": f"hang {self.hang_seconds:g} s then drop"}
+        what = {
+            "forbidden": "403 Forbidden",
+            "error": f"{self.status} error",
+            "latency": f"+{self.latency_ms:g} ms",
+            "timeout": f"hang {self.hang_seconds:g} s then drop",
+        }
         return f"{self.id} {self.kind} ({what[self.kind]}) on {self.target} {self.verb} {self.path}"
 
     def to_dict(self) -> dict[str, Any]:

@@ -24,8 +24,9 @@ class EmulatorClient:
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"null")
@@ -36,12 +37,15 @@ class EmulatorClient:
             raise EmulatorError(f"{method} {path}: {exc.code}: {detail}") from None
 
     # behaviours ------------------------------------------------------------------------
-    def set_behaviour(self, image_or_tag: str, kind: str = "healthy", *, after_seconds: float | None = None,
-                      **fields: Any) -> Any:
+    def set_behaviour(
+        self, image_or_tag: str, kind: str = "healthy", *, after_seconds: float | None = None, **fields: Any
+    ) -> Any:
         """E.g. ``set_behaviour("v3", "crash_loop")``, ``set_behaviour("v2", "http_5xx", rate=0.2)``;
         with ``after_seconds`` the change happens that many simulated seconds from now."""
         query = f"?after_seconds={after_seconds}" if after_seconds is not None else ""
-        return self._call("PUT", f"/behaviours/{quote(image_or_tag, safe='')}{query}", {"kind": kind, **fields})
+        return self._call(
+            "PUT", f"/behaviours/{quote(image_or_tag, safe='')}{query}", {"kind": kind, **fields}
+        )
 
     def clear_behaviour(self, image_or_tag: str) -> None:
         self._call("DELETE", f"/behaviours/{quote(image_or_tag, safe='')}")
@@ -100,5 +104,8 @@ class EmulatorClient:
 
     def set_aws_metric(self, namespace: str, metric: str, dimensions: dict[str, str], value: float) -> None:
         """Publish a CloudWatch value now and keep re-publishing it (e.g. RDS connections)."""
-        self._call("PUT", "/aws/metrics", {"namespace": namespace, "metric": metric,
-                                           "dimensions": dimensions, "value": value})
+        self._call(
+            "PUT",
+            "/aws/metrics",
+            {"namespace": namespace, "metric": metric, "dimensions": dimensions, "value": value},
+        )

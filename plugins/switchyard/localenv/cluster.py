@@ -12,8 +12,9 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 class Cluster:
-    def __init__(self, time_scale: float = 1.0, region: str = "eu-central-1",
-                 default_rps: float = DEFAULT_RPS) -> None:
+    def __init__(
+        self, time_scale: float = 1.0, region: str = "eu-central-1", default_rps: float = DEFAULT_RPS
+    ) -> None:
         self.events = EmulatorLog()
         self.clock = SimClock(time_scale)
         self.store = ObjectStore()
@@ -23,15 +24,28 @@ class Cluster:
         self.traffic = TrafficModel(self.store, self.behaviours, default_rps)
         for namespace in SYSTEM_NAMESPACES:
             self.ensure_namespace(namespace)
-        self.store.create(SERVICES, "default", {
-            "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "targetPort": 6443}]},
-        })
+        self.store.create(
+            SERVICES,
+            "default",
+            {
+                "metadata": {
+                    "name": "kubernetes",
+                    "labels": {"component": "apiserver", "provider": "kubernetes"},
+                },
+                "spec": {
+                    "clusterIP": "10.96.0.1",
+                    "ports": [{"name": "https", "port": 443, "targetPort": 6443}],
+                },
+            },
+        )
 
     def ensure_namespace(self, name: str) -> None:
         if self.store.find(NAMESPACES, None, name) is None:
-            self.store.create(NAMESPACES, None, {"metadata": {"name": name,
-                                                              "labels": {"kubernetes.io/metadata.name": name}}})
+            self.store.create(
+                NAMESPACES,
+                None,
+                {"metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}}},
+            )
 
     def start(self) -> None:
         self.controller.start()

@@ -57,9 +57,15 @@ def _route(handler: JsonHandler, cluster: Cluster, method: str, parts: list[str]
     body: Any = handler.json_body() if method in ("POST", "PUT") else None
     head = parts[0] if parts else ""
     if head == "status" and method == "GET":
-        raise Response(200, {"clock": {"now": cluster.clock.now(), "scale": cluster.clock.scale},
-                             "behaviours": cluster.behaviours.snapshot(), "faults": cluster.faults.snapshot(),
-                             "traffic": cluster.traffic.snapshot()})
+        raise Response(
+            200,
+            {
+                "clock": {"now": cluster.clock.now(), "scale": cluster.clock.scale},
+                "behaviours": cluster.behaviours.snapshot(),
+                "faults": cluster.faults.snapshot(),
+                "traffic": cluster.traffic.snapshot(),
+            },
+        )
     if head == "behaviours":
         key = "/".join(parts[1:])
         if method == "GET" and not key:
@@ -110,7 +116,9 @@ def _route(handler: JsonHandler, cluster: Cluster, method: str, parts: list[str]
         aws = getattr(handler, "aws", None)
         if aws is None or aws.feeder is None:
             raise _error(404, "local AWS is not running in this environment")
-        aws.feeder.set(body["namespace"], body["metric"], dict(body.get("dimensions") or {}), float(body["value"]))
+        aws.feeder.set(
+            body["namespace"], body["metric"], dict(body.get("dimensions") or {}), float(body["value"])
+        )
         raise Response(200, {"set": body["metric"]})
     if head == "log" and method == "GET":
         raise Response(200, cluster.events.entries(handler.query.get("category")))

@@ -90,8 +90,13 @@ class RolloutSim:
 
 class WorkloadController:
     def __init__(
-        self, store: ObjectStore, behaviours: BehaviourTable, clock: SimClock, *,
-        region: str = "eu-central-1", interval: float = 0.1,
+        self,
+        store: ObjectStore,
+        behaviours: BehaviourTable,
+        clock: SimClock,
+        *,
+        region: str = "eu-central-1",
+        interval: float = 0.1,
     ) -> None:
         self.store = store
         self.behaviours = behaviours
@@ -130,7 +135,11 @@ class WorkloadController:
             while remaining > 1e-9:
                 now = self.clock.now()
                 upcoming = self.next_change(now)
-                delta = remaining if upcoming is None else min(max(upcoming + _STEP_PAST - now, _STEP_PAST), remaining)
+                delta = (
+                    remaining
+                    if upcoming is None
+                    else min(max(upcoming + _STEP_PAST - now, _STEP_PAST), remaining)
+                )
                 self.clock.advance(delta)
                 remaining -= delta
                 self.tick()
@@ -190,12 +199,23 @@ class WorkloadController:
 
     def _ensure_node(self) -> None:
         if self.store.find(NODES, None, NODE_NAME) is None:
-            self.store.create(NODES, None, {
-                "metadata": {"name": NODE_NAME, "labels": {"kubernetes.io/hostname": NODE_NAME,
-                                                           "topology.kubernetes.io/region": self.region}},
-                "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
-                           "nodeInfo": {"kubeletVersion": "v1.32.0-switchyard"}},
-            })
+            self.store.create(
+                NODES,
+                None,
+                {
+                    "metadata": {
+                        "name": NODE_NAME,
+                        "labels": {
+                            "kubernetes.io/hostname": NODE_NAME,
+                            "topology.kubernetes.io/region": self.region,
+                        },
+                    },
+                    "status": {
+                        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+                        "nodeInfo": {"kubeletVersion": "v1.32.0-switchyard"},
+                    },
+                },
+            )
 
     # ------------------------------------------------------------- deployments
     def _reconcile_deployment(self, deployment: Obj, now: float) -> None:
@@ -224,8 +244,10 @@ class WorkloadController:
         if cause is not None and (new_rs["metadata"].get("annotations") or {}).get(CHANGE_CAUSE) != cause:
             self.store.annotate(REPLICA_SETS, namespace, new_rs["metadata"]["name"], {CHANGE_CAUSE: cause})
 
-        ready = {rs["metadata"]["uid"]: sum(1 for p in self._owned_pods(rs) if pod_ready(p))
-                 for rs in [new_rs, *old_sets]}
+        ready = {
+            rs["metadata"]["uid"]: sum(1 for p in self._owned_pods(rs) if pod_ready(p))
+            for rs in [new_rs, *old_sets]
+        }
 
         def replicas(rs: Obj) -> int:
             return int((rs.get("spec") or {}).get("replicas", 0))
@@ -279,7 +301,11 @@ class WorkloadController:
         desired = int(spec.get("replicas", 1))
         sets = self._owned(REPLICA_SETS, deployment)
         new_rs = next((rs for rs in sets if _rs_hash(rs) == template_hash), None)
-        new = [p for p in self._owned_pods(new_rs) if not p["metadata"].get("deletionTimestamp")] if new_rs else []
+        new = (
+            [p for p in self._owned_pods(new_rs) if not p["metadata"].get("deletionTimestamp")]
+            if new_rs
+            else []
+        )
         old = [p for rs in sets if rs is not new_rs for p in self._owned_pods(rs)]
         ready_new = sum(1 for p in new if pod_ready(p))
         rollout = self._rollouts.get(meta["uid"])
@@ -299,28 +325,48 @@ class WorkloadController:
         previous = {c["type"]: c for c in (deployment.get("status") or {}).get("conditions") or []}
         rs_name = f"{meta['name']}-{template_hash}"
         if complete:
-            progressing = ("True", "NewReplicaSetAvailable", f'ReplicaSet "{rs_name}" has successfully progressed.')
+            progressing = (
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{rs_name}" has successfully progressed.',
+            )
         elif now - rollout.progress_at > deadline:
-            progressing = ("False", "ProgressDeadlineExceeded", f'ReplicaSet "{rs_name}" has timed out progressing.')
+            progressing = (
+                "False",
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{rs_name}" has timed out progressing.',
+            )
         else:
             progressing = ("True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
-        available = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.") \
-            if ready >= desired - max_unavailable else \
-            ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        available = (
+            ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+            if ready >= desired - max_unavailable
+            else ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        )
         status: Obj = {"observedGeneration": meta.get("generation", 1)}
-        counts = {"replicas": len(all_pods), "updatedReplicas": len(new), "readyReplicas": ready,
-                  "availableReplicas": ready, "unavailableReplicas": max(total_replicas - ready, 0)}
+        counts = {
+            "replicas": len(all_pods),
+            "updatedReplicas": len(new),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "unavailableReplicas": max(total_replicas - ready, 0),
+        }
         # Like the real API server, zero counts are omitted (readyReplicas is absent, not 0).
         status.update({k: v for k, v in counts.items() if v})
-        status["conditions"] = [_condition("Available", *available, previous.get("Available")),
-                                _condition("Progressing", *progressing, previous.get("Progressing"))]
+        status["conditions"] = [
+            _condition("Available", *available, previous.get("Available")),
+            _condition("Progressing", *progressing, previous.get("Progressing")),
+        ]
         self.store.write_status(DEPLOYMENTS, meta["namespace"], meta["name"], status)
 
     # ------------------------------------------------------------- replica sets
     def _owned(self, rt: Any, owner: Obj) -> list[Obj]:
         uid = owner["metadata"]["uid"]
-        return [o for o in self.store.view(rt, owner["metadata"]["namespace"])
-                if any(ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or [])]
+        return [
+            o
+            for o in self.store.view(rt, owner["metadata"]["namespace"])
+            if any(ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or [])
+        ]
 
     def _create_replica_set(self, deployment: Obj, template: Obj, template_hash: str, revision: int) -> Obj:
         meta, spec = deployment["metadata"], deployment["spec"]
@@ -329,16 +375,35 @@ class WorkloadController:
         rs_template.setdefault("metadata", {})["labels"] = labels
         selector = json.loads(json.dumps(spec.get("selector") or {}))
         selector.setdefault("matchLabels", {})[HASH_LABEL] = template_hash
-        annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
-                       if k not in (REVISION, "kubectl.kubernetes.io/last-applied-configuration")}
-        annotations.update({REVISION: str(revision), "deployment.kubernetes.io/desired-replicas":
-                            str(spec.get("replicas", 1))})
-        return self.store.create(REPLICA_SETS, meta["namespace"], {
-            "metadata": {"name": f"{meta['name']}-{template_hash}", "labels": labels, "annotations": annotations,
-                         "ownerReferences": [owner_reference(deployment)]},
-            "spec": {"replicas": 0, "selector": selector, "template": rs_template,
-                     "minReadySeconds": spec.get("minReadySeconds", 0)},
-        })
+        annotations = {
+            k: v
+            for k, v in (meta.get("annotations") or {}).items()
+            if k not in (REVISION, "kubectl.kubernetes.io/last-applied-configuration")
+        }
+        annotations.update(
+            {
+                REVISION: str(revision),
+                "deployment.kubernetes.io/desired-replicas": str(spec.get("replicas", 1)),
+            }
+        )
+        return self.store.create(
+            REPLICA_SETS,
+            meta["namespace"],
+            {
+                "metadata": {
+                    "name": f"{meta['name']}-{template_hash}",
+                    "labels": labels,
+                    "annotations": annotations,
+                    "ownerReferences": [owner_reference(deployment)],
+                },
+                "spec": {
+                    "replicas": 0,
+                    "selector": selector,
+                    "template": rs_template,
+                    "minReadySeconds": spec.get("minReadySeconds", 0),
+                },
+            },
+        )
 
     def _set_rs(self, rs: Obj, replicas: int | None = None, revision: int | None = None) -> Obj:
         meta = rs["metadata"]
@@ -347,11 +412,15 @@ class WorkloadController:
             patch["spec"] = {"replicas": replicas}
         if revision is not None:
             patch["metadata"] = {"annotations": {REVISION: str(revision)}}
-        return self.store.patch(REPLICA_SETS, meta["namespace"], meta["name"], "application/merge-patch+json", patch)
+        return self.store.patch(
+            REPLICA_SETS, meta["namespace"], meta["name"], "application/merge-patch+json", patch
+        )
 
     def _prune_history(self, deployment: Obj, old_sets: list[Obj]) -> None:
         limit = int(deployment["spec"].get("revisionHistoryLimit", 10))
-        idle = [rs for rs in old_sets if not (rs.get("spec") or {}).get("replicas") and not self._owned_pods(rs)]
+        idle = [
+            rs for rs in old_sets if not (rs.get("spec") or {}).get("replicas") and not self._owned_pods(rs)
+        ]
         for rs in idle[: max(len(idle) - limit, 0)]:
             self.store.remove_quietly(REPLICA_SETS, rs["metadata"]["namespace"], rs["metadata"]["name"])
 
@@ -363,36 +432,62 @@ class WorkloadController:
             pods.append(self._create_pod(rs, spec.get("template") or {}, _rs_hash(rs), now, meta["name"]))
         if len(pods) > desired:
             # Not-ready pods go first, then the newest (the ReplicaSet controller's order).
-            surplus = sorted(pods, key=lambda p: (pod_ready(p), p["metadata"].get("creationTimestamp", ""),
-                                                  p["metadata"]["name"]))[: len(pods) - desired]
+            surplus = sorted(
+                pods,
+                key=lambda p: (
+                    pod_ready(p),
+                    p["metadata"].get("creationTimestamp", ""),
+                    p["metadata"]["name"],
+                ),
+            )[: len(pods) - desired]
             for pod in surplus:
                 self._delete_pod(pod)
             pods = [p for p in pods if p not in surplus]
         ready = sum(1 for p in pods if pod_ready(p))
         status: Obj = {"replicas": len(pods), "observedGeneration": meta.get("generation", 1)}
-        status.update({k: v for k, v in {"fullyLabeledReplicas": len(pods), "readyReplicas": ready,
-                                         "availableReplicas": ready}.items() if v})
+        status.update(
+            {
+                k: v
+                for k, v in {
+                    "fullyLabeledReplicas": len(pods),
+                    "readyReplicas": ready,
+                    "availableReplicas": ready,
+                }.items()
+                if v
+            }
+        )
         self.store.write_status(REPLICA_SETS, meta["namespace"], meta["name"], status)
 
     def _owned_pods(self, owner: Obj) -> list[Obj]:
         uid = owner["metadata"]["uid"]
-        return [p for p in self.store.view(PODS, owner["metadata"]["namespace"])
-                if any(ref.get("uid") == uid for ref in p["metadata"].get("ownerReferences") or [])]
+        return [
+            p
+            for p in self.store.view(PODS, owner["metadata"]["namespace"])
+            if any(ref.get("uid") == uid for ref in p["metadata"].get("ownerReferences") or [])
+        ]
 
-    def _create_pod(self, owner: Obj, template: Obj, template_hash: str | None, now: float,
-                    prefix: str | None = None) -> Obj:
+    def _create_pod(
+        self, owner: Obj, template: Obj, template_hash: str | None, now: float, prefix: str | None = None
+    ) -> Obj:
         labels = dict((template.get("metadata") or {}).get("labels") or {})
         if template_hash:
             labels[HASH_LABEL] = template_hash
         name = f"{prefix or owner['metadata']['name']}-{uuid.uuid4().hex[:5]}"
         spec = json.loads(json.dumps(template.get("spec") or {}))
         spec["nodeName"] = NODE_NAME
-        pod = self.store.create(PODS, owner["metadata"]["namespace"], {
-            "metadata": {"name": name, "labels": labels,
-                         "annotations": dict((template.get("metadata") or {}).get("annotations") or {}),
-                         "ownerReferences": [owner_reference(owner)]},
-            "spec": spec,
-        })
+        pod = self.store.create(
+            PODS,
+            owner["metadata"]["namespace"],
+            {
+                "metadata": {
+                    "name": name,
+                    "labels": labels,
+                    "annotations": dict((template.get("metadata") or {}).get("annotations") or {}),
+                    "ownerReferences": [owner_reference(owner)],
+                },
+                "spec": spec,
+            },
+        )
         self._track(pod, now - self.backdate)
         return pod
 
@@ -405,7 +500,10 @@ class WorkloadController:
     def _reconcile_job(self, job: Obj, now: float) -> None:
         meta, spec = job["metadata"], job["spec"]
         status = dict(job.get("status") or {})
-        if any(c["type"] in ("Complete", "Failed") and c["status"] == "True" for c in status.get("conditions") or []):
+        if any(
+            c["type"] in ("Complete", "Failed") and c["status"] == "True"
+            for c in status.get("conditions") or []
+        ):
             return
         if spec.get("suspend"):
             return
@@ -418,26 +516,47 @@ class WorkloadController:
         status.setdefault("startTime", now_iso())
         conditions: list[Obj] = []
         if succeeded >= completions:
-            conditions = [_condition("SuccessCriteriaMet", "True", "CompletionsReached",
-                                     "Reached expected number of succeeded pods"),
-                          _condition("Complete", "True", "CompletionsReached",
-                                     "Reached expected number of succeeded pods")]
+            conditions = [
+                _condition(
+                    "SuccessCriteriaMet",
+                    "True",
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                ),
+                _condition(
+                    "Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods"
+                ),
+            ]
             status["completionTime"] = now_iso()
             for pod in active:
                 self._delete_pod(pod)
             active = []
         elif failed > backoff_limit:
-            conditions = [_condition("FailureTarget", "True", "BackoffLimitExceeded",
-                                     "Job has reached the specified backoff limit"),
-                          _condition("Failed", "True", "BackoffLimitExceeded",
-                                     "Job has reached the specified backoff limit")]
+            conditions = [
+                _condition(
+                    "FailureTarget",
+                    "True",
+                    "BackoffLimitExceeded",
+                    "Job has reached the specified backoff limit",
+                ),
+                _condition(
+                    "Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit"
+                ),
+            ]
             for pod in active:
                 self._delete_pod(pod)
             active = []
         elif not active:
             active.append(self._create_pod(job, spec.get("template") or {}, None, now))
-        status.update({"active": len(active), "succeeded": succeeded, "failed": failed,
-                       "ready": sum(1 for p in active if pod_ready(p)), "uncountedTerminatedPods": {}})
+        status.update(
+            {
+                "active": len(active),
+                "succeeded": succeeded,
+                "failed": failed,
+                "ready": sum(1 for p in active if pod_ready(p)),
+                "uncountedTerminatedPods": {},
+            }
+        )
         for key in ("active", "succeeded", "failed"):
             if not status[key]:
                 del status[key]
@@ -484,12 +603,21 @@ class WorkloadController:
                         detail[key] = stamp
             if state["started"]:
                 csim.started = True
-            statuses.append({"name": cname, "image": image, "imageID": _image_id(image, state),
-                             "containerID": f"containerd://{uuid.uuid5(uuid.NAMESPACE_URL, meta['uid'] + cname).hex}"
-                             if state["started"] else None,
-                             "ready": state["ready"], "started": state["running"],
-                             "restartCount": state["restarts"], "state": state["state"],
-                             "lastState": state["last_state"]})
+            statuses.append(
+                {
+                    "name": cname,
+                    "image": image,
+                    "imageID": _image_id(image, state),
+                    "containerID": f"containerd://{uuid.uuid5(uuid.NAMESPACE_URL, meta['uid'] + cname).hex}"
+                    if state["started"]
+                    else None,
+                    "ready": state["ready"],
+                    "started": state["running"],
+                    "restartCount": state["restarts"],
+                    "state": state["state"],
+                    "lastState": state["last_state"],
+                }
+            )
             reason = state["reason"]
             if reason != sim.last_reasons.get(cname):
                 sim.last_reasons[cname] = reason
@@ -503,18 +631,32 @@ class WorkloadController:
         previous = {c["type"]: c for c in (pod.get("status") or {}).get("conditions") or []}
         scheduled = _condition("PodScheduled", "True", None, None, previous.get("PodScheduled"))
         initialized = _condition("Initialized", "True", None, None, previous.get("Initialized"))
-        containers_ready = _condition("ContainersReady", "True" if ready else "False",
-                                      None if ready else "ContainersNotReady", None, previous.get("ContainersReady"))
-        ready_condition = _condition("Ready", "True" if ready else "False",
-                                     None if ready else "ContainersNotReady", None, previous.get("Ready"))
+        containers_ready = _condition(
+            "ContainersReady",
+            "True" if ready else "False",
+            None if ready else "ContainersNotReady",
+            None,
+            previous.get("ContainersReady"),
+        )
+        ready_condition = _condition(
+            "Ready",
+            "True" if ready else "False",
+            None if ready else "ContainersNotReady",
+            None,
+            previous.get("Ready"),
+        )
         if phase in ("Succeeded", "Failed"):
             for c in (containers_ready, ready_condition):
                 c.update(status="False", reason="PodCompleted")
         status = {
-            "phase": phase, "conditions": [initialized, ready_condition, containers_ready, scheduled],
-            "hostIP": "192.168.0.10", "podIP": sim.ip, "podIPs": [{"ip": sim.ip}],
+            "phase": phase,
+            "conditions": [initialized, ready_condition, containers_ready, scheduled],
+            "hostIP": "192.168.0.10",
+            "podIP": sim.ip,
+            "podIPs": [{"ip": sim.ip}],
             "startTime": (pod.get("status") or {}).get("startTime") or now_iso(),
-            "containerStatuses": statuses, "qosClass": "BestEffort",
+            "containerStatuses": statuses,
+            "qosClass": "BestEffort",
         }
         self.store.write_status(PODS, meta["namespace"], meta["name"], status)
         for cname, image, reason, message in events:
@@ -533,8 +675,9 @@ class WorkloadController:
             csim.warm = csim.started
         csim.behaviour = behaviour
 
-    def _collect_logs(self, sim: PodSim, cname: str, image: str, behaviour: Behaviour, state: Obj, now: float,
-                      serving: bool) -> None:
+    def _collect_logs(
+        self, sim: PodSim, cname: str, image: str, behaviour: Behaviour, state: Obj, now: float, serving: bool
+    ) -> None:
         """Append the lines a container writes when its state changes (what ``pods/log`` answers)."""
         mark = (state["reason"], state["restarts"])
         if sim.log_marks.get(cname) == mark:
@@ -547,40 +690,67 @@ class WorkloadController:
             if serving and behaviour.serves and reason in ("Running", "Ready"):
                 lines.append(f"listening on :{DEFAULT_CONTAINER_PORT}")
         if reason == "CrashLoopBackOff":
-            crash = [f"started {image}", *(behaviour.logs or ("FATAL: cannot start: application exited with code 1",))]
+            crash = [
+                f"started {image}",
+                *(behaviour.logs or ("FATAL: cannot start: application exited with code 1",)),
+            ]
             previous = state["restarts"] - 1
-            if previous >= 0 and not any(e.container == cname and e.instance == previous for e in sim.log_lines):
+            if previous >= 0 and not any(
+                e.container == cname and e.instance == previous for e in sim.log_lines
+            ):
                 # A clock jump skipped the previous run; it wrote the same (what --previous shows).
-                sim.log_lines.extend(LogLine(cname, now - behaviour.restart_interval, previous, line) for line in crash)
+                sim.log_lines.extend(
+                    LogLine(cname, now - behaviour.restart_interval, previous, line) for line in crash
+                )
             lines.extend(crash)
         elif reason in ("Completed", "Error"):
-            default = ("running migrations", "applied 3 migrations", "done") if reason == "Completed" else \
-                ("running migrations", "ERROR: migration 0042 failed: duplicate column name 'sku'")
+            default = (
+                ("running migrations", "applied 3 migrations", "done")
+                if reason == "Completed"
+                else ("running migrations", "ERROR: migration 0042 failed: duplicate column name 'sku'")
+            )
             lines.extend(behaviour.logs or default)
             lines.append(f"exit code {0 if reason == 'Completed' else 1}")
         sim.log_lines.extend(LogLine(cname, now, state["restarts"], line) for line in lines)
         del sim.log_lines[:-1000]
 
     def pod_log(
-        self, namespace: str, name: str, container: str | None = None, tail: int | None = None, *,
-        since_seconds: float | None = None, since: float | None = None, previous: bool = False,
-        timestamps: bool = False, start: int = 0,
+        self,
+        namespace: str,
+        name: str,
+        container: str | None = None,
+        tail: int | None = None,
+        *,
+        since_seconds: float | None = None,
+        since: float | None = None,
+        previous: bool = False,
+        timestamps: bool = False,
+        start: int = 0,
     ) -> tuple[str, int]:
         """The log of one container instance as ``pods/log`` answers it, and the index to continue
         from (``follow``). ``since_seconds`` counts back from the simulated now, ``since`` is a
         simulated time; ``previous`` selects the instance before the last restart."""
         with self.store.lock:
             sim = self._pods.get((namespace, name))
-            lines = [entry for entry in (sim.log_lines if sim else [])[start:] if container in (None, entry.container)]
+            lines = [
+                entry
+                for entry in (sim.log_lines if sim else [])[start:]
+                if container in (None, entry.container)
+            ]
             end = len(sim.log_lines) if sim else 0
             csim = sim.containers.get(container or "") if sim else None
             if csim is None and sim and len(sim.containers) == 1:
                 csim = next(iter(sim.containers.values()))
-            restarts = _container_state(csim, self.clock.now(), sim.run_to_completion)["restarts"] \
-                if csim and sim else 0
+            restarts = (
+                _container_state(csim, self.clock.now(), sim.run_to_completion)["restarts"]
+                if csim and sim
+                else 0
+            )
         if previous:
             if not restarts:
-                raise ApiError.bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+                raise ApiError.bad_request(
+                    f'previous terminated container "{container}" in pod "{name}" not found'
+                )
             lines = [entry for entry in lines if entry.instance == restarts - 1]
         elif start == 0:
             latest = max((entry.instance for entry in lines), default=0)
@@ -599,27 +769,37 @@ class WorkloadController:
         """What the kubelet stops on before starting a container: a volume whose Secret/ConfigMap does
         not exist (stuck in ContainerCreating, FailedMount) or an env reference to a missing
         Secret/ConfigMap or key (CreateContainerConfigError). Optional references never block."""
+
         def lookup(kind: str, name: str) -> Obj | None:
             return self.store.find(SECRETS if kind == "secret" else CONFIG_MAPS, namespace, name)
 
         for volume in pod_spec.get("volumes") or []:
-            for kind, source, key in (("secret", volume.get("secret"), "secretName"),
-                                      ("configmap", volume.get("configMap"), "name")):
+            for kind, source, key in (
+                ("secret", volume.get("secret"), "secretName"),
+                ("configmap", volume.get("configMap"), "name"),
+            ):
                 if source and not source.get("optional") and lookup(kind, source.get(key, "")) is None:
-                    return "ContainerCreating", (f'MountVolume.SetUp failed for volume "{volume.get("name")}" : '
-                                                 f'{kind} "{source.get(key, "")}" not found')
+                    return "ContainerCreating", (
+                        f'MountVolume.SetUp failed for volume "{volume.get("name")}" : '
+                        f'{kind} "{source.get(key, "")}" not found'
+                    )
         for env in container.get("env") or []:
-            for kind, ref in (("secret", (env.get("valueFrom") or {}).get("secretKeyRef")),
-                              ("configmap", (env.get("valueFrom") or {}).get("configMapKeyRef"))):
+            for kind, ref in (
+                ("secret", (env.get("valueFrom") or {}).get("secretKeyRef")),
+                ("configmap", (env.get("valueFrom") or {}).get("configMapKeyRef")),
+            ):
                 if not ref or ref.get("optional"):
                     continue
                 obj = lookup(kind, ref.get("name", ""))
                 if obj is None:
                     return "CreateContainerConfigError", f'{kind} "{ref.get("name", "")}" not found'
-                if ref.get("key") not in (obj.get("data") or {}) and ref.get("key") not in (obj.get("binaryData") or {}):
+                if ref.get("key") not in (obj.get("data") or {}) and ref.get("key") not in (
+                    obj.get("binaryData") or {}
+                ):
                     title = "Secret" if kind == "secret" else "ConfigMap"
-                    return "CreateContainerConfigError", (f"couldn't find key {ref.get('key')} in {title} "
-                                                          f"{namespace}/{ref.get('name', '')}")
+                    return "CreateContainerConfigError", (
+                        f"couldn't find key {ref.get('key')} in {title} {namespace}/{ref.get('name', '')}"
+                    )
         for source in container.get("envFrom") or []:
             for kind, ref in (("secret", source.get("secretRef")), ("configmap", source.get("configMapRef"))):
                 if ref and not ref.get("optional") and lookup(kind, ref.get("name", "")) is None:
@@ -635,12 +815,18 @@ class WorkloadController:
             "ContainerCreating": None,
             "Running": (f"Started container {cname}", "Started", "Normal"),
             "Ready": None,
-            "CrashLoopBackOff": (f"Back-off restarting failed container {cname} in pod {pod['metadata']['name']}",
-                                 "BackOff", "Warning"),
+            "CrashLoopBackOff": (
+                f"Back-off restarting failed container {cname} in pod {pod['metadata']['name']}",
+                "BackOff",
+                "Warning",
+            ),
             "ErrImagePull": (f'Failed to pull image "{image}": not found', "Failed", "Warning"),
             "ImagePullBackOff": (f'Back-off pulling image "{image}"', "BackOff", "Warning"),
-            "MountFailure": ('MountVolume.SetUp failed for volume "app-config" : secret "app-config" not found',
-                             "FailedMount", "Warning"),
+            "MountFailure": (
+                'MountVolume.SetUp failed for volume "app-config" : secret "app-config" not found',
+                "FailedMount",
+                "Warning",
+            ),
             "Completed": (f"Container {cname} completed", "Completed", "Normal"),
             "Error": (f"Container {cname} failed with exit code 1", "Failed", "Warning"),
         }.get(reason)
@@ -651,15 +837,29 @@ class WorkloadController:
         event_name = f"{meta['name']}.{hashlib.sha1(event_reason.encode()).hexdigest()[:12]}"
         existing = self.store.find(EVENTS, meta["namespace"], event_name)
         count = (existing or {}).get("count", 0) + 1
-        self.store.upsert(EVENTS, {
-            "metadata": {"name": event_name, "namespace": meta["namespace"]},
-            "involvedObject": {"kind": "Pod", "namespace": meta["namespace"], "name": meta["name"],
-                               "uid": meta["uid"], "apiVersion": "v1", "fieldPath": f"spec.containers{{{cname}}}"},
-            "reason": event_reason, "message": text, "type": event_type, "count": count,
-            "source": {"component": "kubelet", "host": NODE_NAME},
-            "firstTimestamp": (existing or {}).get("firstTimestamp") or now_iso(), "lastTimestamp": now_iso(),
-            "reportingComponent": "kubelet", "reportingInstance": NODE_NAME,
-        })
+        self.store.upsert(
+            EVENTS,
+            {
+                "metadata": {"name": event_name, "namespace": meta["namespace"]},
+                "involvedObject": {
+                    "kind": "Pod",
+                    "namespace": meta["namespace"],
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "apiVersion": "v1",
+                    "fieldPath": f"spec.containers{{{cname}}}",
+                },
+                "reason": event_reason,
+                "message": text,
+                "type": event_type,
+                "count": count,
+                "source": {"component": "kubelet", "host": NODE_NAME},
+                "firstTimestamp": (existing or {}).get("firstTimestamp") or now_iso(),
+                "lastTimestamp": now_iso(),
+                "reportingComponent": "kubelet",
+                "reportingInstance": NODE_NAME,
+            },
+        )
 
     # ------------------------------------------------------------- services
     def selected_pods(self, service: Obj) -> list[Obj]:
@@ -667,8 +867,11 @@ class WorkloadController:
         if not selector:
             return []
         label_selector = ",".join(f"{k}={v}" for k, v in selector.items())
-        return [p for p in self.store.list(PODS, service["metadata"]["namespace"], label_selector)
-                if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+        return [
+            p
+            for p in self.store.list(PODS, service["metadata"]["namespace"], label_selector)
+            if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+        ]
 
     def ready_pods(self, service: Obj) -> list[Obj]:
         return [p for p in self.selected_pods(service) if pod_ready(p)]
@@ -682,61 +885,107 @@ class WorkloadController:
         not_ready = [p for p in pods if p not in ready and (p.get("status") or {}).get("podIP")]
 
         def address(pod: Obj) -> Obj:
-            return {"ip": pod["status"]["podIP"], "nodeName": NODE_NAME,
-                    "targetRef": {"kind": "Pod", "namespace": pod["metadata"]["namespace"],
-                                  "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]}}
+            return {
+                "ip": pod["status"]["podIP"],
+                "nodeName": NODE_NAME,
+                "targetRef": {
+                    "kind": "Pod",
+                    "namespace": pod["metadata"]["namespace"],
+                    "name": pod["metadata"]["name"],
+                    "uid": pod["metadata"]["uid"],
+                },
+            }
 
-        ports = [{k: v for k, v in {"name": p.get("name"), "port": _target_port(p, pods),
-                                    "protocol": p.get("protocol", "TCP")}.items() if v is not None}
-                 for p in spec.get("ports") or []]
+        ports = [
+            {
+                k: v
+                for k, v in {
+                    "name": p.get("name"),
+                    "port": _target_port(p, pods),
+                    "protocol": p.get("protocol", "TCP"),
+                }.items()
+                if v is not None
+            }
+            for p in spec.get("ports") or []
+        ]
         subset: Obj = {}
         if ready:
             subset["addresses"] = [address(p) for p in ready]
         if not_ready:
             subset["notReadyAddresses"] = [address(p) for p in not_ready]
-        endpoints: Obj = {"metadata": {"name": meta["name"], "namespace": meta["namespace"],
-                                       "labels": dict(meta.get("labels") or {})}}
+        endpoints: Obj = {
+            "metadata": {
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "labels": dict(meta.get("labels") or {}),
+            }
+        }
         if subset:
             subset["ports"] = ports
             endpoints["subsets"] = [subset]
         self.store.upsert(ENDPOINTS, endpoints)
         self._derived_endpoints.add((meta["namespace"], meta["name"]))
-        self.store.upsert(ENDPOINT_SLICES, {
-            "metadata": {"name": f"{meta['name']}-local", "namespace": meta["namespace"],
-                         "labels": {"kubernetes.io/service-name": meta["name"],
-                                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
-                         "ownerReferences": [owner_reference(service)]},
-            "addressType": "IPv4",
-            "endpoints": [{"addresses": [p["status"]["podIP"]], "nodeName": NODE_NAME,
-                           "conditions": {"ready": p in ready, "serving": p in ready, "terminating": False},
-                           "targetRef": address(p)["targetRef"]} for p in ready + not_ready],
-            "ports": ports,
-        })
+        self.store.upsert(
+            ENDPOINT_SLICES,
+            {
+                "metadata": {
+                    "name": f"{meta['name']}-local",
+                    "namespace": meta["namespace"],
+                    "labels": {
+                        "kubernetes.io/service-name": meta["name"],
+                        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                    },
+                    "ownerReferences": [owner_reference(service)],
+                },
+                "addressType": "IPv4",
+                "endpoints": [
+                    {
+                        "addresses": [p["status"]["podIP"]],
+                        "nodeName": NODE_NAME,
+                        "conditions": {"ready": p in ready, "serving": p in ready, "terminating": False},
+                        "targetRef": address(p)["targetRef"],
+                    }
+                    for p in ready + not_ready
+                ],
+                "ports": ports,
+            },
+        )
 
     def _assign_load_balancer(self, service: Obj) -> None:
         """A LoadBalancer Service gets a classic-ELB host name, as the in-tree AWS cloud provider gives."""
         meta, spec = service["metadata"], service.get("spec") or {}
-        if spec.get("type") != "LoadBalancer" or \
-                ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+        if spec.get("type") != "LoadBalancer" or (
+            (service.get("status") or {}).get("loadBalancer") or {}
+        ).get("ingress"):
             return
         digest = hashlib.sha1(meta["uid"].encode()).hexdigest()
         hostname = f"a{digest[:32]}-{int(digest[32:40], 16) % 10**10:010d}.{self.region}.elb.amazonaws.com"
-        self.store.write_status(SERVICES, meta["namespace"], meta["name"],
-                                {"loadBalancer": {"ingress": [{"hostname": hostname}]}})
+        self.store.write_status(
+            SERVICES, meta["namespace"], meta["name"], {"loadBalancer": {"ingress": [{"hostname": hostname}]}}
+        )
 
     def _assign_ingress_address(self, ingress: Obj) -> None:
         meta = ingress["metadata"]
         if ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
             return
         digest = hashlib.sha1(f"{meta['namespace']}/{meta['name']}".encode()).hexdigest()[:10]
-        hostname = f"k8s-{meta['namespace']}-{meta['name']}-{digest}"[:52] + f".{self.region}.elb.amazonaws.com"
-        self.store.write_status(INGRESSES, meta["namespace"], meta["name"],
-                                {"loadBalancer": {"ingress": [{"hostname": hostname}]}})
+        hostname = (
+            f"k8s-{meta['namespace']}-{meta['name']}-{digest}"[:52] + f".{self.region}.elb.amazonaws.com"
+        )
+        self.store.write_status(
+            INGRESSES,
+            meta["namespace"],
+            meta["name"],
+            {"loadBalancer": {"ingress": [{"hostname": hostname}]}},
+        )
 
     # ------------------------------------------------------------- garbage collection
     def _collect_garbage(self) -> None:
-        owners = {o["metadata"]["uid"] for rt in (DEPLOYMENTS, REPLICA_SETS, JOBS, SERVICES)
-                  for o in self.store.view(rt)}
+        owners = {
+            o["metadata"]["uid"]
+            for rt in (DEPLOYMENTS, REPLICA_SETS, JOBS, SERVICES)
+            for o in self.store.view(rt)
+        }
         for rt in (REPLICA_SETS, PODS, ENDPOINT_SLICES):
             for obj in self.store.view(rt):
                 refs = obj["metadata"].get("ownerReferences") or []
@@ -745,8 +994,11 @@ class WorkloadController:
                         self._delete_pod(obj)
                     else:
                         self.store.remove_quietly(rt, obj["metadata"]["namespace"], obj["metadata"]["name"])
-        services = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in self.store.view(SERVICES)
-                    if (s.get("spec") or {}).get("selector")}
+        services = {
+            (s["metadata"]["namespace"], s["metadata"]["name"])
+            for s in self.store.view(SERVICES)
+            if (s.get("spec") or {}).get("selector")
+        }
         for key in self._derived_endpoints - services:
             self.store.remove_quietly(ENDPOINTS, *key)
             self._derived_endpoints.discard(key)
@@ -793,12 +1045,25 @@ def _container_state(csim: ContainerSim, now: float, run_to_completion: bool) ->
     startup = 0.0 if csim.warm else b.startup_seconds
     restarts = csim.restarts_base
     waiting = {"waiting": {"reason": "ContainerCreating"}}
-    result = {"ready": False, "running": False, "started": False, "restarts": restarts, "state": waiting,
-              "last_state": {}, "reason": "ContainerCreating"}
+    result = {
+        "ready": False,
+        "running": False,
+        "started": False,
+        "restarts": restarts,
+        "state": waiting,
+        "last_state": {},
+        "reason": "ContainerCreating",
+    }
     if b.kind == "image_pull_failure":
         reason = "ErrImagePull" if t % 20.0 < 5.0 else "ImagePullBackOff"
-        result["state"] = {"waiting": {"reason": reason, "message": "failed to pull and unpack image: not found"
-                                       if reason == "ErrImagePull" else "Back-off pulling image"}}
+        result["state"] = {
+            "waiting": {
+                "reason": reason,
+                "message": "failed to pull and unpack image: not found"
+                if reason == "ErrImagePull"
+                else "Back-off pulling image",
+            }
+        }
         result["reason"] = reason
         return result
     if b.kind == "never_ready":
@@ -811,36 +1076,61 @@ def _container_state(csim: ContainerSim, now: float, run_to_completion: bool) ->
     if run_to_completion:
         failing = b.kind == "crash_loop" or b.job == "fail"
         if t < startup + b.job_seconds:
-            result.update(running=True, started=True, reason="Running",
-                          state={"running": {"startedAt": started_at}})
+            result.update(
+                running=True, started=True, reason="Running", state={"running": {"startedAt": started_at}}
+            )
             return result
         code, reason = (1, "Error") if failing else (0, "Completed")
-        result.update(started=True, reason=reason,
-                      state={"terminated": {"exitCode": code, "reason": reason, "finishedAt": started_at}})
+        result.update(
+            started=True,
+            reason=reason,
+            state={"terminated": {"exitCode": code, "reason": reason, "finishedAt": started_at}},
+        )
         return result
     if b.kind == "crash_loop":
         cycles, position = divmod(t - startup, b.restart_interval)
         restarts += int(cycles)
         result.update(restarts=restarts, started=True)
         if restarts:
-            result["last_state"] = {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": started_at}}
+            result["last_state"] = {
+                "terminated": {"exitCode": 1, "reason": "Error", "finishedAt": started_at}
+            }
         if position < min(1.0, b.restart_interval / 2):
             result.update(running=True, reason="Running", state={"running": {"startedAt": started_at}})
         else:
-            result.update(reason="CrashLoopBackOff", state={"waiting": {
-                "reason": "CrashLoopBackOff",
-                "message": f"back-off {min(10 * 2 ** max(restarts - 1, 0), 300)}s restarting failed container"}})
+            result.update(
+                reason="CrashLoopBackOff",
+                state={
+                    "waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": f"back-off {min(10 * 2 ** max(restarts - 1, 0), 300)}s restarting failed container",
+                    }
+                },
+            )
         return result
     ready = t >= startup + b.ready_seconds
-    result.update(running=True, started=True, ready=ready, reason="Ready" if ready else "Running",
-                  state={"running": {"startedAt": started_at}})
+    result.update(
+        running=True,
+        started=True,
+        ready=ready,
+        reason="Ready" if ready else "Running",
+        state={"running": {"startedAt": started_at}},
+    )
     return result
 
 
 def _blocked_state(reason: str, message: str) -> dict[str, Any]:
     """A container the kubelet cannot create yet (see ``WorkloadController._missing_config``)."""
-    return {"ready": False, "running": False, "started": False, "restarts": 0, "last_state": {},
-            "state": {"waiting": {"reason": reason, "message": message}}, "reason": reason, "message": message}
+    return {
+        "ready": False,
+        "running": False,
+        "started": False,
+        "restarts": 0,
+        "last_state": {},
+        "state": {"waiting": {"reason": reason, "message": message}},
+        "reason": reason,
+        "message": message,
+    }
 
 
 def _pod_phase(states: list[Obj], run_to_completion: bool) -> str:
@@ -848,20 +1138,30 @@ def _pod_phase(states: list[Obj], run_to_completion: bool) -> str:
         return "Pending"
     if all("terminated" in s for s in states) and run_to_completion:
         return "Failed" if any(s["terminated"]["exitCode"] for s in states) else "Succeeded"
-    if any(s.get("waiting", {}).get("reason") in ("ContainerCreating", "ErrImagePull", "ImagePullBackOff",
-                                                  "CreateContainerConfigError") for s in states):
+    if any(
+        s.get("waiting", {}).get("reason")
+        in ("ContainerCreating", "ErrImagePull", "ImagePullBackOff", "CreateContainerConfigError")
+        for s in states
+    ):
         return "Pending"
     return "Running"
 
 
-def _condition(kind: str, status: str, reason: str | None, message: str | None,
-               previous: Obj | None = None) -> Obj:
+def _condition(
+    kind: str, status: str, reason: str | None, message: str | None, previous: Obj | None = None
+) -> Obj:
     changed = previous is None or previous.get("status") != status
-    condition: Obj = {"type": kind, "status": status,
-                      "lastTransitionTime": now_iso() if changed else previous.get("lastTransitionTime")}
+    condition: Obj = {
+        "type": kind,
+        "status": status,
+        "lastTransitionTime": now_iso() if changed else previous.get("lastTransitionTime"),
+    }
     if kind in ("Available", "Progressing"):
-        condition["lastUpdateTime"] = condition["lastTransitionTime"] \
-            if previous is None or previous.get("reason") != reason else previous.get("lastUpdateTime")
+        condition["lastUpdateTime"] = (
+            condition["lastTransitionTime"]
+            if previous is None or previous.get("reason") != reason
+            else previous.get("lastUpdateTime")
+        )
     if reason:
         condition["reason"] = reason
     if message:

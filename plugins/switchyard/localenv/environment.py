@@ -59,7 +59,9 @@ class LocalEnvironment:
         self.behaviours_path = Path(behaviours) if behaviours else None
         self.faults_path = Path(faults) if faults else None
         self.time_scale = time_scale
-        self.state_dir = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="switchyard-localenv-"))
+        self.state_dir = (
+            Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="switchyard-localenv-"))
+        )
         self._ports = (kube_port, prometheus_port, aws_port)
         self.with_aws = with_aws
         self.metrics_period = metrics_period
@@ -97,14 +99,22 @@ class LocalEnvironment:
             self.rbac.events = self.cluster.events
         try:
             if self.with_aws:
-                self.aws = LocalAws(region=region, port=self._ports[2], metrics_period=self.metrics_period,
-                                    host=self.host)
+                self.aws = LocalAws(
+                    region=region, port=self._ports[2], metrics_period=self.metrics_period, host=self.host
+                )
                 self.aws.start()
-            self.kube_server = LoopbackServer(make_handler(self.cluster, self.aws, self.rbac), self._ports[0],
-                                              self.host)
+            self.kube_server = LoopbackServer(
+                make_handler(self.cluster, self.aws, self.rbac), self._ports[0], self.host
+            )
             self.prometheus_server = LoopbackServer(
-                type("BoundPrometheusHandler", (PrometheusHandler,),
-                     {"traffic": self.cluster.traffic, "faults": self.cluster.faults}), self._ports[1], self.host)
+                type(
+                    "BoundPrometheusHandler",
+                    (PrometheusHandler,),
+                    {"traffic": self.cluster.traffic, "faults": self.cluster.faults},
+                ),
+                self._ports[1],
+                self.host,
+            )
             for key, behaviour in behaviours.items():
                 self.cluster.behaviours.set(key, behaviour)
             registry = self.aws.registry if self.aws else f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com"
@@ -144,10 +154,18 @@ class LocalEnvironment:
         assert self.aws is not None and self.model is not None
         components = self.model.components
         for component in components.values():
-            bucket = next((components[d].resource or d for d in component.depends_on
-                           if d in components and components[d].type == "s3_bucket"), None)
+            bucket = next(
+                (
+                    components[d].resource or d
+                    for d in component.depends_on
+                    if d in components and components[d].type == "s3_bucket"
+                ),
+                None,
+            )
             if self.aws.seed_component(component, self.model.name, bucket) is not None:
-                self.seed_report.created.append(f"aws {component.type} {component.resource or component.name}")
+                self.seed_report.created.append(
+                    f"aws {component.type} {component.resource or component.name}"
+                )
         self.images = self.aws.seed_images(self.model.name, behaviours, [INITIAL_TAG])
         self.seed_report.created.append(f"aws ecr_repository {self.model.name} ({', '.join(self.images)})")
 
@@ -203,8 +221,9 @@ class LocalEnvironment:
 
     def connections(self) -> dict[str, dict[str, Any]]:
         namespace = (self.model.vars.get("namespace") if self.model else None) or "default"
-        return airflow_connections(kubeconfig_path=str(self.kubeconfig_path), namespace=namespace,
-                                   **self._conn_args(self.region))
+        return airflow_connections(
+            kubeconfig_path=str(self.kubeconfig_path), namespace=namespace, **self._conn_args(self.region)
+        )
 
     def airflow_env(self) -> dict[str, str]:
         """``AIRFLOW_CONN_*`` environment variables for every connection."""
@@ -219,8 +238,11 @@ class LocalEnvironment:
         from switchyard.localenv.store import DEPLOYMENTS
 
         deployments = cluster.store.list(DEPLOYMENTS)
-        ready = sum(1 for d in deployments
-                    if (d.get("status") or {}).get("readyReplicas", 0) == d["spec"].get("replicas", 1))
+        ready = sum(
+            1
+            for d in deployments
+            if (d.get("status") or {}).get("readyReplicas", 0) == d["spec"].get("replicas", 1)
+        )
         lines = [
             f"model          {self.model.name if self.model else '(none)'}"
             + (f"  ({self.model_path})" if self.model_path else ""),

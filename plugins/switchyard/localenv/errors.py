@@ -9,9 +9,7 @@ from typing import Any
 class ApiError(Exception):
     """An error the emulated API server answers with a ``meta/v1 Status`` of the given code."""
 
-    def __init__(
-        self, code: int, reason: str, message: str, details: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.reason = reason
@@ -36,20 +34,26 @@ class ApiError(Exception):
     @classmethod
     def not_found(cls, group: str, plural: str, name: str) -> ApiError:
         resource = f"{plural}.{group}" if group else plural
-        return cls(404, "NotFound", f'{resource} "{name}" not found',
-                   {"name": name, "group": group, "kind": plural})
+        return cls(
+            404, "NotFound", f'{resource} "{name}" not found', {"name": name, "group": group, "kind": plural}
+        )
 
     @classmethod
     def already_exists(cls, group: str, plural: str, name: str) -> ApiError:
         resource = f"{plural}.{group}" if group else plural
-        return cls(409, "AlreadyExists", f'{resource} "{name}" already exists',
-                   {"name": name, "group": group, "kind": plural})
+        return cls(
+            409,
+            "AlreadyExists",
+            f'{resource} "{name}" already exists',
+            {"name": name, "group": group, "kind": plural},
+        )
 
     @classmethod
     def conflict(cls, group: str, plural: str, name: str) -> ApiError:
         resource = f"{plural}.{group}" if group else plural
         return cls(
-            409, "Conflict",
+            409,
+            "Conflict",
             f'Operation cannot be fulfilled on {resource} "{name}": the object has been modified; '
             "please apply your changes to the latest version and try again",
             {"name": name, "group": group, "kind": plural},
@@ -61,10 +65,22 @@ class ApiError(Exception):
         qualified = f"{kind}.{group}" if group else kind
         text = "; ".join(f"{field}: Invalid value: {_shown(value)}: {why}" for field, value, why in causes)
         return cls(
-            422, "Invalid", f'{qualified} "{name}" is invalid: {text}',
-            {"name": name, "group": group, "kind": kind,
-             "causes": [{"reason": "FieldValueInvalid", "message": f"Invalid value: {_shown(value)}: {why}",
-                         "field": field} for field, value, why in causes]},
+            422,
+            "Invalid",
+            f'{qualified} "{name}" is invalid: {text}',
+            {
+                "name": name,
+                "group": group,
+                "kind": kind,
+                "causes": [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "message": f"Invalid value: {_shown(value)}: {why}",
+                        "field": field,
+                    }
+                    for field, value, why in causes
+                ],
+            },
         )
 
     @classmethod
@@ -76,19 +92,33 @@ class ApiError(Exception):
         return cls(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     @classmethod
-    def unsupported_media_type(cls, content_type: str, accepted: tuple[str, ...] = (
-            "application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml",
-            "application/strategic-merge-patch+json")) -> ApiError:
-        return cls(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                   f"accepted media types include: {', '.join(accepted)} (got {content_type})")
+    def unsupported_media_type(
+        cls,
+        content_type: str,
+        accepted: tuple[str, ...] = (
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/apply-patch+yaml",
+            "application/strategic-merge-patch+json",
+        ),
+    ) -> ApiError:
+        return cls(
+            415,
+            "UnsupportedMediaType",
+            f"the body of the request was in an unknown format - "
+            f"accepted media types include: {', '.join(accepted)} (got {content_type})",
+        )
 
     @classmethod
-    def forbidden(cls, verb: str, plural: str, group: str, namespace: str | None, name: str | None) -> ApiError:
+    def forbidden(
+        cls, verb: str, plural: str, group: str, namespace: str | None, name: str | None
+    ) -> ApiError:
         resource = f"{plural}.{group}" if group else plural
         subject = f'{resource} "{name}"' if name else resource
         scope = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
         return cls(
-            403, "Forbidden",
+            403,
+            "Forbidden",
             f'{subject} is forbidden: User "switchyard" cannot {verb} resource "{plural}" '
             f'in API group "{group}"{scope}',
             {"name": name or "", "group": group, "kind": plural},

@@ -33,8 +33,9 @@ def local_host(bind_host: str) -> str:
 class Response(Exception):
     """Raised by a route to answer with a given body (JSON for dict/list, text for str)."""
 
-    def __init__(self, code: int, body: Any, content_type: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, code: int, body: Any, content_type: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(code)
         self.code, self.body, self.content_type, self.headers = code, body, content_type, headers or {}
 
@@ -63,8 +64,9 @@ class LoopbackServer(ThreadingHTTPServer):
         return f"http://{local_host(self.server_address[0])}:{self.port}"
 
     def start(self, name: str) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=name, daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -142,11 +144,20 @@ class JsonHandler(BaseHTTPRequestHandler):
             self.server.stopping.wait(rule.hang_seconds)  # type: ignore[attr-defined]
             raise DropConnection()
         if rule.kind == "forbidden":
-            raise ApiError(403, "Forbidden", f'forbidden: User "switchyard" cannot {method.lower()} '
-                           f'path "{self.url_path}" (injected fault {rule.id})')
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'forbidden: User "switchyard" cannot {method.lower()} '
+                f'path "{self.url_path}" (injected fault {rule.id})',
+            )
         code = int(rule.status)
-        reason = {500: "InternalError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "Timeout",
-                  429: "TooManyRequests"}.get(code, "InternalError")
+        reason = {
+            500: "InternalError",
+            502: "BadGateway",
+            503: "ServiceUnavailable",
+            504: "Timeout",
+            429: "TooManyRequests",
+        }.get(code, "InternalError")
         raise ApiError(code, reason, f"injected fault {rule.id}: the server answered {code}")
 
     def route(self, method: str) -> None:  # pragma: no cover - subclasses answer
@@ -170,7 +181,9 @@ class JsonHandler(BaseHTTPRequestHandler):
                     if not chunk:
                         break
                     length -= len(chunk)
-                raise ApiError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_REQUEST_BODY}")
+                raise ApiError(
+                    413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_REQUEST_BODY}"
+                )
             self._body = self.rfile.read(length) if length else b""
         return self._body
 
@@ -188,8 +201,9 @@ class JsonHandler(BaseHTTPRequestHandler):
             except Exception as exc:
                 raise ApiError.bad_request(f"the body of the request could not be decoded: {exc}") from exc
 
-    def send(self, code: int, body: Any, content_type: str | None = None,
-             headers: dict[str, str] | None = None) -> None:
+    def send(
+        self, code: int, body: Any, content_type: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         if isinstance(body, bytes):
             data = body
         elif isinstance(body, str):

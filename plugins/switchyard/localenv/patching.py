@@ -119,8 +119,12 @@ def json_patch(target: Any, operations: Any) -> Any:
             doc = _put(doc, path, value, insert=True)
         elif kind == "test":
             if _get(doc, path) != op.get("value"):
-                raise ApiError(422, "Invalid", f"the server rejected our request due to an error in our "
-                               f"request: testing value {path} failed")
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f"the server rejected our request due to an error in our "
+                    f"request: testing value {path} failed",
+                )
         else:
             raise ApiError.bad_request(f"unexpected json patch operation {kind!r}")
     return doc
@@ -140,8 +144,9 @@ def _parent(doc: Any, parts: list[str]) -> Any:
         try:
             node = node[int(part)] if isinstance(node, list) else node[part]
         except (KeyError, IndexError, ValueError) as exc:
-            raise ApiError(422, "Invalid", f"the server rejected our request: path /{'/'.join(parts)} "
-                           "does not exist") from exc
+            raise ApiError(
+                422, "Invalid", f"the server rejected our request: path /{'/'.join(parts)} does not exist"
+            ) from exc
     return node
 
 
@@ -153,7 +158,9 @@ def _get(doc: Any, path: str) -> Any:
     try:
         return node[int(parts[-1])] if isinstance(node, list) else node[parts[-1]]
     except (KeyError, IndexError, ValueError) as exc:
-        raise ApiError(422, "Invalid", f"the server rejected our request: path {path} does not exist") from exc
+        raise ApiError(
+            422, "Invalid", f"the server rejected our request: path {path} does not exist"
+        ) from exc
 
 
 def _put(doc: Any, path: str, value: Any, insert: bool) -> Any:
@@ -170,8 +177,12 @@ def _put(doc: Any, path: str, value: Any, insert: bool) -> Any:
             node[index] = value
     elif isinstance(node, dict):
         if not insert and last not in node:
-            raise ApiError(422, "Invalid", f"the server rejected our request: replace operation does not "
-                           f"apply: doc is missing key: {path}")
+            raise ApiError(
+                422,
+                "Invalid",
+                f"the server rejected our request: replace operation does not "
+                f"apply: doc is missing key: {path}",
+            )
         node[last] = value
     else:
         raise ApiError(422, "Invalid", f"the server rejected our request: path {path} is not a container")
@@ -184,8 +195,11 @@ def _take(doc: Any, path: str) -> tuple[Any, Any]:
     try:
         value = node.pop(int(parts[-1])) if isinstance(node, list) else node.pop(parts[-1])
     except (KeyError, IndexError, ValueError) as exc:
-        raise ApiError(422, "Invalid", f"the server rejected our request: remove operation does not "
-                       f"apply: doc is missing path: {path}") from exc
+        raise ApiError(
+            422,
+            "Invalid",
+            f"the server rejected our request: remove operation does not apply: doc is missing path: {path}",
+        ) from exc
     return doc, value
 
 

@@ -25,13 +25,16 @@ Labels = tuple[tuple[str, str], ...]
 Vector = list[tuple[Labels, float]]
 STANDARD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _DURATION = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
     (?P<dur>\[\s*\d+[smhdwy]\s*\])
   | (?P<num>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+)
   | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
   | (?P<op>=~|!~|!=|==|=|[(){},/*+\-])
   | (?P<ident>[a-zA-Z_:][a-zA-Z0-9_:]*)
-)""", re.VERBOSE)
+)""",
+    re.VERBOSE,
+)
 _AGGREGATIONS = {"sum", "avg", "max", "min", "count"}
 _RATE_FUNCTIONS = {"rate", "irate", "increase"}
 
@@ -49,9 +52,12 @@ class RangeSelector:
 # ----------------------------------------------------------------- series
 def synthesise(figures: list[ColourFigures]) -> dict[str, Vector]:
     """Per-second rates of each emulated counter series, by metric name."""
-    series: dict[str, Vector] = {REQUESTS_METRIC: [], LATENCY_BUCKET_METRIC: [],
-                                 "http_request_duration_seconds_count": [],
-                                 "http_request_duration_seconds_sum": []}
+    series: dict[str, Vector] = {
+        REQUESTS_METRIC: [],
+        LATENCY_BUCKET_METRIC: [],
+        "http_request_duration_seconds_count": [],
+        "http_request_duration_seconds_sum": [],
+    }
     for f in figures:
         base = (("namespace", f.namespace), ("app", f.app), ("color", f.colour))
         series[REQUESTS_METRIC].append(((*base, ("code", "200")), f.request_rate - f.error_rate))
@@ -172,8 +178,13 @@ class _Evaluator:
         for labels, value in inner:
             key = tuple((k, v) for k, v in labels if by is not None and k in by)
             groups.setdefault(key, []).append(value)
-        combine = {"sum": sum, "max": max, "min": min, "count": len,
-                   "avg": lambda values: sum(values) / len(values)}[op]
+        combine = {
+            "sum": sum,
+            "max": max,
+            "min": min,
+            "count": len,
+            "avg": lambda values: sum(values) / len(values),
+        }[op]
         return [(key, float(combine(values))) for key, values in groups.items()]
 
     def function(self, name: str) -> Any:
@@ -197,8 +208,10 @@ class _Evaluator:
             value = self.expr()
             self.take(")")
             return [((), float(value))]
-        raise QueryError(f"function {name}() is not supported by the emulator; supported: "
-                         "rate, irate, increase, histogram_quantile, vector")
+        raise QueryError(
+            f"function {name}() is not supported by the emulator; supported: "
+            "rate, irate, increase, histogram_quantile, vector"
+        )
 
     def selector(self, metric: str) -> RangeSelector:
         matchers: list[tuple[str, str, str]] = []
@@ -216,15 +229,20 @@ class _Evaluator:
             self.take("}")
         token = self.peek()
         if not token or token[0] != "dur":
-            raise QueryError(f"{metric}: the emulator only serves counters through rate(), irate() or "
-                             f"increase() of a range, e.g. rate({metric}[1m])")
+            raise QueryError(
+                f"{metric}: the emulator only serves counters through rate(), irate() or "
+                f"increase() of a range, e.g. rate({metric}[1m])"
+            )
         self.take()
         window_text = token[1].strip("[] ")
         window = float(window_text[:-1]) * _DURATION[window_text[-1]]
         if metric not in self.series:
             return RangeSelector([], window)
-        selected = [(labels, value) for labels, value in self.series[metric]
-                    if all(_match(dict(labels).get(n, ""), op, v) for n, op, v in matchers)]
+        selected = [
+            (labels, value)
+            for labels, value in self.series[metric]
+            if all(_match(dict(labels).get(n, ""), op, v) for n, op, v in matchers)
+        ]
         return RangeSelector(selected, window)
 
 
@@ -255,8 +273,11 @@ def _binary(op: str, left: Any, right: Any) -> Any:
     if isinstance(right, float):
         return [(labels, _apply(op, value, right)) for labels, value in left]
     right_by_labels = dict(right)
-    return [(labels, _apply(op, value, right_by_labels[labels])) for labels, value in left
-            if labels in right_by_labels]
+    return [
+        (labels, _apply(op, value, right_by_labels[labels]))
+        for labels, value in left
+        if labels in right_by_labels
+    ]
 
 
 def _histogram_quantile(q: float, buckets: Vector) -> Vector:
@@ -309,8 +330,15 @@ def query_response(query: str, figures: list[ColourFigures], at: float | None = 
     ts = at if at is not None else time.time()
     if isinstance(result, float):
         return {"status": "success", "data": {"resultType": "scalar", "result": [ts, _format_value(result)]}}
-    return {"status": "success", "data": {"resultType": "vector", "result": [
-        {"metric": dict(labels), "value": [ts, _format_value(value)]} for labels, value in result]}}
+    return {
+        "status": "success",
+        "data": {
+            "resultType": "vector",
+            "result": [
+                {"metric": dict(labels), "value": [ts, _format_value(value)]} for labels, value in result
+            ],
+        },
+    }
 
 
 class PrometheusHandler(JsonHandler):
@@ -324,8 +352,14 @@ class PrometheusHandler(JsonHandler):
         if path == "/api/v1/status/buildinfo":
             raise Response(200, {"status": "success", "data": {"version": "2.53.0-switchyard-localenv"}})
         if path != "/api/v1/query" or method not in ("GET", "POST"):
-            raise Response(404, {"status": "error", "errorType": "not_found",
-                                 "error": f"{method} {path} is not served by the emulator; use /api/v1/query"})
+            raise Response(
+                404,
+                {
+                    "status": "error",
+                    "errorType": "not_found",
+                    "error": f"{method} {path} is not served by the emulator; use /api/v1/query",
+                },
+            )
         params = dict(self.query)
         if method == "POST" and "form" in (self.headers.get("Content-Type") or ""):
             from urllib.parse import parse_qs
@@ -333,8 +367,14 @@ class PrometheusHandler(JsonHandler):
             params.update({k: v[-1] for k, v in parse_qs(self.read_body().decode()).items()})
         query = params.get("query", "")
         if not query:
-            raise Response(400, {"status": "error", "errorType": "bad_data",
-                                 "error": 'invalid parameter "query": empty query'})
+            raise Response(
+                400,
+                {
+                    "status": "error",
+                    "errorType": "bad_data",
+                    "error": 'invalid parameter "query": empty query',
+                },
+            )
         try:
             at = float(params["time"]) if params.get("time") else None
         except ValueError:

@@ -120,9 +120,14 @@ def schema() -> dict[str, Any]:
 
 
 # Go structs embedded with ``json:",inline"`` are a nested message in protobuf but flat in JSON.
-_INLINE = {("localObjectReference", "LocalObjectReference"), ("volumeSource", "VolumeSource"),
-           ("persistentVolumeSource", "PersistentVolumeSource"), ("handler", "ProbeHandler"),
-           ("ephemeralContainerCommon", "EphemeralContainerCommon"), ("ingressRuleValue", "IngressRuleValue")}
+_INLINE = {
+    ("localObjectReference", "LocalObjectReference"),
+    ("volumeSource", "VolumeSource"),
+    ("persistentVolumeSource", "PersistentVolumeSource"),
+    ("handler", "ProbeHandler"),
+    ("ephemeralContainerCommon", "EphemeralContainerCommon"),
+    ("ingressRuleValue", "IngressRuleValue"),
+}
 
 
 def is_inline(field: list[Any]) -> bool:

@@ -38,8 +38,10 @@ LIVE_COLOUR = "blue"
 INITIAL_TAG = "v1"
 CONTAINER_PORT = 8080
 OPERATOR_LABEL = "switchyard.io/operator"
-NOT_SEEDED = {"cdn": "observed by an operator, not the cluster or AWS",
-              "business_process": "derived from what it depends on"}
+NOT_SEEDED = {
+    "cdn": "observed by an operator, not the cluster or AWS",
+    "business_process": "derived from what it depends on",
+}
 
 
 @dataclass
@@ -55,7 +57,7 @@ def colour_of(name: str) -> str | None:
 def component_label(name: str, app: str) -> str:
     colour = colour_of(name)
     base = name[: -len(colour) - 1] if colour else name
-    return base[len(app) + 1:] if base.startswith(f"{app}-") else base
+    return base[len(app) + 1 :] if base.startswith(f"{app}-") else base
 
 
 def app_image(registry: str, app: str, tag: str = INITIAL_TAG) -> str:
@@ -88,47 +90,102 @@ def seed_kubernetes(cluster: Cluster, model: Any, registry: str) -> SeedReport:
             own = colour is not None or component.name.startswith(f"{app}-")
             image = app_image(registry, app) if own else f"{component.name}:stable"
             replicas = int(component.vars.get("replicas") or (2 if colour else 1))
-            _create(cluster, report, "Deployment", namespace,
-                    _deployment(name, labels, pod_labels, image, replicas, component.name))
+            _create(
+                cluster,
+                report,
+                "Deployment",
+                namespace,
+                _deployment(name, labels, pod_labels, image, replicas, component.name),
+            )
         elif kind == "operator":
             labels = {"app": component.name, "app.kubernetes.io/name": component.name}
-            _create(cluster, report, "Deployment", namespace,
-                    _deployment(name, labels, labels, f"{component.name}:stable", 1, component.name))
+            _create(
+                cluster,
+                report,
+                "Deployment",
+                namespace,
+                _deployment(name, labels, labels, f"{component.name}:stable", 1, component.name),
+            )
             group = f"{component.name}.io"
             singular = component.name.replace("-", "").removesuffix("s")
             plural = f"{singular}s"
-            _create(cluster, report, "CustomResourceDefinition", None, {
-                "metadata": {"name": f"{plural}.{group}", "labels": {OPERATOR_LABEL: component.name}},
-                "spec": {"group": group, "scope": "Namespaced",
-                         "names": {"plural": plural, "singular": singular, "kind": singular.capitalize()},
-                         "versions": [{"name": "v1", "served": True, "storage": True}]},
-            })
+            _create(
+                cluster,
+                report,
+                "CustomResourceDefinition",
+                None,
+                {
+                    "metadata": {"name": f"{plural}.{group}", "labels": {OPERATOR_LABEL: component.name}},
+                    "spec": {
+                        "group": group,
+                        "scope": "Namespaced",
+                        "names": {"plural": plural, "singular": singular, "kind": singular.capitalize()},
+                        "versions": [{"name": "v1", "served": True, "storage": True}],
+                    },
+                },
+            )
         elif kind == "service":
-            targets = [components[d] for d in component.depends_on if d in components
-                       and components[d].type == "deployment"]
+            targets = [
+                components[d]
+                for d in component.depends_on
+                if d in components and components[d].type == "deployment"
+            ]
             selector = {"app": app}
             if targets:
                 selector["component"] = component_label(targets[0].name, app)
                 if any(colour_of(t.name) for t in targets):
                     selector["color"] = LIVE_COLOUR
-            _create(cluster, report, "Service", namespace, {
-                "metadata": {"name": name, "labels": {"app": app},
-                             "annotations": {"switchyard.io/model-component": component.name}},
-                "spec": {"selector": selector, "ports": [{"name": "http", "port": 80, "targetPort": CONTAINER_PORT,
-                                                          "protocol": "TCP"}]},
-            })
+            _create(
+                cluster,
+                report,
+                "Service",
+                namespace,
+                {
+                    "metadata": {
+                        "name": name,
+                        "labels": {"app": app},
+                        "annotations": {"switchyard.io/model-component": component.name},
+                    },
+                    "spec": {
+                        "selector": selector,
+                        "ports": [
+                            {"name": "http", "port": 80, "targetPort": CONTAINER_PORT, "protocol": "TCP"}
+                        ],
+                    },
+                },
+            )
         elif kind == "ingress":
-            backends = [components[d].resource or d for d in component.depends_on
-                        if d in components and components[d].type == "service"]
+            backends = [
+                components[d].resource or d
+                for d in component.depends_on
+                if d in components and components[d].type == "service"
+            ]
             host = component.vars.get("host") or f"{app}.local"
-            paths = [{"path": "/", "pathType": "Prefix",
-                      "backend": {"service": {"name": b, "port": {"number": 80}}}} for b in backends[:1]]
-            _create(cluster, report, "Ingress", namespace, {
-                "metadata": {"name": name, "labels": {"app": app},
-                             "annotations": {"alb.ingress.kubernetes.io/scheme": "internet-facing",
-                                             "alb.ingress.kubernetes.io/target-type": "ip"}},
-                "spec": {"ingressClassName": "alb", "rules": [{"host": host, "http": {"paths": paths}}]},
-            })
+            paths = [
+                {
+                    "path": "/",
+                    "pathType": "Prefix",
+                    "backend": {"service": {"name": b, "port": {"number": 80}}},
+                }
+                for b in backends[:1]
+            ]
+            _create(
+                cluster,
+                report,
+                "Ingress",
+                namespace,
+                {
+                    "metadata": {
+                        "name": name,
+                        "labels": {"app": app},
+                        "annotations": {
+                            "alb.ingress.kubernetes.io/scheme": "internet-facing",
+                            "alb.ingress.kubernetes.io/target-type": "ip",
+                        },
+                    },
+                    "spec": {"ingressClassName": "alb", "rules": [{"host": host, "http": {"paths": paths}}]},
+                },
+            )
         elif kind in NOT_SEEDED:
             report.skipped[component.name] = NOT_SEEDED[kind]
     return report
@@ -147,21 +204,33 @@ def _serving_deployments(components: dict[str, Any]) -> set[str]:
     return reached
 
 
-def _deployment(name: str, labels: dict[str, str], pod_labels: dict[str, str], image: str, replicas: int,
-                component: str) -> dict[str, Any]:
-    container = {"name": component, "image": image,
-                 "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
-                 "readinessProbe": {"httpGet": {"path": "/ready", "port": CONTAINER_PORT}, "periodSeconds": 5},
-                 "livenessProbe": {"httpGet": {"path": "/health", "port": CONTAINER_PORT}, "periodSeconds": 10}}
+def _deployment(
+    name: str, labels: dict[str, str], pod_labels: dict[str, str], image: str, replicas: int, component: str
+) -> dict[str, Any]:
+    container = {
+        "name": component,
+        "image": image,
+        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": CONTAINER_PORT}, "periodSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": "/health", "port": CONTAINER_PORT}, "periodSeconds": 10},
+    }
     return {
-        "metadata": {"name": name, "labels": labels,
-                     "annotations": {"switchyard.io/model-component": component}},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": pod_labels}, "spec": {"containers": [container]}}},
+        "metadata": {
+            "name": name,
+            "labels": labels,
+            "annotations": {"switchyard.io/model-component": component},
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": pod_labels}, "spec": {"containers": [container]}},
+        },
     }
 
 
-def _create(cluster: Cluster, report: SeedReport, kind: str, namespace: str | None, body: dict[str, Any]) -> None:
+def _create(
+    cluster: Cluster, report: SeedReport, kind: str, namespace: str | None, body: dict[str, Any]
+) -> None:
     rt = BY_KIND[kind]
     cluster.store.create(rt, namespace, body)
     where = f"{namespace}/" if namespace else ""

@@ -84,8 +84,11 @@ class ObjectStore:
             items = [
                 copy.deepcopy(obj)
                 for (group, plural, ns, _), obj in self._objects.items()
-                if group == rt.group and plural == rt.plural and (namespace is None or ns == namespace)
-                and labels_match(obj["metadata"].get("labels") or {}) and fields_match(obj)
+                if group == rt.group
+                and plural == rt.plural
+                and (namespace is None or ns == namespace)
+                and labels_match(obj["metadata"].get("labels") or {})
+                and fields_match(obj)
             ]
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
@@ -93,14 +96,22 @@ class ObjectStore:
         """The stored objects themselves, no copies (the controller's hot path; callers hold the lock
         and must not mutate them: every write replaces an object, so a view stays a snapshot)."""
         with self.lock:
-            items = [obj for (group, plural, ns, _), obj in self._objects.items()
-                     if group == rt.group and plural == rt.plural and (namespace is None or ns == namespace)]
+            items = [
+                obj
+                for (group, plural, ns, _), obj in self._objects.items()
+                if group == rt.group and plural == rt.plural and (namespace is None or ns == namespace)
+            ]
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     # ------------------------------------------------------------------ writing
     def create(
-        self, rt: ResourceType, namespace: str | None, body: Obj, dry_run: bool = False,
-        field_validation: str | None = None, warnings: list[str] | None = None,
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        body: Obj,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+        warnings: list[str] | None = None,
     ) -> Obj:
         """Create an object. ``field_validation`` (a client's ``fieldValidation``; None for the
         emulator's own writes) decides what happens to unknown fields, see ``validation.py``."""
@@ -113,8 +124,9 @@ class ObjectStore:
         name = meta.get("name") or ""
         if rt.namespaced:
             if meta.get("namespace") and namespace and meta["namespace"] != namespace:
-                raise ApiError.bad_request("the namespace of the provided object does not match the "
-                                           "namespace sent on the request")
+                raise ApiError.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             namespace = namespace or meta.get("namespace") or "default"
             meta["namespace"] = namespace
         else:
@@ -140,16 +152,23 @@ class ObjectStore:
             return self._store(rt, obj, "ADDED")
 
     def replace(
-        self, rt: ResourceType, namespace: str | None, name: str, body: Obj,
-        subresource: str | None = None, dry_run: bool = False,
-        field_validation: str | None = None, warnings: list[str] | None = None,
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Obj,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+        warnings: list[str] | None = None,
     ) -> Obj:
         if not isinstance(body, dict):
             raise ApiError.bad_request("the body of the request must be an object")
         body_name = (body.get("metadata") or {}).get("name")
         if body_name and body_name != name:
-            raise ApiError.bad_request(f"the name of the object ({body_name}) does not match the name on "
-                                       f"the URL ({name})")
+            raise ApiError.bad_request(
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )
         with self.lock:
             current = self.get(rt, namespace, name)
             self._check_precondition(rt, current, body)
@@ -159,16 +178,29 @@ class ObjectStore:
             return self._update(rt, current, new, subresource, dry_run)
 
     def patch(
-        self, rt: ResourceType, namespace: str | None, name: str, content_type: str, patch: Any,
-        subresource: str | None = None, dry_run: bool = False,
-        field_validation: str | None = None, warnings: list[str] | None = None,
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        content_type: str,
+        patch: Any,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+        warnings: list[str] | None = None,
     ) -> Obj:
         with self.lock:
             current = self.find(rt, namespace, name)
             if current is None:
                 if content_type.startswith("application/apply-patch") and subresource is None:
-                    return self.create(rt, namespace, patch, dry_run=dry_run, field_validation=field_validation,
-                                       warnings=warnings)
+                    return self.create(
+                        rt,
+                        namespace,
+                        patch,
+                        dry_run=dry_run,
+                        field_validation=field_validation,
+                        warnings=warnings,
+                    )
                 raise ApiError.not_found(rt.group, rt.plural, name)
             if isinstance(patch, dict):
                 self._check_precondition(rt, current, patch)
@@ -178,8 +210,13 @@ class ObjectStore:
             return self._update(rt, current, patched, subresource, dry_run)
 
     def delete(
-        self, rt: ResourceType, namespace: str | None, name: str, dry_run: bool = False,
-        preconditions: Obj | None = None, propagation: str | None = None,
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        dry_run: bool = False,
+        preconditions: Obj | None = None,
+        propagation: str | None = None,
     ) -> Obj:
         """Delete one object. ``preconditions`` (``uid``, ``resourceVersion``) must match or the answer
         is 409; ``propagation="Orphan"`` keeps the dependents, dropping their owner reference."""
@@ -190,18 +227,26 @@ class ObjectStore:
                 wanted = (preconditions or {}).get(field)
                 if wanted and wanted != meta.get(field):
                     resource = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
-                    raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {resource} "{name}": '
-                                   f"Precondition failed: {label} in precondition: {wanted}, {label} in object "
-                                   f"meta: {meta.get(field)}", {"name": name, "group": rt.group, "kind": rt.plural})
+                    raise ApiError(
+                        409,
+                        "Conflict",
+                        f'Operation cannot be fulfilled on {resource} "{name}": '
+                        f"Precondition failed: {label} in precondition: {wanted}, {label} in object "
+                        f"meta: {meta.get(field)}",
+                        {"name": name, "group": rt.group, "kind": rt.plural},
+                    )
             if propagation not in (None, "", "Orphan", "Background", "Foreground"):
-                raise ApiError.bad_request(f'propagationPolicy "{propagation}" is not one of Orphan, '
-                                           "Background, Foreground")
+                raise ApiError.bad_request(
+                    f'propagationPolicy "{propagation}" is not one of Orphan, Background, Foreground'
+                )
             if not dry_run and propagation == "Orphan":
                 for key, obj in list(self._objects.items()):
                     refs = obj["metadata"].get("ownerReferences") or []
                     if any(ref.get("uid") == meta["uid"] for ref in refs):
                         orphan = copy.deepcopy(obj)
-                        orphan["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != meta["uid"]]
+                        orphan["metadata"]["ownerReferences"] = [
+                            r for r in refs if r.get("uid") != meta["uid"]
+                        ]
                         if not orphan["metadata"]["ownerReferences"]:
                             del orphan["metadata"]["ownerReferences"]
                         self._store(_BY_GROUP_PLURAL[key[:2]], orphan, "MODIFIED")
@@ -223,7 +268,9 @@ class ObjectStore:
             updated["status"] = copy.deepcopy(status)
             self._store(rt, updated, "MODIFIED")
 
-    def annotate(self, rt: ResourceType, namespace: str | None, name: str, annotations: dict[str, str]) -> None:
+    def annotate(
+        self, rt: ResourceType, namespace: str | None, name: str, annotations: dict[str, str]
+    ) -> None:
         """Controller write of annotations (a Deployment's revision): no generation change."""
         with self.lock:
             obj = self._objects.get(self.key(rt, namespace, name))
@@ -244,11 +291,15 @@ class ObjectStore:
                 return
             merged = copy.deepcopy(obj)
             merged["apiVersion"], merged["kind"] = rt.api_version, rt.kind
-            merged["metadata"] = {**existing["metadata"], **{k: v for k, v in meta.items()
-                                                             if k in ("labels", "annotations")}}
+            merged["metadata"] = {
+                **existing["metadata"],
+                **{k: v for k, v in meta.items() if k in ("labels", "annotations")},
+            }
             comparable = {k: v for k, v in existing.items() if k != "metadata"}
-            if comparable == {k: v for k, v in merged.items() if k != "metadata"} and \
-                    existing["metadata"] == merged["metadata"]:
+            if (
+                comparable == {k: v for k, v in merged.items() if k != "metadata"}
+                and existing["metadata"] == merged["metadata"]
+            ):
                 return
             self._store(rt, merged, "MODIFIED")
 
@@ -276,7 +327,9 @@ class ObjectStore:
         if wanted and wanted != current["metadata"]["resourceVersion"]:
             raise ApiError.conflict(rt.group, rt.plural, current["metadata"]["name"])
 
-    def _update(self, rt: ResourceType, current: Obj, new: Obj, subresource: str | None, dry_run: bool) -> Obj:
+    def _update(
+        self, rt: ResourceType, current: Obj, new: Obj, subresource: str | None, dry_run: bool
+    ) -> Obj:
         if subresource == "status":
             updated = copy.deepcopy(current)
             updated["status"] = new.get("status", {})
@@ -284,8 +337,12 @@ class ObjectStore:
             updated = copy.deepcopy(current)
             replicas = (new.get("spec") or {}).get("replicas")
             if not isinstance(replicas, int) or replicas < 0:
-                raise ApiError.invalid("Scale", "autoscaling", current["metadata"]["name"],
-                                       [("spec.replicas", str(replicas), "must be greater than or equal to 0")])
+                raise ApiError.invalid(
+                    "Scale",
+                    "autoscaling",
+                    current["metadata"]["name"],
+                    [("spec.replicas", str(replicas), "must be greater than or equal to 0")],
+                )
             updated["spec"]["replicas"] = replicas
         else:
             updated = new
@@ -299,15 +356,22 @@ class ObjectStore:
                     meta.pop(field, None)
             if rt.kind in _STATUS_SUBRESOURCE and "status" in current:
                 updated["status"] = current["status"]
-            if rt.kind == "Service" and isinstance(updated.get("spec"), dict) and not updated["spec"].get("clusterIP"):
+            if (
+                rt.kind == "Service"
+                and isinstance(updated.get("spec"), dict)
+                and not updated["spec"].get("clusterIP")
+            ):
                 # An update that leaves clusterIP out keeps the allocated one (the API server copies it over).
                 for field in ("clusterIP", "clusterIPs"):
                     if field in (current.get("spec") or {}):
                         updated["spec"][field] = current["spec"][field]
             if rt.kind == "Service" and isinstance(updated.get("spec"), dict):
                 # Node ports allocated before are kept for the same port (an apply does not re-roll them).
-                allocated = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
-                             for p in (current.get("spec") or {}).get("ports") or [] if p.get("nodePort")}
+                allocated = {
+                    (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+                    for p in (current.get("spec") or {}).get("ports") or []
+                    if p.get("nodePort")
+                }
                 for port in updated["spec"].get("ports") or []:
                     if isinstance(port, dict) and not port.get("nodePort"):
                         kept = allocated.get((port.get("port"), port.get("protocol", "TCP")))
@@ -322,9 +386,9 @@ class ObjectStore:
             updated["metadata"]["generation"] = current["metadata"]["generation"] + 1
         if dry_run:
             return updated
-        if {k: v for k, v in updated.items() if k != "metadata"} == \
-                {k: v for k, v in current.items() if k != "metadata"} and \
-                _meta_without_rv(updated) == _meta_without_rv(current):
+        if {k: v for k, v in updated.items() if k != "metadata"} == {
+            k: v for k, v in current.items() if k != "metadata"
+        } and _meta_without_rv(updated) == _meta_without_rv(current):
             return current  # a no-op write does not bump resourceVersion, as on a real API server
         return self._store(rt, updated, "MODIFIED")
 
@@ -349,8 +413,11 @@ class ObjectStore:
 
     def _default(self, rt: ResourceType, obj: Obj) -> None:
         """Server-side defaults the release code reads back (a subset of the real ones)."""
-        spec = obj.setdefault("spec", {}) if rt.kind not in ("ConfigMap", "Secret", "Event", "Endpoints",
-                                                            "EndpointSlice", "ServiceAccount") else None
+        spec = (
+            obj.setdefault("spec", {})
+            if rt.kind not in ("ConfigMap", "Secret", "Event", "Endpoints", "EndpointSlice", "ServiceAccount")
+            else None
+        )
         if rt.kind == "ReplicaSet":
             spec.setdefault("replicas", 1)
             _default_pod_spec(spec.setdefault("template", {}).setdefault("spec", {}))
@@ -359,8 +426,10 @@ class ObjectStore:
             spec.setdefault("replicas", 1)
             spec.setdefault("progressDeadlineSeconds", 600)
             spec.setdefault("revisionHistoryLimit", 10)
-            spec.setdefault("strategy", {"type": "RollingUpdate",
-                                         "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}})
+            spec.setdefault(
+                "strategy",
+                {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            )
             _default_pod_spec(spec.setdefault("template", {}).setdefault("spec", {}))
             obj.setdefault("status", {})
         elif rt.kind == "Job":
@@ -371,9 +440,17 @@ class ObjectStore:
             name = obj["metadata"]["name"]
             selector_labels = {"batch.kubernetes.io/controller-uid": uid}
             spec.setdefault("selector", {"matchLabels": selector_labels})
-            template_labels = spec.setdefault("template", {}).setdefault("metadata", {}).setdefault("labels", {})
-            template_labels.update({**selector_labels, "batch.kubernetes.io/job-name": name,
-                                    "controller-uid": uid, "job-name": name})
+            template_labels = (
+                spec.setdefault("template", {}).setdefault("metadata", {}).setdefault("labels", {})
+            )
+            template_labels.update(
+                {
+                    **selector_labels,
+                    "batch.kubernetes.io/job-name": name,
+                    "controller-uid": uid,
+                    "job-name": name,
+                }
+            )
             _default_pod_spec(spec["template"].setdefault("spec", {}), restart_policy="Never")
             obj.setdefault("status", {})
         elif rt.kind == "Pod":
@@ -386,8 +463,12 @@ class ObjectStore:
                 spec["clusterIP"] = next(self._cluster_ips)
             spec.setdefault("clusterIPs", [spec["clusterIP"]])
             external = spec.get("type") in ("NodePort", "LoadBalancer")
-            used = {p.get("nodePort") for (g, plural, _, _), o in self._objects.items() if plural == "services"
-                    and not g for p in (o.get("spec") or {}).get("ports") or []}
+            used = {
+                p.get("nodePort")
+                for (g, plural, _, _), o in self._objects.items()
+                if plural == "services" and not g
+                for p in (o.get("spec") or {}).get("ports") or []
+            }
             for port in spec.setdefault("ports", []):
                 port.setdefault("protocol", "TCP")
                 port.setdefault("targetPort", port.get("port"))
@@ -424,8 +505,9 @@ def _default_pod_spec(spec: Obj, restart_policy: str = "Always") -> None:
     spec.setdefault("schedulerName", "default-scheduler")
     for container in spec.get("containers") or []:
         image = str(container.get("image", ""))
-        default_policy = "Always" if image.endswith(":latest") or ":" not in image.rsplit("/", 1)[-1] \
-            else "IfNotPresent"
+        default_policy = (
+            "Always" if image.endswith(":latest") or ":" not in image.rsplit("/", 1)[-1] else "IfNotPresent"
+        )
         container.setdefault("imagePullPolicy", default_policy)
         container.setdefault("terminationMessagePath", "/dev/termination-log")
         container.setdefault("terminationMessagePolicy", "File")
@@ -438,11 +520,19 @@ def _validate(rt: ResourceType, obj: Obj) -> None:
     """The 422 Invalid checks a release can trip over: names, selectors, containers, replicas."""
     name = obj["metadata"].get("name") or ""
     causes: list[tuple[str, str, str]] = []
-    pattern, rule = (_DNS1035_LABEL, "a DNS-1035 label must consist of lower case alphanumeric characters "
-                     "or '-', start with an alphabetic character, and end with an alphanumeric character") \
-        if rt.kind in ("Service", "Namespace") else \
-        (_DNS1123_SUBDOMAIN, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-         "characters, '-' or '.', and must start and end with an alphanumeric character")
+    pattern, rule = (
+        (
+            _DNS1035_LABEL,
+            "a DNS-1035 label must consist of lower case alphanumeric characters "
+            "or '-', start with an alphabetic character, and end with an alphanumeric character",
+        )
+        if rt.kind in ("Service", "Namespace")
+        else (
+            _DNS1123_SUBDOMAIN,
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+            "characters, '-' or '.', and must start and end with an alphanumeric character",
+        )
+    )
     if not name:
         causes.append(("metadata.name", "", "name or generateName is required"))
     elif len(name) > 253 or not pattern.match(name):
@@ -457,22 +547,33 @@ def _validate(rt: ResourceType, obj: Obj) -> None:
         if not spec.get("selector"):
             causes.append(("spec.selector", "null", "field is required"))
         elif not match_label_selector(spec["selector"], template_labels):
-            causes.append(("spec.template.metadata.labels", str(template_labels),
-                           "`selector` does not match template `labels`"))
+            causes.append(
+                (
+                    "spec.template.metadata.labels",
+                    str(template_labels),
+                    "`selector` does not match template `labels`",
+                )
+            )
         causes += _container_causes((spec.get("template") or {}).get("spec") or {}, "spec.template.spec")
     elif rt.kind == "Job":
         pod_spec = (spec.get("template") or {}).get("spec") or {}
         if pod_spec.get("restartPolicy", "Never") not in ("Never", "OnFailure"):
-            causes.append(("spec.template.spec.restartPolicy", pod_spec["restartPolicy"],
-                           'supported values: "OnFailure", "Never"'))
+            causes.append(
+                (
+                    "spec.template.spec.restartPolicy",
+                    pod_spec["restartPolicy"],
+                    'supported values: "OnFailure", "Never"',
+                )
+            )
         causes += _container_causes(pod_spec, "spec.template.spec")
     elif rt.kind == "Pod":
         causes += _container_causes(spec, "spec")
     elif rt.kind == "Service":
         for i, port in enumerate(spec.get("ports") or []):
             if not isinstance(port.get("port"), int) or not 0 < port["port"] < 65536:
-                causes.append((f"spec.ports[{i}].port", str(port.get("port")),
-                               "must be between 1 and 65535, inclusive"))
+                causes.append(
+                    (f"spec.ports[{i}].port", str(port.get("port")), "must be between 1 and 65535, inclusive")
+                )
     elif rt.kind == "Lease":
         holder = spec.get("leaseDurationSeconds")
         if holder is not None and (not isinstance(holder, int) or holder <= 0):
@@ -495,8 +596,14 @@ def _container_causes(pod_spec: Obj, prefix: str) -> list[tuple[str, str, str]]:
 
 
 def owner_reference(owner: Obj, controller: bool = True) -> Obj:
-    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
-            "uid": owner["metadata"]["uid"], "controller": controller, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": controller,
+        "blockOwnerDeletion": True,
+    }
 
 
 PODS = resource("", "v1", "pods")

@@ -51,16 +51,28 @@ def _containers(template: Obj) -> list[str]:
 def _deployment(obj: Obj) -> list[Any]:
     status, spec = obj.get("status") or {}, obj.get("spec") or {}
     desired = spec.get("replicas", 1)
-    return [obj["metadata"]["name"], f"{status.get('readyReplicas', 0)}/{desired}",
-            status.get("updatedReplicas", 0), status.get("availableReplicas", 0), _age(obj),
-            *_containers(spec.get("template") or {}), _selector(spec.get("selector"))]
+    return [
+        obj["metadata"]["name"],
+        f"{status.get('readyReplicas', 0)}/{desired}",
+        status.get("updatedReplicas", 0),
+        status.get("availableReplicas", 0),
+        _age(obj),
+        *_containers(spec.get("template") or {}),
+        _selector(spec.get("selector")),
+    ]
 
 
 def _replica_set(obj: Obj) -> list[Any]:
     status, spec = obj.get("status") or {}, obj.get("spec") or {}
-    return [obj["metadata"]["name"], spec.get("replicas", 1), status.get("replicas", 0),
-            status.get("readyReplicas", 0), _age(obj), *_containers(spec.get("template") or {}),
-            _selector(spec.get("selector"))]
+    return [
+        obj["metadata"]["name"],
+        spec.get("replicas", 1),
+        status.get("replicas", 0),
+        status.get("readyReplicas", 0),
+        _age(obj),
+        *_containers(spec.get("template") or {}),
+        _selector(spec.get("selector")),
+    ]
 
 
 def _pod_status(obj: Obj) -> str:
@@ -81,8 +93,17 @@ def _pod(obj: Obj) -> list[Any]:
     ready = sum(1 for c in statuses if c.get("ready"))
     restarts = sum(c.get("restartCount", 0) for c in statuses)
     status = obj.get("status") or {}
-    return [obj["metadata"]["name"], f"{ready}/{len(containers)}", _pod_status(obj), restarts, _age(obj),
-            status.get("podIP", "<none>"), (obj.get("spec") or {}).get("nodeName", "<none>"), "<none>", "<none>"]
+    return [
+        obj["metadata"]["name"],
+        f"{ready}/{len(containers)}",
+        _pod_status(obj),
+        restarts,
+        _age(obj),
+        status.get("podIP", "<none>"),
+        (obj.get("spec") or {}).get("nodeName", "<none>"),
+        "<none>",
+        "<none>",
+    ]
 
 
 def _service(obj: Obj) -> list[Any]:
@@ -91,15 +112,33 @@ def _service(obj: Obj) -> list[Any]:
     external = ",".join(i.get("hostname") or i.get("ip", "") for i in ingress) or "<none>"
     if not ingress and spec.get("type") == "LoadBalancer":
         external = "<pending>"
-    ports = ",".join(f"{p.get('port')}" + (f":{p['nodePort']}" if p.get("nodePort") else "")
-                     + f"/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or []) or "<none>"
-    return [obj["metadata"]["name"], spec.get("type", "ClusterIP"), spec.get("clusterIP", "<none>"),
-            external, ports, _age(obj), _selector(spec.get("selector"))]
+    ports = (
+        ",".join(
+            f"{p.get('port')}"
+            + (f":{p['nodePort']}" if p.get("nodePort") else "")
+            + f"/{p.get('protocol', 'TCP')}"
+            for p in spec.get("ports") or []
+        )
+        or "<none>"
+    )
+    return [
+        obj["metadata"]["name"],
+        spec.get("type", "ClusterIP"),
+        spec.get("clusterIP", "<none>"),
+        external,
+        ports,
+        _age(obj),
+        _selector(spec.get("selector")),
+    ]
 
 
 def _endpoints(obj: Obj) -> list[Any]:
-    addresses = [f"{a['ip']}:{p['port']}" for s in obj.get("subsets") or [] for a in s.get("addresses") or []
-                 for p in s.get("ports") or [{"port": 0}]]
+    addresses = [
+        f"{a['ip']}:{p['port']}"
+        for s in obj.get("subsets") or []
+        for a in s.get("addresses") or []
+        for p in s.get("ports") or [{"port": 0}]
+    ]
     shown = ",".join(addresses[:3]) + (f" + {len(addresses) - 3} more..." if len(addresses) > 3 else "")
     return [obj["metadata"]["name"], shown or "<none>", _age(obj)]
 
@@ -107,18 +146,34 @@ def _endpoints(obj: Obj) -> list[Any]:
 def _job(obj: Obj) -> list[Any]:
     status = obj.get("status") or {}
     conditions = {c["type"]: c["status"] for c in status.get("conditions") or []}
-    state = "Complete" if conditions.get("Complete") == "True" else \
-        "Failed" if conditions.get("Failed") == "True" else "Running"
+    state = (
+        "Complete"
+        if conditions.get("Complete") == "True"
+        else "Failed"
+        if conditions.get("Failed") == "True"
+        else "Running"
+    )
     spec = obj.get("spec") or {}
     completions = f"{status.get('succeeded', 0)}/{spec.get('completions', 1)}"
-    return [obj["metadata"]["name"], state, completions, _duration(status), _age(obj),
-            *_containers(spec.get("template") or {}), _selector(spec.get("selector"))]
+    return [
+        obj["metadata"]["name"],
+        state,
+        completions,
+        _duration(status),
+        _age(obj),
+        *_containers(spec.get("template") or {}),
+        _selector(spec.get("selector")),
+    ]
 
 
 def _duration(status: Obj) -> str:
     if not status.get("startTime"):
         return ""
-    end = _parse(status["completionTime"]) if status.get("completionTime") else datetime.datetime.now(datetime.UTC)
+    end = (
+        _parse(status["completionTime"])
+        if status.get("completionTime")
+        else datetime.datetime.now(datetime.UTC)
+    )
     return human_duration(max(int((end - _parse(status["startTime"])).total_seconds()), 0))
 
 
@@ -144,16 +199,30 @@ def _lease(obj: Obj) -> list[Any]:
 
 def _event(obj: Obj) -> list[Any]:
     involved = obj.get("involvedObject") or {}
-    return [_age(obj), obj.get("type", ""), obj.get("reason", ""),
-            f"{involved.get('kind', '').lower()}/{involved.get('name', '')}", obj.get("message", "")]
+    return [
+        _age(obj),
+        obj.get("type", ""),
+        obj.get("reason", ""),
+        f"{involved.get('kind', '').lower()}/{involved.get('name', '')}",
+        obj.get("message", ""),
+    ]
 
 
 def _node(obj: Obj) -> list[Any]:
     version = ((obj.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "")
     info = (obj.get("status") or {}).get("nodeInfo") or {}
-    return [obj["metadata"]["name"], "Ready", "<none>", _age(obj), version, "192.168.0.10", "<none>",
-            info.get("osImage", "Amazon Linux 2023"), info.get("kernelVersion", "6.1.0"),
-            info.get("containerRuntimeVersion", "containerd://1.7.0")]
+    return [
+        obj["metadata"]["name"],
+        "Ready",
+        "<none>",
+        _age(obj),
+        version,
+        "192.168.0.10",
+        "<none>",
+        info.get("osImage", "Amazon Linux 2023"),
+        info.get("kernelVersion", "6.1.0"),
+        info.get("containerRuntimeVersion", "containerd://1.7.0"),
+    ]
 
 
 def _configmap(obj: Obj) -> list[Any]:
@@ -170,21 +239,43 @@ def _default(obj: Obj) -> list[Any]:
 
 # Columns after "|" have priority 1: kubectl shows them with ``-o wide`` only.
 _COLUMNS: dict[str, tuple[list[str], Callable[[Obj], list[Any]]]] = {
-    "Deployment": (["Name", "Ready", "Up-to-date", "Available", "Age", "|Containers", "|Images", "|Selector"],
-                   _deployment),
-    "ReplicaSet": (["Name", "Desired", "Current", "Ready", "Age", "|Containers", "|Images", "|Selector"],
-                   _replica_set),
-    "Pod": (["Name", "Ready", "Status", "Restarts", "Age", "|IP", "|Node", "|Nominated Node", "|Readiness Gates"],
-            _pod),
+    "Deployment": (
+        ["Name", "Ready", "Up-to-date", "Available", "Age", "|Containers", "|Images", "|Selector"],
+        _deployment,
+    ),
+    "ReplicaSet": (
+        ["Name", "Desired", "Current", "Ready", "Age", "|Containers", "|Images", "|Selector"],
+        _replica_set,
+    ),
+    "Pod": (
+        ["Name", "Ready", "Status", "Restarts", "Age", "|IP", "|Node", "|Nominated Node", "|Readiness Gates"],
+        _pod,
+    ),
     "Service": (["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age", "|Selector"], _service),
     "Endpoints": (["Name", "Endpoints", "Age"], _endpoints),
-    "Job": (["Name", "Status", "Completions", "Duration", "Age", "|Containers", "|Images", "|Selector"], _job),
+    "Job": (
+        ["Name", "Status", "Completions", "Duration", "Age", "|Containers", "|Images", "|Selector"],
+        _job,
+    ),
     "Ingress": (["Name", "Class", "Hosts", "Address", "Ports", "Age"], _ingress),
     "Namespace": (["Name", "Status", "Age"], _namespace),
     "Lease": (["Name", "Holder", "Age"], _lease),
     "Event": (["Last Seen", "Type", "Reason", "Object", "Message"], _event),
-    "Node": (["Name", "Status", "Roles", "Age", "Version", "|Internal-IP", "|External-IP", "|OS-Image",
-              "|Kernel-Version", "|Container-Runtime"], _node),
+    "Node": (
+        [
+            "Name",
+            "Status",
+            "Roles",
+            "Age",
+            "Version",
+            "|Internal-IP",
+            "|External-IP",
+            "|OS-Image",
+            "|Kernel-Version",
+            "|Container-Runtime",
+        ],
+        _node,
+    ),
     "ConfigMap": (["Name", "Data", "Age"], _configmap),
     "Secret": (["Name", "Type", "Data", "Age"], _secret),
 }
@@ -196,17 +287,36 @@ def wants_table(accept: str | None) -> bool:
 
 def table(kind: str, items: list[Obj], resource_version: str, include_object: str | None) -> Obj:
     names, row = _COLUMNS.get(kind, (["Name", "Age"], _default))
-    columns = [{"name": n.lstrip("|"), "type": "integer" if n in ("Restarts", "Up-to-date", "Available", "Data", "Desired",
-                                                                "Current")
-                else "string", "format": "name" if n == "Name" else "", "description": n.lstrip("|"),
-                "priority": 1 if n.startswith("|") else 0}
-               for n in names]
+    columns = [
+        {
+            "name": n.lstrip("|"),
+            "type": "integer"
+            if n in ("Restarts", "Up-to-date", "Available", "Data", "Desired", "Current")
+            else "string",
+            "format": "name" if n == "Name" else "",
+            "description": n.lstrip("|"),
+            "priority": 1 if n.startswith("|") else 0,
+        }
+        for n in names
+    ]
     rows = []
     for obj in items:
         entry: Obj = {"cells": row(obj)}
         if include_object != "None":
-            entry["object"] = obj if include_object == "Object" else {
-                "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+            entry["object"] = (
+                obj
+                if include_object == "Object"
+                else {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": obj["metadata"],
+                }
+            )
         rows.append(entry)
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": resource_version},
-            "columnDefinitions": columns, "rows": rows}
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": columns,
+        "rows": rows,
+    }

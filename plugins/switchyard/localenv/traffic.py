@@ -47,7 +47,9 @@ class ColourFigures:
 
 
 class TrafficModel:
-    def __init__(self, store: ObjectStore, behaviours: BehaviourTable, default_rps: float = DEFAULT_RPS) -> None:
+    def __init__(
+        self, store: ObjectStore, behaviours: BehaviourTable, default_rps: float = DEFAULT_RPS
+    ) -> None:
         self.store = store
         self.behaviours = behaviours
         self.default_rps = default_rps
@@ -66,7 +68,10 @@ class TrafficModel:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"default_rps": self.default_rps, "apps": {f"{ns}/{app}": r for (ns, app), r in self._rps.items()}}
+            return {
+                "default_rps": self.default_rps,
+                "apps": {f"{ns}/{app}": r for (ns, app), r in self._rps.items()},
+            }
 
     def figures(self) -> list[ColourFigures]:
         """One entry per (namespace, app, colour) that has at least one Deployment."""
@@ -76,8 +81,11 @@ class TrafficModel:
             groups: dict[tuple[str, str, str], list[dict]] = {}
             for d in deployments:
                 labels = ((d["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
-                if labels.get(SERVES_TRAFFIC_LABEL) == "false" or APP_LABEL not in labels \
-                        or COLOR_LABEL not in labels:
+                if (
+                    labels.get(SERVES_TRAFFIC_LABEL) == "false"
+                    or APP_LABEL not in labels
+                    or COLOR_LABEL not in labels
+                ):
                     continue
                 key = (d["metadata"]["namespace"], labels[APP_LABEL], labels[COLOR_LABEL])
                 groups.setdefault(key, []).append(d)
@@ -92,24 +100,36 @@ class TrafficModel:
             selector = (service.get("spec") or {}).get("selector") or {}
             if APP_LABEL in selector and COLOR_LABEL in selector:
                 live.setdefault((service["metadata"]["namespace"], selector[APP_LABEL]), set()).add(
-                    selector[COLOR_LABEL])
+                    selector[COLOR_LABEL]
+                )
         return live
 
-    def _colour(self, namespace: str, app: str, colour: str, deployments: list[dict],
-                live: dict[tuple[str, str], set[str]]) -> ColourFigures:
+    def _colour(
+        self,
+        namespace: str,
+        app: str,
+        colour: str,
+        deployments: list[dict],
+        live: dict[tuple[str, str], set[str]],
+    ) -> ColourFigures:
         rps = self.rps(namespace, app) if colour in live.get((namespace, app), set()) else 0.0
         success, latency_ms = 1.0, 0.0
         for deployment in deployments:
-            selector = ",".join(f"{k}={v}" for k, v in
-                                (deployment["spec"]["selector"].get("matchLabels") or {}).items())
+            selector = ",".join(
+                f"{k}={v}" for k, v in (deployment["spec"]["selector"].get("matchLabels") or {}).items()
+            )
             ready = [p for p in self.store.list(PODS, namespace, selector) if pod_ready(p)]
             if not ready:
                 success = 0.0
                 continue
-            behaviours = [self.behaviours.lookup(c.get("image", "")) for p in ready
-                          for c in (p["spec"].get("containers") or [])[:1]]
+            behaviours = [
+                self.behaviours.lookup(c.get("image", ""))
+                for p in ready
+                for c in (p["spec"].get("containers") or [])[:1]
+            ]
             share = sum(b.error_rate for b in behaviours) / len(behaviours)
             success *= 1.0 - share
             latency_ms = max([latency_ms] + [b.latency_ms for b in behaviours])
-        return ColourFigures(namespace, app, colour, rps, rps * (1.0 - success),
-                             BASE_LATENCY_SECONDS + latency_ms / 1000.0)
+        return ColourFigures(
+            namespace, app, colour, rps, rps * (1.0 - success), BASE_LATENCY_SECONDS + latency_ms / 1000.0
+        )

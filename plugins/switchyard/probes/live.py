@@ -178,4 +178,6 @@ def _selected_colour(spec: Any, reader: Any) -> tuple[str | None, str]:
             reader.core.api_client, gateway["configmap"], gateway["key"], spec.namespace, gateway["upstream"]
         ).live_colour()
         return selected, f"configmap {spec.namespace}/{gateway['configmap']}"
-    return reader.selected_colour(spec.service, spec.namespace), f"service {spec.namespace}/{spec.service} selector"
+    return reader.selected_colour(
+        spec.service, spec.namespace
+    ), f"service {spec.namespace}/{spec.service} selector"

@@ -38,13 +38,17 @@ def request_rate(app: str, colour: str, namespace: str = "default", window: str 
 def error_ratio(app: str, colour: str, namespace: str = "default", window: str = DEFAULT_WINDOW) -> str:
     """Share of ``colour``'s requests answered 5xx (0..1). NaN when the colour has no traffic."""
     selector = colour_selector(app, colour, namespace)
-    return (f'sum(rate({REQUESTS_METRIC}{{{selector},code=~"5.."}}[{window}]))'
-            f" / sum(rate({REQUESTS_METRIC}{{{selector}}}[{window}]))")
+    return (
+        f'sum(rate({REQUESTS_METRIC}{{{selector},code=~"5.."}}[{window}]))'
+        f" / sum(rate({REQUESTS_METRIC}{{{selector}}}[{window}]))"
+    )
 
 
-def latency_quantile(app: str, colour: str, namespace: str = "default", quantile: float = 0.99,
-                     window: str = DEFAULT_WINDOW) -> str:
+def latency_quantile(
+    app: str, colour: str, namespace: str = "default", quantile: float = 0.99, window: str = DEFAULT_WINDOW
+) -> str:
     """Latency in seconds below which ``quantile`` of ``colour``'s requests complete (default p99)."""
     selector = colour_selector(app, colour, namespace)
-    return (f"histogram_quantile({quantile}, sum by (le) "
-            f"(rate({LATENCY_BUCKET_METRIC}{{{selector}}}[{window}])))")
+    return (
+        f"histogram_quantile({quantile}, sum by (le) (rate({LATENCY_BUCKET_METRIC}{{{selector}}}[{window}])))"
+    )

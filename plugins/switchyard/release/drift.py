@@ -307,6 +307,7 @@ class LiveDeployment:
     replicas: int
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    ready: int | None = None  # ready replicas (status); None when not read
 
 
 def kubernetes_namespaces(model: Model) -> list[str]:
@@ -476,6 +477,9 @@ def record_vs_live(layout: ColourLayout, view: RecordView, now: dt.datetime) -> 
     result.notes.insert(
         0, f"last Active release #{active.number} {active.version} on {active.colour} (run {active.run_id})"
     )
+    down = outage(layout, view)
+    if down:
+        result.findings.append(down)
     _compare_colour(view, active, in_progress, result)
     _compare_images(layout, view, active, result)
     _compare_standby(layout, view, active, in_progress, now, result)
@@ -511,6 +515,31 @@ def _compare_lock(view: RecordView, result: CheckResult) -> None:
         )
     else:
         result.notes.append(f"release in progress: lock {judgement.why}")
+
+
+def outage(layout: ColourLayout, view: RecordView) -> Finding | None:
+    """The switch selects a colour whose serving deployments have no ready pod (or do not exist):
+    requests have nowhere to go. Not drift to look at tomorrow, an outage to page now."""
+    selected = view.selected
+    if not isinstance(selected, str) or selected not in ("blue", "green"):
+        return None
+    empty = []
+    for component in layout.serving(selected):
+        if component not in view.deployments:
+            continue  # not read: nothing to say
+        live = view.deployments[component]
+        if live is None or (isinstance(live, LiveDeployment) and live.ready == 0):
+            empty.append(component if live is not None else f"{component} (absent)")
+    if not empty:
+        return None
+    return Finding(
+        DRIFT,
+        view.switch_object,
+        "outage",
+        f"OUTAGE: selects {selected}, and {', '.join(empty)} {'has' if len(empty) == 1 else 'have'} no ready "
+        f"pod: requests to {view.app} have nowhere to go — point it at the colour that serves "
+        f"({other(selected)}?) now",
+    )
 
 
 def _compare_colour(view: RecordView, active: ReleaseRecord, in_progress: bool, result: CheckResult) -> None:

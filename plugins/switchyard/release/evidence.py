@@ -1,13 +1,20 @@
-"""What made a release stop: the first failing step's root cause and chain, read back from XCom."""
+"""What made a release stop: the first failing step, its root cause and chain, or its error, read
+back from XCom. Gates leave a verdict, watches checkpoints, operators a decision line; a step that
+failed by an exception leaves its error (key ``error``, pushed by ``record_task_error``)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 # The steps whose failure stops a release, in the order they run.
 STEPS = (
+    "lock",
+    "version_in_history",
+    "plan",
     "pre_checks.live_path_gate",
+    "pre_checks.backup_live",
     "pre_checks.image_in_registry",
     "pre_checks.standby_manifests_dry_run",
     "deploy_standby",
@@ -20,6 +27,34 @@ STEPS = (
     "watch",
     "bake",
 )
+# The model gates among them (their XCom ``verdict`` is the run's gate summary).
+GATES = ("pre_checks.live_path_gate", "standby_gate", "live_path_gate_after_switch")
+# Failures up to and including the switch (before it moved traffic) are the abort's; later ones the rollback's.
+BEFORE_TRAFFIC_MOVES = STEPS[: STEPS.index("switch_traffic") + 1]
+ERROR_KEY = "error"  # XCom key of the error a step failed with
+MAX_ERROR = 500  # characters of an error kept in XCom, records and notifications
+
+
+def describe_error(exc: BaseException | None) -> str:
+    """One line naming an exception: for a Kubernetes API error its status, reason and the API
+    server's message (not the response headers); otherwise the exception's type and message."""
+    if exc is None:
+        return "failed without an error message (killed, timed out or lost its worker)"
+    status = getattr(exc, "status", None)
+    if type(exc).__name__ == "ApiException" or (isinstance(status, int) and hasattr(exc, "reason")):
+        message = ""
+        try:
+            message = (json.loads(getattr(exc, "body", "") or "{}") or {}).get("message", "")
+        except (ValueError, AttributeError):
+            message = str(getattr(exc, "body", "") or "")[:200]
+        text = f"Kubernetes API answered HTTP {status} {getattr(exc, 'reason', '') or ''}".rstrip()
+        text += f": {message}" if message else ""
+    else:
+        name = type(exc).__name__
+        detail = " ".join(str(exc).split())
+        generic = name in ("AirflowFailException", "AirflowException")
+        text = detail if generic and detail else f"{name}: {detail}" if detail else name
+    return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
 
 
 @dataclass
@@ -30,15 +65,26 @@ class Evidence:
     reason: str = ""
     confirmed: bool = False
 
+    @property
+    def cause(self) -> str:
+        """The model's root cause when one was named, else what the step saw or failed with."""
+        return self.root_cause or self.reason
+
     def line(self) -> str:
-        if self.root_cause and self.root_cause != "none":
+        if self.root_cause:
             return f"{self.root_cause} ({' → '.join(self.chain)}) at {self.step}"
         return f"{self.reason or 'unknown'} at {self.step}" if self.step else ""
 
+    def failed_at(self) -> str:
+        """``failed at <step>: <cause>`` — what every failure message says when nothing better is known."""
+        if not self.step:
+            return "failed at an unknown step (no task left a verdict or an error)"
+        return f"failed at {self.step}: {self.cause or 'no reason recorded'}"
+
 
 def first_failure(ti: Any, steps: tuple[str, ...] = STEPS) -> Evidence:
-    """The earliest step that left failing evidence: a gate verdict, a watch checkpoint, or a
-    decision line."""
+    """The earliest step that left failing evidence: a gate verdict, a watch checkpoint, a
+    decision line, or the error it failed with."""
     for step in steps:
         verdict = ti.xcom_pull(task_ids=step, key="verdict")
         checkpoints = ti.xcom_pull(task_ids=step, key="checkpoints") or []
@@ -63,8 +109,30 @@ def first_failure(ti: Any, steps: tuple[str, ...] = STEPS) -> Evidence:
                 )
             return Evidence(step, "", [], verdict.get("summary", "unknown"), False)
         decision = ti.xcom_pull(task_ids=step, key="decision")
-        if decision and decision.get("decided", "").startswith(("fail", "stop")):
+        if decision and decision.get("stops"):
             return Evidence(
                 step, decision.get("root_cause", ""), decision.get("chain") or [], decision.get("saw", "")
             )
+        error = ti.xcom_pull(task_ids=step, key=ERROR_KEY)
+        if error:
+            return Evidence(step, "", [], str(error.get("error") if isinstance(error, dict) else error))
     return Evidence()
+
+
+def keep_traffic_on_new(
+    evidence: Evidence, new_components: list[str], shared: tuple[str, ...], old_fails_same: Any
+) -> str:
+    """Why traffic should stay on the new colour instead of rolling back ("" = roll back).
+
+    Only a confirmed root cause that both colours depend on keeps traffic: one the model's
+    ``release.shared`` declares, or one the old colour fails its own gate on too
+    (``old_fails_same()``, asked only then). Any other root outside the new colour's components
+    (the Service, the ingress, a dependency the new version overloads) is rolled back."""
+    root = evidence.root_cause
+    if not (evidence.confirmed and root) or root in new_components:
+        return ""
+    if root in shared:
+        return f"root cause {root} is shared by both colours (release.shared)"
+    if old_fails_same():
+        return f"root cause {root}: the old colour fails its gate on it too"
+    return ""

@@ -8,6 +8,7 @@ who holds the lock; it never waits silently and never supersedes a run that is m
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kubernetes.client import ApiException, CoordinationV1Api, V1Lease, V1LeaseSpec, V1ObjectMeta
@@ -38,6 +39,11 @@ def lease_name(app: str) -> str:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _micro(moment: dt.datetime) -> str:
+    """A Lease's MicroTime as the API wants it in a patch."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _holder(lease: V1Lease) -> LockHolder:
@@ -71,10 +77,21 @@ class ReleaseLock:
                 return None
             raise
 
-    def acquire(self, run_id: str, dag_id: str, version: str, ttl_seconds: int) -> str:
+    def acquire(
+        self,
+        run_id: str,
+        dag_id: str,
+        version: str,
+        ttl_seconds: int,
+        holder_ended: Callable[[LockHolder], bool | None] = lambda holder: None,
+    ) -> str:
         """Take the lock, or fail fast. Re-running by the same run converges (idempotent).
 
-        Returns "acquired", "already held by this run" or "took over an expired lock".
+        Another run's lock is taken over only when that run is over: ``holder_ended(holder)`` asks
+        Airflow (True: the run ended or does not exist; False: it still runs, whatever the lease's
+        age; None: Airflow could not be asked, so the lease's expiry decides).
+
+        Returns "acquired", "already held by this run" or "took over the lock of ...".
         """
         now = _now()
         body = V1Lease(
@@ -98,7 +115,15 @@ class ReleaseLock:
         holder = _holder(current)
         if holder.run_id == run_id:
             return "already held by this run"
-        if holder.expires is not None and holder.expires < now:
+        ended = holder_ended(holder)
+        expired = holder.expires is not None and holder.expires < now
+        if ended is False:
+            raise LockHeld(
+                holder.describe(self.app)
+                + "; its run is still running"
+                + (", its lease expired" if expired else "")
+            )
+        if ended or expired:
             body.metadata.resource_version = current.metadata.resource_version
             try:  # replace with the read resourceVersion: if another run won the race, we get 409
                 self.api.replace_namespaced_lease(self.name, self.namespace, body)
@@ -108,8 +133,23 @@ class ReleaseLock:
                         _holder(self.api.read_namespaced_lease(self.name, self.namespace)).describe(self.app)
                     ) from None
                 raise
-            return f"took over an expired lock of run {holder.run_id}"
+            why = "its run is over" if ended else "its lease expired and Airflow could not be asked"
+            return f"took over the lock of run {holder.run_id} ({why})"
         raise LockHeld(holder.describe(self.app))
+
+    def renew(self, run_id: str) -> str:
+        """Push the lease's expiry forward if this run holds it (long steps call this)."""
+        try:
+            current = self.api.read_namespaced_lease(self.name, self.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return "not held"
+            raise
+        holder = _holder(current)
+        if holder.run_id != run_id:
+            return f"held by another run ({holder.run_id}): not renewed"
+        self.api.patch_namespaced_lease(self.name, self.namespace, {"spec": {"renewTime": _micro(_now())}})
+        return "renewed"
 
     def release(self, run_id: str) -> str:
         """Release the lock if this run holds it; never release someone else's lock."""
@@ -129,6 +169,15 @@ class ReleaseLock:
                 body={"preconditions": {"resourceVersion": current.metadata.resource_version}},
             )
         except ApiException as exc:
-            if exc.status not in (404, 409):
+            if exc.status == 404:
+                return "already released"
+            if exc.status != 409:
                 raise
+            # the lease changed between our read and our delete: say what it is now
+            now = self.holder()
+            if now is None:
+                return "already released"
+            if now.run_id != run_id:
+                return f"not released by this run: taken over meanwhile by run {now.run_id} ({now.dag_id})"
+            return self.release(run_id)  # only renewed meanwhile (by this run): try again
         return "released"

@@ -42,7 +42,8 @@ class ReleaseRecord:
     images: dict[str, str] = field(default_factory=dict)
     started_at: str = ""
     finished_at: str = ""
-    root_cause: str = ""
+    root_cause: str = ""  # the model's root cause, else the error of the failed step
+    failed_step: str = ""  # the task that stopped the release
     chain: list[str] = field(default_factory=list)
     previous_version: str = ""
     migration: bool = False
@@ -50,11 +51,57 @@ class ReleaseRecord:
     # Progress of the watch and the bake ({"watch": {"started_at": epoch, "results": [...]}}): kept
     # here, with the release, so a triggerer or worker restart resumes at the checkpoint reached.
     checkpoints: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""  # why a person asked for it (the rollback DAG's reason param)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReleaseRecord:
+        """A record from its JSON; ValueError naming the field when a value has the wrong type
+        (the records live in a ConfigMap anyone with edit rights can change)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a release record must be a JSON object, got {type(data).__name__}")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for name, value in known.items():
+            expected = FIELD_TYPES[name]
+            wrong = not isinstance(value, expected) or (expected is int and isinstance(value, bool))
+            if name == "chain" and not wrong:
+                wrong = not all(isinstance(item, str) for item in value)
+            if name == "images" and not wrong:
+                wrong = not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+            if wrong:
+                shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:59] + "…"
+                raise ValueError(f"field {name} must be {FIELD_DESCRIPTIONS[expected]}, got {shown}")
+        missing = [n for n in ("number", "version", "colour", "status", "run_id") if n not in known]
+        if missing:
+            raise ValueError(f"field(s) {', '.join(missing)} missing")
         return cls(**known)
+
+
+FIELD_TYPES: dict[str, type] = {
+    "number": int,
+    "version": str,
+    "colour": str,
+    "status": str,
+    "run_id": str,
+    "dag_id": str,
+    "images": dict,
+    "started_at": str,
+    "finished_at": str,
+    "root_cause": str,
+    "failed_step": str,
+    "chain": list,
+    "previous_version": str,
+    "migration": bool,
+    "cleanup_after": str,
+    "checkpoints": dict,
+    "reason": str,
+}
+FIELD_DESCRIPTIONS = {
+    int: "a whole number",
+    str: "a string",
+    dict: "a mapping",
+    list: "a list of strings",
+    bool: "true or false",
+}
 
 
 class ReleaseHistory:
@@ -83,6 +130,34 @@ class ReleaseHistory:
                 f"configmap {self.namespace}/{self.name} key {DATA_KEY} is not JSON ({exc}); fix or delete it"
             ) from None
         return [ReleaseRecord.from_dict(d) for d in data], cm.metadata.resource_version
+
+    def read_readable(self) -> tuple[list[ReleaseRecord], list[str]]:
+        """The records that parse, and one line per entry that does not (for views: one broken
+        record is shown as unreadable, never hides the others)."""
+        try:
+            cm = self.core.read_namespaced_config_map(self.name, self.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return [], []
+            raise
+        try:
+            data = json.loads((cm.data or {}).get(DATA_KEY) or "[]")
+        except json.JSONDecodeError as exc:
+            return [], [f"configmap {self.namespace}/{self.name} key {DATA_KEY} is not JSON ({exc})"]
+        if not isinstance(data, list):
+            return [], [f"configmap {self.namespace}/{self.name} key {DATA_KEY} is not a JSON list"]
+        records, problems = [], []
+        for position, entry in enumerate(data, 1):
+            try:
+                records.append(ReleaseRecord.from_dict(entry))
+            except (ValueError, TypeError) as exc:
+                number = entry.get("number") if isinstance(entry, dict) else None
+                label = f"#{number}" if isinstance(number, int) and not isinstance(number, bool) else "?"
+                problems.append(
+                    f"release record {label} (entry {position} of configmap {self.namespace}/{self.name}) "
+                    f"is unreadable: {exc}"
+                )
+        return records, problems
 
     def active(self) -> ReleaseRecord | None:
         return next((r for r in reversed(self.read()) if r.status == "Active"), None)
@@ -122,7 +197,7 @@ class ReleaseHistory:
     # ---- the transitions the DAGs make ------------------------------------------------------
 
     def begin(
-        self, run_id: str, dag_id: str, version: str, colour: str, previous_version: str
+        self, run_id: str, dag_id: str, version: str, colour: str, previous_version: str, reason: str = ""
     ) -> ReleaseRecord:
         """Record a release in progress (idempotent for a re-run of the same run)."""
 
@@ -140,6 +215,7 @@ class ReleaseHistory:
                     dag_id,
                     started_at=now_iso(),
                     previous_version=previous_version,
+                    reason=reason,
                 )
             )
             return records
@@ -168,6 +244,48 @@ class ReleaseHistory:
         updated = self.update(change)
         return next((r for r in updated if r.run_id == run_id), None)
 
+    def fail(
+        self, run_id: str, dag_id: str, version: str, colour: str, previous_version: str = "", **fields: Any
+    ) -> ReleaseRecord:
+        """Record a run as Failed, creating its record when it stopped before it had one (refused
+        at the lock, the plan or a pre-check): every attempt leaves a record saying why."""
+
+        def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
+            record = next((r for r in records if r.run_id == run_id), None)
+            if record is None:
+                number = max((r.number for r in records), default=0) + 1
+                record = ReleaseRecord(
+                    number,
+                    version,
+                    colour,
+                    "Failed",
+                    run_id,
+                    dag_id,
+                    started_at=now_iso(),
+                    previous_version=previous_version,
+                )
+                records.append(record)
+            record.status = "Failed"
+            record.finished_at = record.finished_at or now_iso()
+            for key, value in fields.items():
+                setattr(record, key, value)
+            return records
+
+        updated = self.update(change)
+        return next(r for r in updated if r.run_id == run_id)
+
+    def set_fields(self, run_id: str, **fields: Any) -> None:
+        """Set fields of a run's record without changing its status (e.g. ``migration=True``)."""
+
+        def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
+            for record in records:
+                if record.run_id == run_id:
+                    for key, value in fields.items():
+                        setattr(record, key, value)
+            return records
+
+        self.update(change)
+
     def checkpoint_progress(self, run_id: str, kind: str) -> dict[str, Any]:
         """``{"started_at": epoch seconds, "results": [checkpoint results]}`` of a run's watch or
         bake, or ``{}`` before it started."""
@@ -180,7 +298,10 @@ class ReleaseHistory:
         def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
             for record in records:
                 if record.run_id == run_id and kind not in (record.checkpoints or {}):
-                    record.checkpoints = {**(record.checkpoints or {}), kind: {"started_at": started_at, "results": []}}
+                    record.checkpoints = {
+                        **(record.checkpoints or {}),
+                        kind: {"started_at": started_at, "results": []},
+                    }
             return records
 
         self.update(change)
@@ -192,8 +313,15 @@ class ReleaseHistory:
         def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
             for record in records:
                 if record.run_id == run_id:
-                    progress = dict((record.checkpoints or {}).get(kind) or {"started_at": result.get("at"), "results": []})
-                    kept = [r for r in progress.get("results", []) if r.get("checkpoint") != result.get("checkpoint")]
+                    progress = dict(
+                        (record.checkpoints or {}).get(kind)
+                        or {"started_at": result.get("at"), "results": []}
+                    )
+                    kept = [
+                        r
+                        for r in progress.get("results", [])
+                        if r.get("checkpoint") != result.get("checkpoint")
+                    ]
                     progress["results"] = sorted([*kept, result], key=lambda r: r.get("checkpoint", 0))
                     record.checkpoints = {**(record.checkpoints or {}), kind: progress}
             return records

@@ -8,6 +8,7 @@ the reference engine ignores), with defaults derived from the model itself.
       smoke: {port: 80, paths: [/health, /ready, /api/products]}
       migration: {from: acme-shop-php-fpm, command: ["./migrate", "up"]}
       thresholds: {error_ratio: 0.001, p99_seconds: 5.0}
+      shared: [rds, redis]                 # dependencies both colours use: no rollback when one fails
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class ReleaseSpec:
     migration_command: tuple[str, ...] = ()
     max_error_ratio: float = 0.001  # the runbook's "error rate < 0.1 %"
     max_p99_seconds: float = 5.0  # the runbook's "P99 latency < 5 s"
+    shared: tuple[str, ...] = ()  # dependencies both colours use: a failure there is not rolled back
 
     @property
     def service(self) -> str:
@@ -75,6 +77,16 @@ def release_spec(model: Model) -> ReleaseSpec:
             f"model {model.name}: release.migration.from {migration_from!r} is not a per-colour tier "
             f"(tiers: {', '.join(shape.tiers)})"
         )
+    shared = section.get("shared") or []
+    if not isinstance(shared, list) or not all(isinstance(n, str) for n in shared):
+        raise ValueError(f"model {model.name}: release.shared must be a list of component names")
+    per_colour = {n for members in shape.tiers.values() for n in members.values()}
+    wrong = [n for n in shared if n not in model.components or n in per_colour]
+    if wrong:
+        raise ValueError(
+            f"model {model.name}: release.shared names {', '.join(wrong)}, which "
+            "are not components both colours depend on (list components of the model that are not per-colour)"
+        )
     return ReleaseSpec(
         app=model.name,
         namespace=shape.namespace(shape.service),
@@ -88,4 +100,5 @@ def release_spec(model: Model) -> ReleaseSpec:
         migration_command=tuple(str(c) for c in (migration.get("command") or ())),
         max_error_ratio=float(thresholds.get("error_ratio", 0.001)),
         max_p99_seconds=float(thresholds.get("p99_seconds", 5.0)),
+        shared=tuple(shared),
     )

@@ -93,6 +93,41 @@ def recolour(live: Obj, target: str, version: str | None, replicas: int, run_id:
     return body
 
 
+def deadline_exceeded_at(obj: Obj | None) -> str:
+    """When the Deployment's ProgressDeadlineExceeded condition was last updated ("" if none)."""
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            return str(cond.get("lastUpdateTime") or cond.get("lastTransitionTime") or "?")
+    return ""
+
+
+def rollout_status_of(obj: Obj, stale_deadline: str = "") -> tuple[bool, str]:
+    """(done, reason) of a Deployment as ``kubectl rollout status`` decides it. A
+    ProgressDeadlineExceeded condition still as it was when this rollout started
+    (``stale_deadline``, from ``deadline_exceeded_at``) is an older rollout's (e.g. the colour's
+    last release, before it was scaled to 0): it does not fail this one."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    desired = spec.get("replicas", 1)
+    meta = obj["metadata"]
+    if (status.get("observedGeneration") or 0) < (meta.get("generation") or 0):
+        return False, "waiting for the controller to observe the new spec"
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            if stale_deadline and deadline_exceeded_at(obj) == stale_deadline:
+                continue
+            return False, f"rollout stuck: {cond.get('message', 'progress deadline exceeded')}"
+    updated = status.get("updatedReplicas") or 0
+    ready = status.get("readyReplicas") or 0
+    available = status.get("availableReplicas") or 0
+    if updated < desired:
+        return False, f"{updated}/{desired} replicas updated"
+    if (status.get("replicas") or 0) > updated:
+        return False, f"{(status.get('replicas') or 0) - updated} old replicas pending termination"
+    if available < desired or ready < desired:
+        return False, f"{ready}/{desired} replicas ready"
+    return True, f"{ready}/{desired} replicas ready"
+
+
 @dataclass
 class Workloads:
     """Deployments of one app, through the official client (as KubernetesHook builds it)."""
@@ -140,13 +175,23 @@ class Workloads:
                     raise
         raise RuntimeError(f"deployment {namespace}/{name} kept changing under us; giving up after 5 tries")
 
-    def render_standby(self, live: str, version: str, run_id: str) -> list[Obj]:
+    def render_standby(
+        self, live: str, version: str, run_id: str, images: dict[str, str] | None = None
+    ) -> list[Obj]:
         """Manifests of every per-colour deployment of the standby colour, from the live ones.
 
         Queue workers of the standby colour are rendered at 0 replicas: they would otherwise take
-        jobs from the shared queue with unreleased code.
+        jobs from the shared queue with unreleased code. ``images``: the images a release record
+        says were served (component of either colour → image); a tier found there gets exactly
+        that image instead of the live one re-tagged (a rollback restores what was released).
         """
         standby = other(live)
+        by_tier = {
+            tier: images[name]
+            for tier, members in self.layout.tiers.items()
+            for name in members.values()
+            if images and images.get(name)
+        }
         bodies = []
         for tier, members in self.layout.tiers.items():
             source = self.read(members[live])
@@ -159,6 +204,12 @@ class Workloads:
                 0 if members[standby] in self.layout.workers else int(source["spec"].get("replicas") or 1)
             )
             body = recolour(source, standby, version, replicas, run_id)
+            if tier in by_tier:
+                containers = body["spec"]["template"]["spec"]["containers"]
+                app_repository = repository_of(source["spec"]["template"]["spec"]["containers"][0]["image"])
+                for container in containers:
+                    if repository_of(container["image"]) == app_repository:
+                        container["image"] = by_tier[tier]
             body["metadata"]["namespace"] = self.layout.namespace(members[standby])
             bodies.append(body)
             self.log(f"rendered {body['metadata']['name']} ({tier}) at {replicas} replicas")
@@ -185,29 +236,12 @@ class Workloads:
             component, self.layout.namespace(component), {"metadata": {"annotations": annotations}}
         )
 
-    def rollout_status(self, component: str) -> tuple[bool, str]:
-        """(done, reason) as ``kubectl rollout status`` decides it."""
+    def rollout_status(self, component: str, stale_deadline: str = "") -> tuple[bool, str]:
+        """(done, reason) as ``kubectl rollout status`` decides it (see ``rollout_status_of``)."""
         obj = self.read(component)
         if obj is None:
             return False, "deployment does not exist"
-        spec, status = obj.get("spec") or {}, obj.get("status") or {}
-        desired = spec.get("replicas", 1)
-        meta = obj["metadata"]
-        if (status.get("observedGeneration") or 0) < (meta.get("generation") or 0):
-            return False, "waiting for the controller to observe the new spec"
-        for cond in status.get("conditions") or []:
-            if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-                return False, f"rollout stuck: {cond.get('message', 'progress deadline exceeded')}"
-        updated = status.get("updatedReplicas") or 0
-        ready = status.get("readyReplicas") or 0
-        available = status.get("availableReplicas") or 0
-        if updated < desired:
-            return False, f"{updated}/{desired} replicas updated"
-        if (status.get("replicas") or 0) > updated:
-            return False, f"{(status.get('replicas') or 0) - updated} old replicas pending termination"
-        if available < desired or ready < desired:
-            return False, f"{ready}/{desired} replicas ready"
-        return True, f"{ready}/{desired} replicas ready"
+        return rollout_status_of(obj, stale_deadline)
 
     def pod_trouble(self, component: str) -> str:
         """Why a deployment's pods are not ready, from their container states (for the log)."""
@@ -233,13 +267,17 @@ class Workloads:
         poll: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        stale_deadlines: dict[str, str] | None = None,
     ) -> dict[str, str]:
-        """Wait until every deployment has rolled out; returns component → reason for those that did not."""
+        """Wait until every deployment has rolled out; returns component → reason for those that did not.
+        Only this rollout is judged: a progress deadline an older rollout exceeded does not count
+        (``stale_deadlines``: component → ``deadline_exceeded_at`` before the change; default: now)."""
         deadline = clock() + timeout
         pending = {c: "" for c in components}
+        stale = {c: deadline_exceeded_at(self.read(c)) for c in components} | (stale_deadlines or {})
         while True:
             for component in list(pending):
-                done, reason = self.rollout_status(component)
+                done, reason = self.rollout_status(component, stale[component])
                 if done:
                     self.log(f"{component}: rolled out ({reason})")
                     pending.pop(component)

@@ -11,14 +11,176 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from kubernetes.client import CoreV1Api
 
-from switchyard.airflow.artifacts import ArtifactLink, artifact_url, write_artifact
+from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
+from switchyard.airflow.failures import failed_tasks
 from switchyard.airflow.notifications import notification_line, notify, run_link
 from switchyard.airflow.operators.base import SwitchyardOperator
 from switchyard.release.colours import other
-from switchyard.release.evidence import Evidence, first_failure
+from switchyard.release.evidence import (
+    BEFORE_TRAFFIC_MOVES,
+    Evidence,
+    describe_error,
+    first_failure,
+    keep_traffic_on_new,
+)
 from switchyard.release.records import ReleaseHistory, now_iso
 from switchyard.release.switch import SwitchNotVerified, TrafficSwitch
-from switchyard.release.workloads import CLEANUP_ANNOTATION, Workloads, hand_over_workers
+from switchyard.release.workloads import (
+    CLEANUP_ANNOTATION,
+    Workloads,
+    deadline_exceeded_at,
+    hand_over_workers,
+)
+
+
+class AbortReleaseOperator(SwitchyardOperator):
+    """A release that stopped before traffic moved — refused at the lock, the plan or a pre-check,
+    or failed at a step up to the switch before it patched: scale the standby colour back to 0,
+    record the attempt as Failed with the failed step and its error, and notify.
+
+    It runs once every step up to the switch and the rollback are done (``all_done``) and skips
+    when nothing failed before the switch, or when traffic did move (the rollback's case). It works
+    with what it can read: a read that fails is named in the record, the notification and the
+    task's failure, and never hides the rest.
+
+    :param version: the version the run was asked to release (the plan may not have run)
+    """
+
+    template_fields: Sequence[str] = ("model_path", "version")
+    ui_color = "#ffebee"
+
+    def __init__(self, *, version: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.version = version
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        ti = context["ti"]
+        spec = self.spec
+        dag_id, run_id = context["dag"].dag_id, context["run_id"]
+        evidence = first_failure(ti)
+        failed = [step for step in BEFORE_TRAFFIC_MOVES if step in failed_tasks(context)]
+        if evidence.step not in BEFORE_TRAFFIC_MOVES:
+            if not failed:
+                raise AirflowSkipException("no step failed before traffic moved: nothing to abort")
+            evidence = Evidence(failed[0], reason="failed without leaving an error (see its log)")
+        plan = ti.xcom_pull(task_ids="plan") or {}
+        standby = plan.get("standby", "")
+        problems: list[str] = []
+        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
+        live: str | None = None
+        try:
+            live = switch.live_colour()
+        except Exception as exc:
+            problems.append(f"could not read service {spec.namespace}/{spec.service}: {describe_error(exc)}")
+        if standby and live == standby:
+            raise AirflowSkipException(f"traffic moved to {standby}: the rollback handles it")
+        scaled: dict[str, int] = {}
+        if standby and problems and evidence.step == "switch_traffic":
+            # The switch may have patched the selector before it failed: do not turn off what may serve.
+            problems.append(f"{standby} left running: cannot tell whether it serves traffic")
+        elif standby:
+            workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
+            for component in spec.layout.components(standby):
+                try:
+                    previous = workloads.scale(component, 0)
+                except Exception as exc:
+                    problems.append(f"could not scale {component} to 0: {describe_error(exc)}")
+                    continue
+                if previous is not None:  # only what exists is reported as scaled down
+                    scaled[component] = previous
+        cause = evidence.cause + (f" ({'; '.join(problems)})" if problems else "")
+        try:
+            ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).fail(
+                run_id,
+                dag_id,
+                plan.get("version") or self.version,
+                standby,
+                plan.get("live_version", ""),
+                root_cause=cause[:1000],
+                chain=evidence.chain,
+                failed_step=evidence.step,
+            )
+        except Exception as exc:
+            problems.append(f"could not write the release record: {describe_error(exc)}")
+        where = f"traffic on {live}" if live else "traffic: unknown (service unreadable)"
+        notify(
+            notification_line(
+                spec.app,
+                plan.get("version") or self.version,
+                f"FAILED before the switch at {evidence.step}; {where}",
+                cause[:300],
+                run_link(dag_id, run_id),
+            ),
+            context,
+        )
+        done = (
+            f"scaled {', '.join(scaled)} to 0"
+            if scaled
+            else f"nothing to scale down ({standby} has no deployment)"
+            if standby
+            else "nothing to scale down (no standby colour was planned)"
+        )
+        self.decide(context, evidence.failed_at(), f"{done}; recorded as Failed", problems=problems)
+        result = {
+            "failed_step": evidence.step,
+            "cause": evidence.cause,
+            "traffic_on": live or "",
+            "scaled": scaled,
+            "problems": problems,
+        }
+        if problems:
+            ti.xcom_push(key="return_value", value=result)
+            raise AirflowFailException(f"abort after {evidence.step} incomplete: {'; '.join(problems)}")
+        return result
+
+
+def _iso(value: Any) -> str:
+    """An epoch (float) or ISO time as ``YYYY-MM-DDTHH:MM:SSZ``; "" when absent."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(float(value), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def _seconds_between(start: str, end: str) -> float | None:
+    try:
+        parse = dt.datetime.fromisoformat
+        return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds()
+    except (ValueError, AttributeError):
+        return None
+
+
+def failure_timeline(
+    switched_at: str, evidence: Evidence, checkpoints: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """The incident's first lines: when traffic moved, when the first failing sample was taken and
+    when the failure was detected (with the detection latency), before what the rollback did."""
+    timeline = []
+    if switched_at:
+        timeline.append((switched_at, "traffic switched to the new colour"))
+    failed = next((c for c in checkpoints if not c.get("passed")), None)
+    if failed:
+        sampled, detected = _iso(failed.get("sampled_at") or failed.get("at")), _iso(failed.get("at"))
+        after = _seconds_between(switched_at, sampled) if switched_at else None
+        timeline.append(
+            (
+                sampled,
+                f"first failing sample ({failed.get('label', 'checkpoint')})"
+                + (f", {after:.0f}s after the switch" if after is not None else ""),
+            )
+        )
+        latency = _seconds_between(switched_at, detected) if switched_at else None
+        timeline.append(
+            (
+                detected,
+                f"failure detected at {evidence.step}: {'; '.join(failed.get('problems') or []) or evidence.cause}"
+                + (f" (detection latency {latency:.0f}s from the switch)" if latency is not None else ""),
+            )
+        )
+    elif evidence.step:
+        timeline.append((now_iso(), f"failure detected: {evidence.failed_at()}"))
+    return timeline
 
 
 def incident_report(
@@ -35,11 +197,15 @@ def incident_report(
         "",
         "## Summary",
         f"Release of {app} {plan.get('version')} to {plan.get('standby')} (from {plan.get('live')} "
-        f"{plan.get('live_version')}) failed at `{evidence.step}`; {outcome}.",
+        f"{plan.get('live_version')}) failed at `{evidence.step or 'an unknown step'}`; {outcome}.",
         "",
         "## Root cause",
-        f"{evidence.root_cause or 'not named by the model (see the failing step)'}"
-        + ("" if evidence.confirmed or not evidence.root_cause else " (unconfirmed)"),
+        (
+            evidence.root_cause + ("" if evidence.confirmed else " (unconfirmed)")
+            if evidence.root_cause
+            else f"not named by the model; `{evidence.step or 'an unknown step'}` failed with: "
+            f"{evidence.reason or 'no error recorded'}"
+        ),
         "",
         f"Chain: {chain}",
         "",
@@ -104,26 +270,64 @@ class RollbackOperator(SwitchyardOperator):
         spec = self.spec
         dag_id, run_id = context["dag"].dag_id, context["run_id"]
         evidence = first_failure(ti)
-        timeline = [(now_iso(), f"rollback started after {evidence.line() or 'a failed step'}")]
+        switched = ti.xcom_pull(task_ids="switch_traffic")
+        checkpoints = ti.xcom_pull(task_ids=evidence.step, key="checkpoints") if evidence.step else None
+        timeline = failure_timeline((switched or {}).get("switched_at", ""), evidence, checkpoints or [])
+        timeline.append((now_iso(), f"rollback started after {evidence.line() or 'a failed step'}"))
         old, new = plan.get("live"), plan.get("standby")
         history = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace)
         link = run_link(dag_id, run_id)
         switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
-        if not plan or (switch.live_colour() == old and not ti.xcom_pull(task_ids="switch_traffic")):
+        try:
+            live = switch.live_colour()
+        except Exception as exc:  # e.g. 403: say so once, with what is known, instead of 3 raw tracebacks
+            if not plan or not switched:
+                raise AirflowSkipException(
+                    f"the switch did not move traffic; service unreadable ({describe_error(exc)})"
+                ) from None
+            problem = f"could not read service {spec.namespace}/{spec.service}: {describe_error(exc)}"
+            history.finish(
+                run_id,
+                "Active",
+                root_cause=f"{evidence.cause} (NOT rolled back: {problem})"[:1000],
+                chain=evidence.chain,
+                failed_step=evidence.step,
+            )
+            notify(
+                notification_line(
+                    spec.app,
+                    plan.get("version", ""),
+                    f"failed at {evidence.step or 'an unknown step'}, NOT rolled back ({problem}); "
+                    f"traffic was switched to {new}, {old} is warm: a person must switch back",
+                    evidence.cause[:300],
+                    link,
+                ),
+                context,
+            )
+            self.decide(
+                context, evidence.failed_at(), "do not roll back: cannot read the service", problem=problem
+            )
+            raise AirflowFailException(
+                f"rollback not done: {problem}; traffic was switched to {new}"
+            ) from None
+        if not plan or (live == old and not switched):
             # Triggered by a failure before the switch: traffic never left the old colour.
             raise AirflowSkipException(f"traffic never left {old or 'the old colour'}: nothing to roll back")
         if not old:
             raise AirflowFailException(
                 "first deployment: there is no previous colour to roll back to; traffic stays"
             )
-        if (
-            evidence.confirmed
-            and evidence.root_cause
-            and evidence.root_cause not in spec.layout.components(new)
-        ):
+
+        def old_fails_same() -> bool:
+            from switchyard.airflow.operators.gate import run_gate
+
+            verdict = run_gate(self, context, "standby", old, "old_colour_check").verdict
+            return verdict.outcome == "failing" and verdict.root_cause == evidence.root_cause
+
+        stay = keep_traffic_on_new(evidence, spec.layout.components(new), spec.shared, old_fails_same)
+        if stay:
             why = (
-                f"root cause {evidence.root_cause} is shared by both colours: rolling back to {old} cannot "
-                f"help; traffic stays on {new}, {old} stays warm, paging"
+                f"{stay}: rolling back to {old} cannot help; traffic stays on {new}, {old} stays warm, paging"
             )
             self.decide(context, evidence.line(), "do not roll back", root_cause=evidence.root_cause)
             history.finish(
@@ -175,11 +379,15 @@ class RollbackOperator(SwitchyardOperator):
         if cold:
             mode = "delayed"
             replicas = plan.get("live_replicas") or {}
+            # judged: the rollout this scale-up starts, not the one that ended before the scale to 0
+            stale = {c: deadline_exceeded_at(workloads.read(c)) for c in spec.layout.serving(old)}
             for component in spec.layout.components(old):
                 if component not in spec.layout.workers:
                     workloads.scale(component, int(replicas.get(component) or 2))
             timeline.append((now_iso(), f"scaled {old} back up ({', '.join(cold)} were at 0)"))
-            not_ready = workloads.wait_ready(spec.layout.serving(old), timeout=self.rollout_timeout_seconds)
+            not_ready = workloads.wait_ready(
+                spec.layout.serving(old), timeout=self.rollout_timeout_seconds, stale_deadlines=stale
+            )
             if not_ready:
                 raise AirflowFailException(
                     f"delayed rollback: {old} did not become ready: {not_ready}; traffic stays on {new}"
@@ -213,7 +421,7 @@ class RollbackOperator(SwitchyardOperator):
         scaled = {c: workloads.scale(c, 0) for c in spec.layout.components(new)}
         timeline.append((now_iso(), f"{new} scaled to 0"))
         history.finish(
-            run_id, "RolledBack", root_cause=evidence.root_cause or evidence.reason, chain=evidence.chain
+            run_id, "RolledBack", root_cause=evidence.cause, chain=evidence.chain, failed_step=evidence.step
         )
         previous = next(
             (
@@ -229,15 +437,15 @@ class RollbackOperator(SwitchyardOperator):
             spec.app, plan, evidence, timeline, f"{mode} rollback to {old} verified", migration_warning
         )
         path = write_artifact(dag_id, run_id, "incident-report.md", report)
-        ti.xcom_push(key="artifact_url", value=artifact_url(path))
+        publish_artifact(context, path)
         ti.xcom_push(key="incident_report", value=report)
         self.log.info("incident report (%s):\n%s", path, report)
         notify(
             notification_line(
                 spec.app,
                 plan.get("version", ""),
-                f"ROLLED BACK to {old} {plan.get('live_version')}",
-                evidence.root_cause or evidence.reason,
+                f"ROLLED BACK to {old} {plan.get('live_version')} after {evidence.step or 'a failed step'}",
+                evidence.cause[:300],
                 link,
             ),
             context,
@@ -253,6 +461,8 @@ class RollbackOperator(SwitchyardOperator):
         return {
             "mode": mode,
             "to": old,
+            "failed_step": evidence.step,
+            "error": "" if evidence.root_cause else evidence.reason,
             "root_cause": evidence.root_cause,
             "chain": evidence.chain,
             "report": str(path),

@@ -10,9 +10,66 @@ from typing import Any
 
 from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException
 
+from switchyard.engine.errors import SwitchyardError
 from switchyard.engine.model import Model, load_model
 from switchyard.release.spec import ReleaseSpec, release_spec
+
+# Methods the release path only uses idempotently (reads, replaces, merge patches that set
+# values, deletes). POST (create) is not retried here: its callers handle the 409 of a replay.
+RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+RETRIED_STATUSES = (429, 500, 502, 503, 504)
+REQUEST_TIMEOUT = (5.0, 30.0)  # connect, read (seconds) for every call without its own timeout
+
+
+def resilient(api_client: Any, attempts: int = 4, backoff_seconds: float = 0.5) -> Any:
+    """The cluster client with bounded retries and a request timeout: an intermittent 5xx, 429 or
+    dropped connection on an idempotent call is retried (``attempts`` in all, exponential
+    backoff, Retry-After honoured) instead of failing the step; no call waits forever."""
+    from urllib3.util.retry import Retry
+
+    rest = api_client.rest_client
+    if getattr(rest, "switchyard_resilient", False):
+        return api_client
+    retry = Retry(
+        total=attempts - 1,
+        connect=attempts - 1,
+        read=attempts - 1,
+        status=attempts - 1,
+        other=0,
+        backoff_factor=backoff_seconds,
+        status_forcelist=RETRIED_STATUSES,
+        allowed_methods=RETRIED_METHODS,
+        raise_on_status=False,  # the last answer reaches the caller as the ApiException it was
+        respect_retry_after_header=True,
+    )
+    rest.pool_manager.connection_pool_kw["retries"] = retry
+    rest.pool_manager.clear()  # pools made before this keep their own retries
+    request = rest.request
+
+    def with_timeout(method, url, *args, _request_timeout=None, **kwargs):
+        return request(method, url, *args, _request_timeout=_request_timeout or REQUEST_TIMEOUT, **kwargs)
+
+    rest.request = with_timeout
+    rest.switchyard_resilient = True
+    return api_client
+
+
+ACTIVE_RUN_STATES = ("queued", "running")
+
+
+def airflow_run_state(ti: Any, dag_id: str, run_id: str) -> str | None:
+    """A run's state from Airflow through the Task SDK (tasks have no database access): ``absent``
+    when there is no such run, None when Airflow cannot be asked."""
+    if not dag_id or dag_id == "?":
+        return None
+    try:
+        if ti.get_dr_count(dag_id=dag_id, run_ids=[run_id]) == 0:
+            return "absent"
+        return str(ti.get_dagrun_state(dag_id=dag_id, run_id=run_id))
+    except Exception:  # an older Task SDK or an API error: the caller falls back on the lease's expiry
+        return None
 
 
 class SwitchyardOperator(BaseOperator):
@@ -34,11 +91,19 @@ class SwitchyardOperator(BaseOperator):
 
     @cached_property
     def model(self) -> Model:
-        return load_model(self.model_path)
+        try:
+            return load_model(self.model_path)
+        except (SwitchyardError, ValueError, OSError) as exc:
+            # A model that does not validate will not validate on a retry: fail at once.
+            raise AirflowFailException(f"model {self.model_path} cannot be used: {exc}") from None
 
     @cached_property
     def spec(self) -> ReleaseSpec:
-        return release_spec(self.model)
+        model = self.model
+        try:
+            return release_spec(model)
+        except (SwitchyardError, ValueError) as exc:
+            raise AirflowFailException(f"model {self.model_path}: release section: {exc}") from None
 
     @cached_property
     def hook(self) -> KubernetesHook:
@@ -46,12 +111,31 @@ class SwitchyardOperator(BaseOperator):
 
     @cached_property
     def api_client(self):
-        return self.hook.api_client
+        return resilient(self.hook.api_client)
 
-    def decide(self, context: Context, saw: str, decided: str, **details: Any) -> None:
-        """The task's one decision line: what it saw and what it decided (log + XCom ``decision``)."""
+    def renew_lock(self, context: Context) -> None:
+        """Push this run's release lock forward (long steps call it, so a lease never runs out under
+        a release that is still going). Never fails the step: the lock is a guard, not the work."""
+        from kubernetes.client import CoordinationV1Api
+
+        from switchyard.release.lock import ReleaseLock
+
+        try:
+            lock = ReleaseLock(CoordinationV1Api(self.api_client), self.spec.app, self.spec.namespace)
+            self.log.info("release lock: %s", lock.renew(context["run_id"]))
+        except Exception as exc:  # reported, not raised
+            self.log.warning("could not renew the release lock: %s", exc)
+
+    def decide(
+        self, context: Context, saw: str, decided: str, *, stops: bool = False, **details: Any
+    ) -> None:
+        """The task's one decision line: what it saw and what it decided (log + XCom ``decision``).
+        ``stops=True``: the decision stops the release (the failure path reads this flag, never the
+        wording of ``decided``)."""
         self.log.info("DECISION: saw %s — decided %s", saw, decided)
         context["ti"].xcom_push(
             key="decision",
-            value=json.loads(json.dumps({"saw": saw, "decided": decided, **details}, default=str)),
+            value=json.loads(
+                json.dumps({"saw": saw, "decided": decided, "stops": stops, **details}, default=str)
+            ),
         )

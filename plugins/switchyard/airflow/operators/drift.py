@@ -147,6 +147,7 @@ class DriftCheckOperator(SwitchyardOperator):
                     replicas=1 if d.spec.replicas is None else d.spec.replicas,
                     labels=dict(d.metadata.labels or {}),
                     annotations=dict(d.metadata.annotations or {}),
+                    ready=int((d.status.ready_replicas if d.status else 0) or 0),
                 )
             )
         return found
@@ -388,8 +389,12 @@ def report_drift(**context: Any) -> dict[str, Any]:
     if status != dc.OK:
         first = next(f for r in results for f in r.findings if f.status == status)
         affected = sorted({r.model for r in results if r.status != dc.OK})
+        down = next((f for r in results for f in r.findings if f.kind == "outage"), None)
+        if down:  # paged first, in its own words: not one drift among others
+            first = down
         notifications.notify(
-            f"[switchyard] drift check {', '.join(affected)}: {tally['drift']} drift, {tally['unknown']} unknown"
+            ("[switchyard] OUTAGE — " if down else "[switchyard] ")
+            + f"drift check {', '.join(affected)}: {tally['drift']} drift, {tally['unknown']} unknown"
             + (" (report only)" if report_only else "")
             + f" — {first.object}: {first.text} · {notifications.run_link(dag_id, run_id)}",
             context,

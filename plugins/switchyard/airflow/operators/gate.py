@@ -9,7 +9,7 @@ from typing import Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from switchyard.airflow.artifacts import ArtifactLink, artifact_url, write_artifact
+from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.operators.base import SwitchyardOperator
 from switchyard.engine.diagnose import Diagnosis, diagnose
 from switchyard.engine.graph import mermaid, svg
@@ -70,6 +70,7 @@ class ModelGateOperator(SwitchyardOperator):
             context,
             f"{verdict.outcome} after {result.probes_run} probes",
             "pass" if verdict.passed else "fail the release",
+            stops=not verdict.passed,
             summary=verdict.summary(),
         )
         if not verdict.passed:
@@ -82,12 +83,28 @@ def gate_view(model: Any, spec: Any, scope: str, colour: str):
     shape = spec.layout
     if scope not in SCOPES:
         raise AirflowFailException(f"scope {scope!r} must be one of {', '.join(SCOPES)}")
-    if scope == "all" or not colour:
+    if scope == "all":
         names = [n for n, c in model.components.items() if c.type_def and c.type_def.provider != "generic"]
-        return model, names, []
-    if scope == "live":
-        return shape.live_path(colour), shape.live_scope(colour), shape.components(colour)
-    return shape.live_path(colour), shape.serving(colour), shape.components(colour)
+        view, vouch, prefer = model, names, []
+    elif colour not in ("blue", "green"):
+        # An empty colour (the plan's XCom missing) must not widen the gate to the whole model.
+        raise AirflowFailException(
+            f"gate scope {scope!r} needs the colour it is about (blue or green), got {colour!r}: "
+            "did the plan task run?"
+        )
+    elif scope == "live":
+        view, vouch, prefer = shape.live_path(colour), shape.live_scope(colour), shape.components(colour)
+    else:
+        view, vouch, prefer = shape.live_path(colour), shape.serving(colour), shape.components(colour)
+    # A gate that vouches for nothing, or for names its view does not have, passes on no evidence.
+    unknown = [n for n in vouch if n not in view.components]
+    if not vouch or unknown:
+        raise AirflowFailException(
+            f"gate scope {scope!r} on {colour or 'the whole model'} is "
+            + (f"missing from the model: {', '.join(unknown)}" if unknown else "empty")
+            + f"; check the release: section of model {model.name}"
+        )
+    return view, vouch, prefer
 
 
 def diagnose_scope(
@@ -138,7 +155,7 @@ def diagnose_scope(
 def save_evidence(
     model: Any, view: Any, result: Diagnosis, dag_id: str, run_id: str, name: str, scope: str, colour: str
 ) -> tuple[dict[str, Any], str]:
-    """Write the gate's artefacts (SVG, Mermaid, JSON); returns (the verdict report, the picture's URL)."""
+    """Write the gate's artefacts (SVG, Mermaid, JSON); returns (the verdict report, the picture's path)."""
     verdict = result.verdict
     report = json.loads(
         json.dumps({"gate": name, "scope": scope, "colour": colour, **result.as_dict()}, default=str)
@@ -152,7 +169,7 @@ def save_evidence(
     )
     write_artifact(dag_id, run_id, f"{safe}.mmd", mermaid(view, verdict.chain, result.conclusion.health))
     write_artifact(dag_id, run_id, f"{safe}.json", json.dumps(report, indent=2, default=str))
-    return report, artifact_url(picture)
+    return report, picture
 
 
 def run_gate(operator: Any, context: Context, scope: str, colour: str, name: str) -> Diagnosis:
@@ -171,9 +188,9 @@ def run_gate(operator: Any, context: Context, scope: str, colour: str, name: str
         max_probes=getattr(operator, "max_probes", 80),
         deadline_seconds=getattr(operator, "deadline_seconds", 120.0),
     )
-    report, url = save_evidence(
+    report, picture = save_evidence(
         operator.model, view, result, context["dag"].dag_id, context["run_id"], name, scope, colour
     )
-    context["ti"].xcom_push(key="artifact_url", value=url)
+    publish_artifact(context, picture)
     context["ti"].xcom_push(key="verdict", value=report)
     return result

@@ -13,12 +13,12 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import ApiException, CoordinationV1Api, CoreV1Api
 
-from switchyard.airflow.artifacts import ArtifactLink, artifact_url, write_artifact
-from switchyard.airflow.operators.base import SwitchyardOperator
+from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
+from switchyard.airflow.operators.base import ACTIVE_RUN_STATES, SwitchyardOperator, airflow_run_state
 from switchyard.airflow.triggers import MIN_DEFERRAL_SECONDS
 from switchyard.release.colours import other
 from switchyard.release.lock import LockHeld, ReleaseLock
-from switchyard.release.records import ReleaseHistory
+from switchyard.release.records import ReleaseHistory, now_iso
 from switchyard.release.switch import GatewaySwitch, SwitchNotVerified, TrafficSwitch, preview_service_name
 from switchyard.release.workloads import Workloads, hand_over_workers, with_tag
 
@@ -73,10 +73,18 @@ class ReleaseLockOperator(SwitchyardOperator):
             outcome = lock.release(run_id)
             self.decide(context, f"lease {lock.name}", outcome)
             return outcome
+
+        def holder_ended(holder) -> bool | None:
+            # ask Airflow, as the drift check does: a dead run's lock is taken over at once, a
+            # running one's never, whatever the lease's age
+            state = airflow_run_state(context["ti"], holder.dag_id, holder.run_id)
+            self.log.info("lock held by run %s of %s: Airflow says %s", holder.run_id, holder.dag_id, state)
+            return None if state is None else state not in ACTIVE_RUN_STATES
+
         try:
-            outcome = lock.acquire(run_id, dag_id, self.version, self.ttl_seconds)
+            outcome = lock.acquire(run_id, dag_id, self.version, self.ttl_seconds, holder_ended)
         except LockHeld as exc:
-            self.decide(context, str(exc), "fail fast: one release per app at a time")
+            self.decide(context, str(exc), "fail fast: one release per app at a time", stops=True)
             raise AirflowFailException(str(exc)) from None
         self.decide(context, f"lease {lock.name}", outcome)
         return outcome
@@ -104,7 +112,9 @@ class VersionInHistoryOperator(SwitchyardOperator):
         ]
         if not known:
             listed = ", ".join(f"{r.version} ({r.status})" for r in reversed(records)) or "none recorded"
-            self.decide(context, f"{self.version} not in the history of {spec.app}", "refuse to roll back")
+            self.decide(
+                context, f"{self.version} not in the history of {spec.app}", "refuse to roll back", stops=True
+            )
             raise AirflowFailException(
                 f"{self.version} is not a version {spec.app} has served (history, newest first: {listed})"
             )
@@ -157,6 +167,7 @@ class PlanReleaseOperator(SwitchyardOperator):
                 context,
                 f"service {spec.service} selects no colour and no {spec.app} deployment exists",
                 "stop: first deployment",
+                stops=True,
             )
             raise AirflowFailException(
                 f"first deployment of {spec.app}: there is no live colour to render the standby from. Deploy "
@@ -176,6 +187,19 @@ class PlanReleaseOperator(SwitchyardOperator):
                 .get("image", "")
             )
             live_version = image.rsplit(":", 1)[-1] if ":" in image else ""
+            own = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).find(context["run_id"])
+            if own and own.status == "InProgress" and own.colour == live and own.version == self.version:
+                # This run switched, then crashed before it verified (the whole run was cleared):
+                # keep the colours it planned, so it resumes at the switch's verification and goes
+                # on to the gate, watch, bake and cleanup instead of "already live".
+                self.log.info(
+                    "run %s already switched %s to %s (record #%d in progress): resuming",
+                    context["run_id"],
+                    spec.service,
+                    live,
+                    own.number,
+                )
+                live, standby, live_version = other(live), live, own.previous_version
         if live_version and live_version == self.version:
             raise AirflowFailException(
                 f"version {self.version} is already live on {live}: nothing to release (roll back with the rollback DAG)"
@@ -251,7 +275,7 @@ class BackupLiveOperator(SwitchyardOperator):
         documents.append(self.api_client.sanitize_for_serialization(service))
         text = yaml.safe_dump_all(documents, sort_keys=False)
         path = write_artifact(context["dag"].dag_id, context["run_id"], "backup-before-release.yaml", text)
-        context["ti"].xcom_push(key="artifact_url", value=artifact_url(path))
+        publish_artifact(context, path)
         self.decide(
             context,
             f"{len(documents) - 1} live deployment(s) and service {spec.service}",
@@ -280,7 +304,9 @@ class ImageInRegistryOperator(SwitchyardOperator):
                 f"cannot tell whether {repository}:{self.version} exists in ECR ({found.status}): {found.detail}"
             )
         if not exists:
-            self.decide(context, f"no image {repository}:{self.version} in ECR", "stop before deploying")
+            self.decide(
+                context, f"no image {repository}:{self.version} in ECR", "stop before deploying", stops=True
+            )
             raise AirflowFailException(
                 f"image {repository}:{self.version} is not in ECR repository {repository}: push it or fix the version"
             )
@@ -327,7 +353,13 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         plan = self._plan()
         workloads = Workloads(self.api_client, self.spec.layout, log=self.log.info)
         live = plan["live"] or plan["standby"]
-        bodies = workloads.render_standby(live, plan["version"], context["run_id"]) if plan["live"] else []
+        # A rollback to a version restores the images its record says were released.
+        recorded = (context["ti"].xcom_pull(task_ids="version_in_history") or {}).get("images") or {}
+        bodies = (
+            workloads.render_standby(live, plan["version"], context["run_id"], images=recorded)
+            if plan["live"]
+            else []
+        )
         if not bodies:
             raise AirflowFailException(
                 "first deployment: no live colour to render from — create the first colour's deployments by hand or from manifests"
@@ -345,7 +377,12 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
             return results
         history = ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
         record = history.begin(
-            context["run_id"], context["dag"].dag_id, plan["version"], plan["standby"], plan["live_version"]
+            context["run_id"],
+            context["dag"].dag_id,
+            plan["version"],
+            plan["standby"],
+            plan["live_version"],
+            reason=str((context.get("params") or {}).get("reason") or ""),
         )
         self.log.info(
             "release record #%d: %s to %s (in progress)", record.number, plan["version"], plan["standby"]
@@ -353,6 +390,7 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         for body in bodies:
             self.log.info("%s: %s", body["metadata"]["name"], workloads.apply(body))
         names = [b["metadata"]["name"] for b in bodies]
+        self.renew_lock(context)
         not_ready = workloads.wait_ready(names, timeout=float(self.rollout_timeout_seconds))
         if not_ready:
             # Not ready in time: no grace period; the standby gate diagnoses why and names the cause.
@@ -383,7 +421,11 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         return self._still_ready(context, names, plan)
 
     def after_grace(self, context: Context, event: Any = None, names: list[str] | None = None) -> Any:
-        return self._still_ready(context, names or [], self._plan())
+        self.renew_lock(context)
+        plan = self._plan()
+        # the deployments it rendered: every per-colour one of the standby colour (a resumed task may
+        # not get the kwargs given to defer(); an empty list would re-check nothing)
+        return self._still_ready(context, names or self.spec.layout.components(plan["standby"]), plan)
 
     def _still_ready(self, context: Context, names: list[str], plan: dict[str, Any]) -> list[str]:
         workloads = Workloads(self.api_client, self.spec.layout, log=self.log.info)
@@ -438,7 +480,10 @@ class SmokeTestOperator(SwitchyardOperator):
                     break
         if failures:
             self.decide(
-                context, f"smoke tests on {self.colour}: {'; '.join(failures)}", "stop before the switch"
+                context,
+                f"smoke tests on {self.colour}: {'; '.join(failures)}",
+                "stop before the switch",
+                stops=True,
             )
             raise AirflowFailException(
                 f"smoke tests on {self.colour} via {preview} failed: {'; '.join(failures)}"
@@ -480,6 +525,7 @@ class TrafficSwitchOperator(SwitchyardOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.spec
+        self.renew_lock(context)
         mechanism = self.mechanism or spec.switch
         switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
         try:
@@ -506,7 +552,7 @@ class TrafficSwitchOperator(SwitchyardOperator):
             else:
                 result = switch.switch(self.target, timeout=self.verify_timeout_seconds)
         except SwitchNotVerified as exc:
-            self.decide(context, str(exc), "fail: traffic is not verified on the target colour")
+            self.decide(context, str(exc), "fail: traffic is not verified on the target colour", stops=True)
             raise AirflowFailException(str(exc)) from None
         workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
         handover = hand_over_workers(workloads, self.target)
@@ -533,7 +579,7 @@ class TrafficSwitchOperator(SwitchyardOperator):
         ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).finish(
             context["run_id"], "Active", images=images
         )
-        outcome = result.as_dict() | {"workers": handover}
+        outcome = result.as_dict() | {"workers": handover, "switched_at": now_iso()}
         self.decide(
             context,
             f"traffic on {result.previous or 'nothing'}",
@@ -543,92 +589,49 @@ class TrafficSwitchOperator(SwitchyardOperator):
         return outcome
 
 
-class ScaleDownColourOperator(SwitchyardOperator):
-    """Scale every per-colour deployment of a colour to 0 (a failed standby, or cleanup).
+def migration_job_name(app: str, version: str, run_id: str) -> str:
+    """One Job per release run: a retry of the run finds it instead of migrating twice, and a later
+    run never inherits an earlier run's Job (a failed one would fail it; a completed one would
+    report a migration it did not run)."""
+    import hashlib
 
-    :param colour: the colour to scale down
-    :param reason: why, for the log and the deployments' annotation
-    """
-
-    template_fields: Sequence[str] = ("model_path", "colour", "reason")
-
-    def __init__(self, *, colour: str, reason: str = "", record_failure: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.colour, self.reason, self.record_failure = colour, reason, record_failure
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        if not self.colour:
-            self.log.info("no colour planned (the plan did not run): nothing to scale down")
-            return {}
-        spec = self.spec
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
-        if switch.live_colour() == self.colour:
-            self.decide(
-                context, f"{self.colour} is the live colour", "refuse to scale down what serves traffic"
-            )
-            raise AirflowFailException(f"refusing to scale down {self.colour}: the Service selects it")
-        workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
-        previous = {c: workloads.scale(c, 0) for c in spec.layout.components(self.colour)}
-        if self.record_failure:
-            from switchyard.airflow.notifications import notification_line, notify, run_link
-            from switchyard.release.evidence import first_failure
-
-            evidence = first_failure(context["ti"])
-            ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).finish(
-                context["run_id"],
-                "Failed",
-                root_cause=evidence.root_cause or evidence.reason,
-                chain=evidence.chain,
-            )
-            plan = context["ti"].xcom_pull(task_ids="plan") or {}
-            notify(
-                notification_line(
-                    spec.app,
-                    plan.get("version", ""),
-                    f"FAILED before the switch at {evidence.step}",
-                    evidence.root_cause or evidence.reason[:200],
-                    run_link(context["dag"].dag_id, context["run_id"]),
-                ),
-                context,
-            )
-        self.decide(
-            context, f"{self.colour} replicas {previous}", f"scaled {self.colour} to 0 ({self.reason})"
-        )
-        return previous
-
-
-def migration_job_name(app: str, version: str) -> str:
-    """One Job per app and version: a re-run finds it instead of migrating twice."""
     slug = "".join(ch if ch.isalnum() else "-" for ch in version.lower()).strip("-")
-    return f"{app}-migrate-{slug}"[:63].rstrip("-")
+    run = hashlib.sha256(run_id.encode()).hexdigest()[:8]
+    return f"{f'{app}-migrate-{slug}'[:54].rstrip('-')}-{run}"
 
 
 class MigrationJobOperator(SwitchyardOperator):
     """The database migration as a Kubernetes Job with the new image, through the provider's
-    ``KubernetesHook`` (create_job / wait_until_job_complete / is_job_failed). The Job is named
-    after the version, so a retry or re-run converges on the same Job instead of migrating twice
-    (the provider's ``KubernetesJobOperator`` adds a random suffix per try). Its logs go to the
-    task log; a failure stops the release before any switch.
+    ``KubernetesHook`` (get_job_status / is_job_successful / is_job_failed). The Job is named after
+    the version and the run, so a retry converges on the same Job instead of migrating twice (the
+    provider's ``KubernetesJobOperator`` adds a random suffix per try) and a later run makes its
+    own. While the Job runs the task is deferred (no worker slot). Its logs go to the task log;
+    a failure stops the release before any switch.
 
     :param plan: the release plan (image, namespace, command)
     :param timeout_seconds: how long the migration may run
+    :param poll_seconds: how often the Job's status is read
     """
 
     template_fields: Sequence[str] = ("model_path", "plan")
 
     def __init__(
-        self, *, plan: Any, timeout_seconds: float = 1800, poll_seconds: float = 1.0, **kwargs: Any
+        self, *, plan: Any, timeout_seconds: float = 1800, poll_seconds: float = 5.0, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.plan, self.timeout_seconds, self.poll_seconds = plan, timeout_seconds, poll_seconds
+
+    def _plan(self) -> dict[str, Any]:
+        return self.plan if isinstance(self.plan, dict) else json.loads(self.plan)
 
     def execute(self, context: Context) -> dict[str, Any]:
         import time as _time
 
         from kubernetes.client import BatchV1Api
 
-        plan = self.plan if isinstance(self.plan, dict) else json.loads(self.plan)
-        namespace, name = plan["namespace"], migration_job_name(plan["app"], plan["version"])
+        plan = self._plan()
+        namespace = plan["namespace"]
+        name = migration_job_name(plan["app"], plan["version"], context["run_id"])
         batch = BatchV1Api(self.api_client)
         body = {
             "apiVersion": "batch/v1",
@@ -669,29 +672,78 @@ class MigrationJobOperator(SwitchyardOperator):
         except ApiException as exc:
             if exc.status != 409:
                 raise
-            self.log.info("job %s/%s exists (a re-run): waiting for its outcome", namespace, name)
-        deadline = _time.monotonic() + float(self.timeout_seconds)
-        while True:
+            self.log.info("job %s/%s exists (a retry of this run): waiting for its outcome", namespace, name)
+        # the deadline lives in the task state store: a resumed task gets only the trigger's event
+        # (kwargs passed to defer() are not handed back by every runner, dag.test() among them)
+        deadline = _time.time() + float(self.timeout_seconds)
+        try:
+            context["task_state_store"].set("migration_deadline", deadline)
+        except Exception as exc:  # bookkeeping must never fail the migration: the timeout restarts
+            self.log.warning("could not keep the migration deadline (%s): a resume counts afresh", exc)
+        # Most migrations end within seconds: look a few times before deferring (a deferral shorter
+        # than MIN_DEFERRAL_SECONDS races Airflow's scheduler).
+        for _ in range(int(MIN_DEFERRAL_SECONDS)):
             job = self.hook.get_job_status(name, namespace)
             if self.hook.is_job_successful(job) or self.hook.is_job_failed(job):
                 break
-            if _time.monotonic() > deadline:
+            _time.sleep(1)
+        return self.check_job(context)
+
+    def check_job(self, context: Context, event: Any = None) -> dict[str, Any]:
+        """Read the Job once; done → judge it, else defer until the next look (no worker slot)."""
+        import time as _time
+
+        from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+        plan = self._plan()
+        namespace, name = (
+            plan["namespace"],
+            migration_job_name(plan["app"], plan["version"], context["run_id"]),
+        )
+        try:
+            kept = float(context["task_state_store"].get("migration_deadline") or 0)
+        except Exception:  # unreadable bookkeeping: count the timeout from now
+            kept = 0.0
+        deadline = kept or _time.time() + float(self.timeout_seconds)
+        self.renew_lock(context)
+        job = self.hook.get_job_status(name, namespace)
+        if not (self.hook.is_job_successful(job) or self.hook.is_job_failed(job)):
+            if _time.time() > deadline:
                 raise AirflowFailException(
                     f"migration job {namespace}/{name} still running after {self.timeout_seconds}s"
                 )
-            _time.sleep(self.poll_seconds)
+            self.defer(
+                trigger=TimeDeltaTrigger(
+                    timedelta(seconds=max(float(self.poll_seconds), MIN_DEFERRAL_SECONDS))
+                ),
+                method_name="check_job",
+            )
         logs = self._logs(namespace, name)
         for line in logs.splitlines():
             self.log.info("migration | %s", line)
         failed = self.hook.is_job_failed(job)
         if failed:
             tail = " / ".join(logs.strip().splitlines()[-3:])
-            self.decide(context, f"migration job {name} failed ({failed}): {tail}", "stop before the switch")
+            self.decide(
+                context,
+                f"migration job {name} failed ({failed}): {tail}",
+                "stop before the switch",
+                stops=True,
+            )
             raise AirflowFailException(f"migration {name} failed ({failed}); last lines: {tail}")
+        spec = self.spec
+        ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).set_fields(
+            context["run_id"], migration=True
+        )
         self.decide(context, f"migration job {name} completed", "continue", job=name)
         return {"job": name, "log_lines": len(logs.splitlines())}
 
     def _logs(self, namespace: str, job: str) -> str:
+        """The Job's pods' logs as text (read raw: the client would hand back a bytes repr)."""
         core = CoreV1Api(self.api_client)
         pods = core.list_namespaced_pod(namespace, label_selector=f"job-name={job}").items
-        return "\n".join(core.read_namespaced_pod_log(p.metadata.name, namespace) or "" for p in pods)
+        texts = []
+        for pod in pods:
+            raw = core.read_namespaced_pod_log(pod.metadata.name, namespace, _preload_content=False)
+            texts.append(raw.data.decode("utf-8", errors="replace"))
+        return "\n".join(texts)

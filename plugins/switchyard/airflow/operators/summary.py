@@ -5,49 +5,58 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from switchyard.release.evidence import BEFORE_TRAFFIC_MOVES, GATES, first_failure
+
 log = logging.getLogger(__name__)
 
-GATES = ("pre_checks.live_path_gate", "standby_gate", "live_path_gate_after_switch")
 
-
-def summarise_release(**context: Any) -> dict[str, Any]:
-    """Collect what the release decided from XCom, log it, and set the run note when possible."""
+def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:
+    """Collect what the release decided from XCom, log it, and set the run note when possible.
+    It always names the app, the version, where traffic is and, for a failed run, the step that
+    failed and why — also when the run stopped before it had a plan (lock, plan, pre-checks)."""
     ti, params = context["ti"], context["params"]
     plan = ti.xcom_pull(task_ids="plan") or {}
+    abort = ti.xcom_pull(task_ids="abort_standby") or {}
     switch = ti.xcom_pull(task_ids="switch_traffic") or {}
     gates = {}
-    root_cause = ""
     for gate in GATES:
         verdict = ti.xcom_pull(task_ids=gate, key="verdict")
         if verdict:
             gates[gate] = verdict["outcome"]
-            if verdict["outcome"] != "healthy" and not root_cause:
-                root_cause = (
-                    f"{verdict['root_cause']} ({' → '.join(verdict['chain'])})"
-                    if verdict["outcome"] == "failing"
-                    else "unknown: " + ", ".join(verdict["unvouched"])
-                )
+    evidence = first_failure(ti)
+    root_cause = evidence.root_cause
+    if root_cause and evidence.chain:
+        root_cause += f" ({' → '.join(evidence.chain)})"
     rollback = ti.xcom_pull(task_ids="rollback") or {}
-    live_now = switch.get("target") if switch else plan.get("live", "")
+    live_now = switch.get("target") if switch else plan.get("live", "") or abort.get("traffic_on", "")
     outcome = "switched" if switch else ("dry run" if params.get("dry_run") else "not switched")
     if rollback:
         live_now, outcome = rollback.get("to", ""), f"switched, then rolled back ({rollback.get('mode')})"
-        root_cause = root_cause or rollback.get("root_cause", "")
+    elif switch and evidence.step and evidence.step not in BEFORE_TRAFFIC_MOVES:
+        outcome = f"switched, then failed at {evidence.step}; NOT rolled back"
+    # the failed step and its error; with a root cause from the model, the step alone (no repeat)
+    failure = (
+        "" if not evidence.step else f"failed at {evidence.step}" if root_cause else evidence.failed_at()
+    )
     summary = {
-        "app": plan.get("app", ""),
+        "app": plan.get("app") or app,
         "version": params.get("version"),
         "from": f"{plan.get('live') or '-'} {plan.get('live_version') or ''}".strip(),
         "to": plan.get("standby", ""),
         "outcome": outcome,
         "traffic_on": live_now,
         "gates": gates,
-        "root_cause": root_cause,
+        "root_cause": root_cause or evidence.cause,
+        "failed_step": evidence.step,
     }
     note = (
-        f"{summary['app']} {summary['version']}: {outcome}; traffic on {live_now or '?'}"
-        f" (was {summary['from']}); gates: "
+        f"{summary['app']} {summary['version']}: {outcome}; traffic on {live_now or 'unknown'}"
+        + (f" (was {summary['from']})" if plan.get("live") else "")
+        + "; gates: "
         + (", ".join(f"{g.split('.')[-1]} {o}" for g, o in gates.items()) or "none ran")
+        + (f"; {failure}" if failure else "")
         + (f"; root cause: {root_cause}" if root_cause else "")
+        + (f"; reason: {params['reason']}" if params.get("reason") else "")
     )
     summary["note"] = note[:1000]
     log.info("RELEASE SUMMARY: %s", summary["note"])

@@ -73,6 +73,7 @@ class ReleaseWatchOperator(SwitchyardOperator):
             self.decide(context, f"{self.kind} of 0 minutes", "nothing to watch")
             return []
         run_id = context["run_id"]
+        self.renew_lock(context)  # the trigger renews it at every checkpoint of a long bake
         history = self._history()
         progress = history.start_checkpoints(run_id, self.kind, time.time())
         if not progress:  # no record for this run (a hand-made run): keep time in the trigger alone
@@ -130,6 +131,7 @@ class ReleaseWatchOperator(SwitchyardOperator):
             last = results[-1]
             if last.get("artifact_url"):
                 ti.xcom_push(key="artifact_url", value=last["artifact_url"])
+                ti.task.published_artifact_url = last["artifact_url"]  # the task's link button
             if last.get("verdict"):
                 ti.xcom_push(key="verdict", value=last["verdict"])
         failed = next((r for r in results if not r.get("passed")), None)
@@ -150,5 +152,7 @@ class ReleaseWatchOperator(SwitchyardOperator):
             if root_cause and root_cause != "none"
             else f"{self.colour}: the gate named no root cause"
         )
-        self.decide(context, f"{line}: {problems}", "fail → roll back", root_cause=root_cause, chain=chain)
+        self.decide(
+            context, f"{line}: {problems}", "fail → roll back", stops=True, root_cause=root_cause, chain=chain
+        )
         raise AirflowFailException(f"{line} failed — {cause}: {problems}")

@@ -50,14 +50,14 @@ def create_app() -> FastAPI:
     @app.get("/releases", response_class=HTMLResponse, dependencies=[_authorised()])
     def releases() -> HTMLResponse:
         from switchyard.airflow.artifacts import artifacts_root
-        from switchyard.airflow.ui.page import releases_page
+        from switchyard.airflow.ui.page import PAGE_HEADERS, releases_page
         from switchyard.airflow.ui.releases import model_files, read_app
 
         conn_id = os.environ.get("SWITCHYARD_KUBERNETES_CONN_ID", "kubernetes_default")
         views = [read_app(path, conn_id) for path in model_files()]
         prefix = base_path()
         links = {v.app: run_artifact_links(artifacts_root(), v, prefix) for v in views}
-        return HTMLResponse(releases_page(views, prefix, links), headers={"Cache-Control": "no-store"})
+        return HTMLResponse(releases_page(views, prefix, links), headers=PAGE_HEADERS)
 
     @app.get("/artifacts/{dag_id}/{rest:path}", dependencies=[_authorised()])
     def artifact(dag_id: str, rest: str, request: Request):

@@ -42,6 +42,18 @@ figcaption { color: #57606a; font-size: 13px; margin-bottom: 6px; }
 """
 
 
+# The page is ours, its values are not (records live in a ConfigMap): no script at all, styles
+# inline, images inline, framed only by Airflow's UI on the same origin.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
 def run_href(base_path: str, dag_id: str, run_id: str) -> str:
     """The Airflow UI page of a DAG run."""
     return f"{base_path}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
@@ -54,6 +66,8 @@ def _status(status: str) -> str:
 def _row(record: ReleaseRecord, view: AppReleases, base_path: str, artifacts: dict[str, str]) -> str:
     dag_id = record.dag_id or view.dag_id
     cause = escape(record.root_cause) if record.root_cause else "—"
+    if record.failed_step:
+        cause = f'<div class="step">failed at {escape(record.failed_step)}</div>{cause}'
     if record.chain:
         cause += f'<div class="chain">{escape(" → ".join(record.chain))}</div>'
     started = escape(record.started_at.replace("T", " ").removesuffix("Z")) if record.started_at else "—"
@@ -66,7 +80,8 @@ def _row(record: ReleaseRecord, view: AppReleases, base_path: str, artifacts: di
     files = artifacts.get(record.run_id)
     files_link = f'<a href="{escape(files)}">files</a>' if files else ""
     return (
-        f'<tr data-number="{record.number}"><td>#{record.number}</td><td>{escape(record.version)}</td>'
+        f'<tr data-number="{escape(str(record.number))}"><td>#{escape(str(record.number))}</td>'
+        f"<td>{escape(record.version)}</td>"
         f'<td class="colour-{escape(record.colour)}">{escape(record.colour)}</td><td>{_status(record.status)}</td>'
         f"<td>{started}</td><td>{finished}</td><td>{cause}</td><td>{run}</td><td>{files_link}</td></tr>"
     )
@@ -108,7 +123,7 @@ def app_section(view: AppReleases, base_path: str, artifacts: dict[str, str]) ->
     if view.graph_svg:
         failure = view.last_failure
         caption = (
-            f"Model graph — the chain of release #{failure.number} ({escape(failure.status)}) in red, "
+            f"Model graph — the chain of release #{escape(str(failure.number))} ({escape(failure.status)}) in red, "
             f"root cause {escape(failure.root_cause or 'unknown')}"
             if failure
             else "Model graph — no failed release on record"

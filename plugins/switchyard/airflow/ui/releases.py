@@ -96,8 +96,9 @@ def read_app(
 
     cluster = ClusterReader(kubernetes_conn_id=kubernetes_conn_id, request_timeout=request_timeout)
     try:
-        records = ReleaseHistory(cluster.core, spec.app, spec.namespace).read()
+        records, unreadable = ReleaseHistory(cluster.core, spec.app, spec.namespace).read_readable()
         view.records = list(reversed(records))
+        view.problems.extend(unreadable)
     except Exception as exc:
         view.problems.append(
             f"release records (configmap {spec.namespace}/switchyard-releases-{spec.app}): {_why(exc)}"
