@@ -110,11 +110,11 @@ def main() -> None:
     from kubernetes import client, config
 
     from switchyard.localenv.client import EmulatorClient
-    from switchyard.localenv.stack import Stack
+    from switchyard.localenv.stack import Stack, free_port
 
     state = Path(tempfile.mkdtemp(prefix="switchyard-bench-"))
     try:
-        with Stack(state_dir=state, time_scale=60.0, quiet=True, api_port=0) as stack:
+        with Stack(state_dir=state, time_scale=60.0, quiet=True, api_port=free_port()) as stack:
             api = stack.api()
             api.wait_for_dag(DAG_ID)
             api.request("PATCH", "/dags/drift_check", {"is_paused": True})

@@ -20,9 +20,9 @@ def gate(scope: str = "live") -> ModelGateOperator:
 @pytest.mark.parametrize(("scope", "colour"), [("live", ""), ("standby", ""), ("live", "purple")])
 def test_a_colour_scope_without_a_colour_is_an_error_not_the_whole_model(scope, colour):
     with pytest.raises(AirflowFailException, match="needs the colour it is about"):
-        gate_view(gate(scope), scope, colour)
+        gate_view(gate(scope).model, gate(scope).spec, scope, colour)
 
 
 def test_a_colour_scope_vouches_for_names_its_view_has():
-    view, vouch, _ = gate_view(gate("standby"), "standby", "green")
+    view, vouch, _ = gate_view(gate("standby").model, gate("standby").spec, "standby", "green")
     assert vouch and all(name in view.components for name in vouch)

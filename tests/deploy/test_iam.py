@@ -94,6 +94,9 @@ def recorded(local_env) -> list[AwsCall]:
             depends=[],
         )
     )
+    from switchyard.probes.clients import forget_aws_clients
+
+    forget_aws_clients()  # clients built by an earlier test would not carry the recording hook
     results = {}
     with pytest.MonkeyPatch.context() as env, recorded_aws_calls() as calls:
         for name, value in local_env.airflow_env().items():  # the local AWS's connection

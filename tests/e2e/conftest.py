@@ -20,13 +20,13 @@ from kubernetes import client, config
 
 @pytest.fixture(scope="session")
 def stack(request):
-    from switchyard.localenv.stack import Stack
+    from switchyard.localenv.stack import Stack, free_port
 
     # Not under pytest's tmp dir: pytest keeps its root private (0700) on every session start, and
     # PostgreSQL (run as the postgres user when we are root) must reach its data dir.
     state_dir = Path(tempfile.mkdtemp(prefix="switchyard-e2e-"))
     try:
-        with Stack(state_dir=state_dir, time_scale=60.0, quiet=True) as running:
+        with Stack(state_dir=state_dir, time_scale=60.0, quiet=True, api_port=free_port()) as running:
             api = running.api()
             api.wait_for_dag(DAG_ID)
             # The hourly drift check would run at once on a new stack: not what these tests are about.

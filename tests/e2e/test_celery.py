@@ -15,13 +15,15 @@ from kubernetes import client, config
 
 @pytest.fixture(scope="module")
 def celery_stack(request):
-    from switchyard.localenv.stack import Stack
+    from switchyard.localenv.stack import Stack, free_port
 
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed (make test installs it as root: make redis)")
     state_dir = Path(tempfile.mkdtemp(prefix="switchyard-e2e-celery-"))
     try:
-        with Stack(state_dir=state_dir, executor="celery", time_scale=60.0, quiet=True) as running:
+        with Stack(
+            state_dir=state_dir, executor="celery", time_scale=60.0, quiet=True, api_port=free_port()
+        ) as running:
             api = running.api()
             api.wait_for_dag(DAG_ID)
             api.request("PATCH", "/dags/drift_check", {"is_paused": True})

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 
 from e2e_helpers import DAG_ID, FAST, wait_until
 
 OTHER = {"blue": "green", "green": "blue"}
+
+
+def not_live(cluster, live: str) -> str:
+    """A healthy version that is not the one serving (releasing the live version is refused)."""
+    return "v1" if cluster.images()[f"acme-shop-nginx-{live}"] == "v2" else "v2"
 
 
 def _bake_started(cluster, run_id: str, checkpoints_done: int = 0):
@@ -71,10 +75,9 @@ def test_regression_in_the_bake_is_rolled_back_and_a_second_release_meanwhile_is
     live = cluster.colour()
     conf = {**FAST, "version": "v10-late-regression", "bake_minutes": 0.5}
     run_id = api.trigger(DAG_ID, conf, note="e2e: late regression")["dag_run_id"]
-    second = {}
-    threading.Timer(
-        1.0, lambda: second.update(api.trigger(DAG_ID, {**FAST, "version": "v2"}, note="e2e: second"))
-    ).start()
+    # the second release comes once the first holds the lock (about 1 s after it was triggered)
+    api.wait_for_task(DAG_ID, run_id, "lock", {"success"}, timeout=120)
+    second = api.trigger(DAG_ID, {**FAST, "version": not_live(cluster, live)}, note="e2e: second")
     api.wait_for_task(DAG_ID, run_id, "bake", {"deferred"}, timeout=300)
     wait_until(_bake_started(cluster, run_id, 1), timeout=60, what="bake checkpoint 1")
     emulator.set_behaviour("v10-late-regression", "crash_loop")  # the new version starts failing
@@ -119,7 +122,8 @@ def test_approved_release_whose_task_is_killed_between_selector_patch_and_verifi
     the selector and before it verified the endpoints. Its retry converges: one colour, verified,
     the record consistent, the lock free."""
     live = cluster.colour()
-    run_id = api.trigger(DAG_ID, {**FAST, "version": "v2", "require_approval": True})["dag_run_id"]
+    version = not_live(cluster, live)
+    run_id = api.trigger(DAG_ID, {**FAST, "version": version, "require_approval": True})["dag_run_id"]
     api.wait_for_task(DAG_ID, run_id, "approve", {"deferred", "running"}, timeout=300)
     wait_until(lambda: api.pending_approvals(DAG_ID, run_id), timeout=60, what="the approval request")
     # The verification's first read of the Service's endpoints hangs, so the kill lands in between.
@@ -148,7 +152,7 @@ def test_approved_release_whose_task_is_killed_between_selector_patch_and_verifi
 
 def test_a_rejected_approval_stops_the_release(api, cluster, fresh):
     live = cluster.colour()
-    version = "v1" if cluster.images()[f"acme-shop-nginx-{live}"] == "v2" else "v2"  # not the live one
+    version = not_live(cluster, live)
     run_id = api.trigger(DAG_ID, {**FAST, "version": version, "require_approval": True})["dag_run_id"]
     wait_until(lambda: api.pending_approvals(DAG_ID, run_id), timeout=300, what="the approval request")
     api.answer_approval(DAG_ID, run_id, "approve", "Reject")

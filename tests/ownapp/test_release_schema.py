@@ -50,6 +50,7 @@ def test_the_schema_documents_every_key_the_release_spec_reads():
         "smoke",
         "migration",
         "thresholds",
+        "shared",
     }
     documented = []
 
@@ -119,7 +120,7 @@ def test_an_unknown_key_lists_the_known_ones(capsys, tmp_path):
     _, _, problems = validate(capsys, with_release(tmp_path, "  treshholds: {}\n"))
     assert (
         problems[0]["fix"]
-        == "expected one of: image_repository, switch, gateway, smoke, migration, thresholds"
+        == "expected one of: image_repository, switch, gateway, smoke, migration, thresholds, shared"
     )
 
 

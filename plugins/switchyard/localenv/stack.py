@@ -276,7 +276,7 @@ class Stack:
             env["AIRFLOW__CORE__EXECUTOR"] = "CeleryExecutor"
             env["AIRFLOW__CELERY__BROKER_URL"] = f"redis://127.0.0.1:{self.ports['redis']}/0"
             env["AIRFLOW__CELERY__RESULT_BACKEND"] = (
-                f"db+postgresql://airflow@127.0.0.1:{self.ports['postgres']}/airflow"
+                f"db+postgresql+psycopg2://airflow@127.0.0.1:{self.ports['postgres']}/airflow"
             )
         return env
 
@@ -369,6 +369,13 @@ class Stack:
         self._say(f"· waiting for the api-server on {self.url}")
         _wait("the api-server", lambda: _http_ok(f"{self.url}/api/v2/version"), 180, self.processes)
         _wait("scheduler, triggerer and dag-processor", self._healthy, 180, self.processes)
+        try:  # the api-server that answered is ours (not another Airflow already on this port)
+            self.api().request("GET", "/version")
+        except Exception as exc:
+            raise StackError(
+                f"{self.url} answers but does not accept this stack's admin password ({exc}): another "
+                "Airflow is on that port; stop it or pass --port"
+            ) from None
         (self.state_dir / "stack.json").write_text(
             json.dumps({"pid": os.getpid(), "url": self.url, "ports": self.ports, "executor": self.executor})
         )

@@ -64,6 +64,13 @@ def aws_client(service: str, conn_id: str | None, request_timeout: float, region
     return client
 
 
+def forget_aws_clients() -> None:
+    """Drop the clients built so far: the next call builds afresh (tests that hook botocore's
+    events on new clients, or a changed connection that keeps its name)."""
+    with _clients_lock:
+        _clients.clear()
+
+
 def _build_aws_client(service: str, conn_id: str | None, request_timeout: float, region: str | None) -> Any:
     import importlib
 
