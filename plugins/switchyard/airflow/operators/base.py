@@ -67,7 +67,10 @@ def airflow_run_state(ti: Any, dag_id: str, run_id: str) -> str | None:
     try:
         if ti.get_dr_count(dag_id=dag_id, run_ids=[run_id]) == 0:
             return "absent"
-        return str(ti.get_dagrun_state(dag_id=dag_id, run_id=run_id))
+        state = ti.get_dagrun_state(dag_id=dag_id, run_id=run_id)
+        # The Task SDK hands back a DagRunState enum on the real runtime: str() of it reads
+        # "DagRunState.RUNNING", which no state name matches (a running holder looked finished).
+        return str(getattr(state, "value", state)).lower()
     except Exception:  # an older Task SDK or an API error: the caller falls back on the lease's expiry
         return None
 

@@ -18,7 +18,7 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import CoordinationV1Api
 
-from switchyard.airflow.operators.base import SwitchyardOperator
+from switchyard.airflow.operators.base import SwitchyardOperator, airflow_run_state
 from switchyard.engine.errors import SwitchyardError
 from switchyard.release import drift as dc
 from switchyard.release.colours import layout
@@ -280,18 +280,14 @@ class RecordVsLiveCheckOperator(DriftCheckOperator):
         return "released by this run" if outcome == "released" else f"not released: {outcome}"
 
     def run_state(self, context: Context, dag_id: str, run_id: str) -> str | None:
-        """The holder run's state from Airflow through the Task SDK (tasks have no database access):
-        ``absent`` when there is no such run, None when Airflow cannot be asked."""
-        if not dag_id or dag_id == "?":
-            return None
-        ti = context["ti"]
-        try:
-            if ti.get_dr_count(dag_id=dag_id, run_ids=[run_id]) == 0:
-                return "absent"
-            return str(ti.get_dagrun_state(dag_id=dag_id, run_id=run_id))
-        except Exception as exc:  # an older Task SDK or an API error: the lease's expiry decides
-            self.log.warning("could not ask Airflow for run %s of %s: %s", run_id, dag_id, exc)
-            return None
+        """The holder run's state from Airflow (``absent`` when there is no such run, None when
+        Airflow cannot be asked): the one reading the release lock uses too."""
+        state = airflow_run_state(context["ti"], dag_id, run_id)
+        if state is None and dag_id and dag_id != "?":
+            self.log.warning(
+                "could not ask Airflow for run %s of %s: the lease's expiry decides", run_id, dag_id
+            )
+        return state
 
 
 class LiveHealthCheckOperator(DriftCheckOperator):
