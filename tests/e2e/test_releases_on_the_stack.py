@@ -89,7 +89,8 @@ def test_regression_in_the_bake_is_rolled_back_and_a_second_release_meanwhile_is
     assert cluster.colour() == live
     record = cluster.record(run_id)
     assert record["status"] == "RolledBack"
-    assert record["root_cause"] in (f"acme-shop-nginx-{OTHER[live]}", f"acme-shop-php-fpm-{OTHER[live]}")
+    # every deployment of the new colour runs the regressing image: the cause is one of them
+    assert record["root_cause"].startswith("acme-shop-") and record["root_cause"].endswith(f"-{OTHER[live]}")
     # the second release, triggered 1 s after the first, was refused at the lock, naming the first
     refused = api.wait_for_run(DAG_ID, second["dag_run_id"], timeout=120)
     refused_states = api.task_states(DAG_ID, second["dag_run_id"])
