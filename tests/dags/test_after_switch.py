@@ -1,5 +1,6 @@
-"""After the switch: bake degradation, shared-dependency failure, resuming a bake, a switch that
-crashed before verifying, rollback to a version from history, and the history itself."""
+"""After the switch: bake degradation, shared-dependency failure, resuming a bake, rollback to a
+version from history, and the history itself. (A switch killed before it verified is an end-to-end
+test on the real runtime: tests/e2e.)"""
 
 from __future__ import annotations
 
