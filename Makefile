@@ -47,7 +47,7 @@ FORCE:
 demo: $(STAMP) postgres
 	@$(PY) -m switchyard.localenv.demo
 
-test: $(STAMP) chromium postgres lint
+test: $(STAMP) chromium postgres redis lint
 	@$(PY) -m pytest -n 3 --dist loadfile
 
 # The production topology of docker-compose.yaml as processes on this machine, until Ctrl-C:
