@@ -8,7 +8,7 @@ FROM apache/airflow:3.3.2-python3.11
 # Every package pinned with its hash (apache-airflow, the amazon, cncf-kubernetes, standard, slack
 # providers, moto for the local AWS, ...). pip runs as the image's airflow user (PIP_USER).
 COPY --chown=airflow:0 requirements.lock /opt/airflow/requirements.lock
-RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes -r /opt/airflow/requirements.lock
+RUN pip install --no-cache-dir --disable-pip-version-check --no-deps --require-hashes -r /opt/airflow/requirements.lock
 
 # Refuse to build an image whose Airflow or providers differ from the lock's pins.
 RUN python -c 'import re; from importlib.metadata import version; \

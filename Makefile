@@ -29,6 +29,9 @@ case " $(SUPPORTED_PYTHONS) " in \
 esac
 endef
 
+# The lock is complete (every transitive dependency, pinned and hashed), so pip installs it with
+# --no-deps: resolving again trips pip's hash mode on extras (celery[redis] from the celery provider
+# made pip fetch celery 5.7.0 and stop). `pip check` then proves the set is consistent.
 # The venv, then the `switchyard` command (console script of pyproject.toml) as an editable install of
 # plugins/ without dependencies or network: setuptools comes from the lock.
 $(STAMP): requirements.lock pyproject.toml $(if $(VENV_IS_WRONG),FORCE)
@@ -38,7 +41,8 @@ $(STAMP): requirements.lock pyproject.toml $(if $(VENV_IS_WRONG),FORCE)
 	  rm -rf $(VENV); fi
 	@echo "==> creating $(VENV) from requirements.lock (first run only, ~4 minutes, ~930 MB)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements.lock
+	@$(PY) -m pip check --disable-pip-version-check >/dev/null
 	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --no-index -e .
 	@touch $(STAMP)
 

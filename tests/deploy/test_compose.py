@@ -249,7 +249,7 @@ def test_the_image_is_the_locked_airflow_with_the_lock_installed():
     [base] = re.findall(r"^FROM\s+(\S+)", dockerfile, re.M)
     assert base == f"apache/airflow:{pins['apache-airflow']}-python3.11"
     assert (
-        "pip install --no-cache-dir --disable-pip-version-check --require-hashes -r /opt/airflow/requirements.lock"
+        "pip install --no-cache-dir --disable-pip-version-check --no-deps --require-hashes -r /opt/airflow/requirements.lock"
         in dockerfile
     )
     assert "COPY --chown=airflow:0 requirements.lock /opt/airflow/requirements.lock" in dockerfile

@@ -91,7 +91,7 @@ def test_a_venv_a_wrong_interpreter_made_is_rebuilt(tmp_path):
     assert f"{good} -m venv {venv}" in calls
     pip_calls = [c for c in calls if c.startswith(f"{venv}/bin/python -m pip install")]
     assert len(pip_calls) == 2
-    assert "--require-hashes -r requirements.lock" in pip_calls[0]
+    assert "--no-deps --require-hashes -r requirements.lock" in pip_calls[0]
     assert pip_calls[1].endswith("--no-deps --no-build-isolation --no-index -e .")
 
 
