@@ -104,6 +104,21 @@ def regressing_release(api, cluster_core, emulator, version: str) -> None:
     print(
         f"  failing sample → selector restored: {restored - sampled:.1f} s   target ≤ 2 s beyond the sampling interval"
     )
+    by_trigger = failing.get("traffic_restored") or {}
+    if by_trigger.get("done"):
+        print(
+            f"  restored by the bake's trigger: patch + endpoints verified in "
+            f"{by_trigger['verified_at'] - by_trigger['started_at']:.1f} s, before the diagnosis"
+        )
+    else:
+        print(f"  not restored by the trigger: {by_trigger.get('detail', 'no attempt recorded')}")
+    tis = api.task_instances(DAG_ID, run_id)
+    rollback = tis.get("rollback") or {}
+    if rollback.get("end_date"):
+        done = datetime.fromisoformat(rollback["end_date"].replace("Z", "+00:00")).timestamp()
+        print(
+            f"  failing sample → rollback task done (verified, new colour scaled to 0, recorded): {done - sampled:.1f} s"
+        )
 
 
 def main() -> None:

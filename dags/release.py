@@ -269,6 +269,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             kind="watch",
             duration_minutes="{{ params.watch_minutes }}",
             interval_seconds="{{ params.watch_interval_seconds }}",
+            on_migrated_rollback="{{ params.on_migrated_rollback }}",
         )
         bake = ReleaseWatchOperator(
             task_id="bake",
@@ -278,6 +279,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             kind="bake",
             duration_minutes="{{ params.bake_minutes }}",
             interval_seconds="{{ params.watch_interval_seconds }}",
+            on_migrated_rollback="{{ params.on_migrated_rollback }}",
             retries=3,  # a worker or triggerer restart resumes at the checkpoint reached
         )
         cleanup = CleanupOperator(task_id="cleanup_old_colour", model_path=model, old=LIVE)

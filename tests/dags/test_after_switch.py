@@ -35,6 +35,10 @@ def test_degradation_at_a_bake_checkpoint_rolls_back(cluster_env, release_dag, e
     assert task_states["cleanup_old_colour"] == "upstream_failed"
     checkpoints = xcom(run, "bake", "checkpoints")
     assert checkpoints[0]["passed"] is True and checkpoints[-1]["passed"] is False
+    # the bake itself put traffic back on blue at the failure, before the rollback task ran
+    restored = checkpoints[-1]["traffic_restored"]
+    assert restored["done"] is True and restored["to"] == "blue"
+    assert "traffic restored to blue by the bake" in xcom(run, "rollback", "incident_report")
     after = cluster_state(cluster_env)
     assert after["colour"] == "blue" and after["replicas"]["acme-shop-nginx-green"] == 0
     [record] = history(cluster_env)
@@ -69,6 +73,41 @@ def test_rds_down_during_the_bake_names_rds_and_does_not_roll_back(cluster_env, 
     assert after["leases"] == []
     note = xcom(run, "summary")["note"]  # never "switched … gates healthy"
     assert note.startswith("acme-shop v2: switched, then failed at bake; NOT rolled back; traffic on green")
+
+
+def test_a_breach_restores_traffic_first_and_a_shared_cause_found_after_keeps_it_there(
+    cluster_env, release_dag, local_env, emulator_for
+):
+    """Decision: at a metrics breach the bake puts traffic back on blue before it diagnoses. When the
+    diagnosis then names a shared dependency, traffic stays on blue (the colour verified before the
+    switch; flapping back cannot help) and green stays warm for a person to decide."""
+    emulator = emulator_for(cluster_env)
+    rds = local_env.aws.client("rds")
+
+    def break_green_and_rds() -> None:
+        rds.stop_db_instance(DBInstanceIdentifier="acme-shop-stage-rds")
+        emulator.set_behaviour("v2", "http_5xx", rate=1.0)
+
+    acted = when(watch_started(cluster_env, "bake", checkpoints_done=1), break_green_and_rds)
+    try:
+        run = release_dag.test(
+            run_conf={**FAST, "version": "v2", "bake_minutes": 0.5, "watch_interval_seconds": 1}
+        )
+    finally:
+        rds.start_db_instance(DBInstanceIdentifier="acme-shop-stage-rds")
+        emulator.clear_behaviour("v2")
+    acted.check()
+    assert run.state == "failed"
+    assert states(run)["rollback"] == "success"
+    failed = next(c for c in xcom(run, "bake", "checkpoints") if not c["passed"])
+    assert failed["problems"][-1].startswith("metrics: error ratio")
+    assert failed["traffic_restored"]["done"] is True and failed["root_cause"] == "rds"
+    after = cluster_state(cluster_env)
+    assert after["colour"] == "blue"
+    assert after["replicas"]["acme-shop-nginx-green"] == 2  # kept warm
+    [record] = history(cluster_env)
+    assert record["status"] == "RolledBack"
+    assert record["root_cause"].startswith("rds") and "shared: blue depends on it too" in record["root_cause"]
 
 
 def test_rollback_to_a_version_from_history(cluster_env, release_dag, rollback_dag):

@@ -89,6 +89,9 @@ def test_regression_in_the_bake_is_rolled_back_and_a_second_release_meanwhile_is
     assert cluster.colour() == live
     record = cluster.record(run_id)
     assert record["status"] == "RolledBack"
+    # the bake's trigger put traffic back itself, before the diagnosis and the rollback task
+    failing = next(c for c in record["checkpoints"]["bake"]["results"] if not c["passed"])
+    assert failing["traffic_restored"]["done"] is True and failing["traffic_restored"]["to"] == live
     # every deployment of the new colour runs the regressing image: the cause is one of them
     assert record["root_cause"].startswith("acme-shop-") and record["root_cause"].endswith(f"-{OTHER[live]}")
     # the second release, triggered 1 s after the first, was refused at the lock, naming the first

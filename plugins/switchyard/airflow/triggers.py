@@ -6,6 +6,10 @@ each checkpoint's result in the release record as it happens. It wakes the worke
 last checkpoint passed, or at the first failure. Its kwargs are primitives and absolute times, and
 its progress is in the release record, so after a triggerer restart it goes on at the checkpoint
 it had reached instead of starting over.
+
+At a failure it puts traffic back on the old colour itself, before the diagnosis and before the
+worker wakes: a scheduler round trip and a model gate cost seconds of errors for every user. The
+rollback task that follows finds traffic already back, verifies it and does the rest.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class ReleaseWatchTrigger(BaseTrigger):
         prometheus_conn_id: str = "prometheus_default",
         max_probes: int = 80,
         deadline_seconds: float = 120.0,
+        restore_to: str = "",
+        verify_timeout_seconds: float = 30.0,
     ) -> None:
         super().__init__()
         self.kind, self.model_path, self.colour = kind, model_path, colour
@@ -52,6 +58,9 @@ class ReleaseWatchTrigger(BaseTrigger):
         self.kubernetes_conn_id, self.aws_conn_id = kubernetes_conn_id, aws_conn_id
         self.prometheus_conn_id = prometheus_conn_id
         self.max_probes, self.deadline_seconds = int(max_probes), float(deadline_seconds)
+        # the old colour to put traffic back on at a failure; "" = leave it to the rollback task
+        # (a first deployment, or on_migrated_rollback=stop after a migration)
+        self.restore_to, self.verify_timeout_seconds = restore_to, float(verify_timeout_seconds)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -70,6 +79,8 @@ class ReleaseWatchTrigger(BaseTrigger):
                 "prometheus_conn_id": self.prometheus_conn_id,
                 "max_probes": self.max_probes,
                 "deadline_seconds": self.deadline_seconds,
+                "restore_to": self.restore_to,
+                "verify_timeout_seconds": self.verify_timeout_seconds,
             },
         )
 
@@ -110,6 +121,40 @@ class ReleaseWatchTrigger(BaseTrigger):
         except Exception as exc:  # the lock is a guard, not the work: never fail the bake for it
             self.log.warning("could not renew the release lock: %s", exc)
 
+    def _restore_traffic(self, why: str) -> dict[str, Any]:
+        """Put traffic back on the old colour and verify it; what happened, for the record.
+
+        Only from the colour this wait watches (never moves traffic a person moved elsewhere) and
+        only onto ready pods (``switch`` refuses an empty colour). Any error leaves the move to the
+        rollback task, which reads the Service again."""
+        from switchyard.release.switch import TrafficSwitch
+
+        started = time.time()
+        outcome: dict[str, Any] = {"to": self.restore_to, "why": why, "started_at": started, "done": False}
+        switch = TrafficSwitch(
+            self.history.core.api_client, self.spec.service, self.spec.namespace, log=self.log.warning
+        )
+        try:
+            live = switch.live_colour()
+            if live != self.colour:
+                outcome["detail"] = f"traffic is on {live or 'no colour'}, not {self.colour}: left as it is"
+                return outcome
+            result = switch.switch(self.restore_to, timeout=self.verify_timeout_seconds)
+        except Exception as exc:  # the rollback task retries the move with its own reads
+            outcome["detail"] = f"could not restore traffic to {self.restore_to}: {exc}"[:500]
+            self.log.error("%s", outcome["detail"])
+            return outcome
+        outcome.update(done=True, verified_at=time.time(), endpoints=len(result.endpoints))
+        self.log.warning(
+            "DECISION: %s → traffic restored to %s and verified in %.1fs (%d pods); diagnosing %s now",
+            why,
+            self.restore_to,
+            outcome["verified_at"] - started,
+            len(result.endpoints),
+            self.colour,
+        )
+        return outcome
+
     def _recorded(self) -> list[dict[str, Any]]:
         return list(self.history.checkpoint_progress(self.run_id, self.kind).get("results", []))
 
@@ -142,7 +187,9 @@ class ReleaseWatchTrigger(BaseTrigger):
         path = next((p for p in shortest_paths(view, {}, FactStore()) if p[-1] == component), [component])
         return component, path
 
-    def _checkpoint(self, index: int, sample: dict[str, Any], breach_reason: str) -> dict[str, Any]:
+    def _checkpoint(
+        self, index: int, sample: dict[str, Any], breach_reason: str, restored: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """Run the model gate, judge the checkpoint, save its evidence and record its result."""
         from switchyard.airflow.artifacts import artifact_url
         from switchyard.airflow.operators.gate import diagnose_scope, save_evidence
@@ -178,6 +225,13 @@ class ReleaseWatchTrigger(BaseTrigger):
         report, picture = save_evidence(
             self.model, view, diagnosis, self.dag_id, self.run_id, name, "live", self.colour
         )
+        # the gate failed without a metrics breach: restore now, unless its cause is a dependency
+        # both colours share (then going back cannot help: release.shared)
+        shared_cause = result["root_cause"] in self.spec.shared
+        if not result["passed"] and self.restore_to and restored is None and not shared_cause:
+            restored = self._restore_traffic("; ".join(result["problems"]))
+        if restored is not None:
+            result["traffic_restored"] = restored
         result["artifact_url"] = artifact_url(picture)
         result["verdict"] = {
             k: report.get(k) for k in ("outcome", "root_cause", "root_state", "chain", "summary")
@@ -226,9 +280,12 @@ class ReleaseWatchTrigger(BaseTrigger):
                 if why or remaining <= 0:
                     break
                 await asyncio.sleep(min(self.sample_seconds, remaining))
+            restored = None
             if why:
                 self.log.warning("breach while waiting for checkpoint %d: %s", index + 1, why)
-            result = await asyncio.to_thread(self._checkpoint, index, sample, why)
+                if self.restore_to:  # traffic first: the diagnosis can wait, users cannot
+                    restored = await asyncio.to_thread(self._restore_traffic, why)
+            result = await asyncio.to_thread(self._checkpoint, index, sample, why, restored)
             results.append(result)
             if not result["passed"]:
                 failed = result

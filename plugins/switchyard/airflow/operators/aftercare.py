@@ -324,7 +324,30 @@ class RollbackOperator(SwitchyardOperator):
             verdict = run_gate(self, context, "standby", old, "old_colour_check").verdict
             return verdict.outcome == "failing" and verdict.root_cause == evidence.root_cause
 
+        # The watch or bake may have put traffic back already, at the breach, before the diagnosis.
+        restored = next(
+            (
+                c["traffic_restored"]
+                for c in checkpoints or []
+                if (c.get("traffic_restored") or {}).get("done")
+            ),
+            None,
+        )
+        if restored and live == old:
+            timeline.append(
+                (
+                    _iso(restored.get("verified_at")),
+                    f"traffic restored to {old} by the {evidence.step} at the failure, before the "
+                    f"diagnosis ({restored.get('verified_at', 0) - restored.get('started_at', 0):.1f}s)",
+                )
+            )
         stay = keep_traffic_on_new(evidence, spec.layout.components(new), spec.shared, old_fails_same)
+        keep_new_warm = ""
+        if stay and restored and live == old:
+            # Traffic is already back on the colour verified before the switch: moving it to a
+            # colour that fails the same would only flap. It stays; the new colour stays warm.
+            keep_new_warm = stay
+            stay = ""
         if stay:
             why = (
                 f"{stay}: rolling back to {old} cannot help; traffic stays on {new}, {old} stays warm, paging"
@@ -418,10 +441,20 @@ class RollbackOperator(SwitchyardOperator):
                 evidence.root_cause, evidence.chain = verdict.root_cause, verdict.chain
                 evidence.confirmed = verdict.root_confirmed
                 timeline.append((now_iso(), f"diagnosed {new}: {verdict.root_cause} ({verdict.root_state})"))
-        scaled = {c: workloads.scale(c, 0) for c in spec.layout.components(new)}
-        timeline.append((now_iso(), f"{new} scaled to 0"))
+        if keep_new_warm:
+            scaled = {}
+            timeline.append((now_iso(), f"{new} kept warm: {keep_new_warm}"))
+        else:
+            scaled = {c: workloads.scale(c, 0) for c in spec.layout.components(new)}
+            timeline.append((now_iso(), f"{new} scaled to 0"))
         history.finish(
-            run_id, "RolledBack", root_cause=evidence.cause, chain=evidence.chain, failed_step=evidence.step
+            run_id,
+            "RolledBack",
+            root_cause=f"{evidence.cause} (shared: {old} depends on it too)"
+            if keep_new_warm
+            else evidence.cause,
+            chain=evidence.chain,
+            failed_step=evidence.step,
         )
         previous = next(
             (
@@ -444,7 +477,8 @@ class RollbackOperator(SwitchyardOperator):
             notification_line(
                 spec.app,
                 plan.get("version", ""),
-                f"ROLLED BACK to {old} {plan.get('live_version')} after {evidence.step or 'a failed step'}",
+                f"ROLLED BACK to {old} {plan.get('live_version')} after {evidence.step or 'a failed step'}"
+                + (f"; {keep_new_warm}: {new} kept warm, paging" if keep_new_warm else ""),
                 evidence.cause[:300],
                 link,
             ),
@@ -453,7 +487,8 @@ class RollbackOperator(SwitchyardOperator):
         self.decide(
             context,
             evidence.line(),
-            f"{mode} rollback to {old}, verified; {new} scaled to 0",
+            f"{mode} rollback to {old}, verified; "
+            + (f"{new} kept warm ({keep_new_warm})" if keep_new_warm else f"{new} scaled to 0"),
             root_cause=evidence.root_cause,
             chain=evidence.chain,
             scaled=scaled,

@@ -34,9 +34,17 @@ class ReleaseWatchOperator(SwitchyardOperator):
     :param duration_minutes: how long to watch (0: nothing to do)
     :param interval_seconds: the metrics sampling interval (a breach between checkpoints ends the
         wait at once); the watch's checkpoints are spaced by it too, at least 10 s apart
+    :param on_migrated_rollback: as the rollback's: after a migration, ``stop`` means no automatic
+        move back, so the trigger does not restore traffic either
     """
 
-    template_fields: Sequence[str] = ("model_path", "colour", "duration_minutes", "interval_seconds")
+    template_fields: Sequence[str] = (
+        "model_path",
+        "colour",
+        "duration_minutes",
+        "interval_seconds",
+        "on_migrated_rollback",
+    )
     operator_extra_links = (ArtifactLink(),)
     ui_color = "#e8f5e9"
 
@@ -51,9 +59,11 @@ class ReleaseWatchOperator(SwitchyardOperator):
         prometheus_conn_id: str = "prometheus_default",
         max_probes: int = 80,
         deadline_seconds: float = 120.0,
+        on_migrated_rollback: str = "proceed",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.on_migrated_rollback = on_migrated_rollback
         if kind not in ("watch", "bake"):
             raise ValueError(f"kind {kind!r} must be watch or bake")
         self.colour, self.kind = colour, kind
@@ -63,6 +73,15 @@ class ReleaseWatchOperator(SwitchyardOperator):
 
     def _checkpoints(self) -> list[tuple[float, str]]:
         return checkpoints(self.kind, float(self.duration_minutes), float(self.interval_seconds))
+
+    def _restore_to(self, plan: dict[str, Any]) -> str:
+        """The colour the trigger puts traffic back on at a failure ("" = it leaves that to rollback)."""
+        old = plan.get("live") or ""
+        if not old or old == self.colour:
+            return ""  # a first deployment: nothing to go back to
+        if plan.get("run_migration") and self.on_migrated_rollback == "stop":
+            return ""  # a person decides after a migration
+        return old
 
     def _history(self) -> ReleaseHistory:
         return ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
@@ -92,12 +111,15 @@ class ReleaseWatchOperator(SwitchyardOperator):
             )
         if any(not r.get("passed") for r in results) or len(results) >= len(cps):
             return self.finish(context, {"status": "recorded", "results": results})
+        restore_to = self._restore_to(context["ti"].xcom_pull(task_ids="plan") or {})
         self.log.info(
-            "watching %s for %d checkpoint(s) in the triggerer (no worker slot), sampling every %ss: %s",
+            "watching %s for %d checkpoint(s) in the triggerer (no worker slot), sampling every %ss: %s; "
+            "at a failure traffic goes back to %s at once",
             self.colour,
             len(cps),
             self.interval_seconds,
             "; ".join(label for _, label in cps),
+            restore_to or "(nobody: the rollback task decides)",
         )
         self.defer(
             trigger=ReleaseWatchTrigger(
@@ -114,6 +136,7 @@ class ReleaseWatchOperator(SwitchyardOperator):
                 prometheus_conn_id=self.prometheus_conn_id,
                 max_probes=self.max_probes,
                 deadline_seconds=self.deadline_seconds,
+                restore_to=restore_to,
             ),
             method_name="finish",
         )
@@ -146,6 +169,11 @@ class ReleaseWatchOperator(SwitchyardOperator):
             f"{self.kind} checkpoint {failed['checkpoint']}/{len(cps)} ({failed['label']}) on {self.colour}"
         )
         problems = "; ".join(failed.get("problems", []))
+        restored = failed.get("traffic_restored") or {}
+        if restored.get("done"):
+            problems += f"; traffic already restored to {restored['to']} by the {self.kind}"
+        elif restored:
+            problems += f"; traffic NOT restored by the {self.kind}: {restored.get('detail', '')}"
         root_cause, chain = failed.get("root_cause"), failed.get("chain") or []
         cause = (
             f"root cause {root_cause} ({' → '.join(chain)})"
