@@ -96,3 +96,10 @@ def rollback_dag(release_dag):
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag().get_dag("rollback_acme_shop")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The end-to-end files first: each starts a whole Airflow stack and runs for minutes, so they
+    must start at once on their own xdist workers while the short files fill the rest around them
+    (`make test` passes --no-loadscope-reorder, which keeps this order)."""
+    items.sort(key=lambda item: "e2e" not in item.path.parent.name)

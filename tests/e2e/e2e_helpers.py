@@ -65,3 +65,22 @@ def wait_until(condition, timeout: float = 240, poll: float = 0.3, what: str = "
             return value
         time.sleep(poll)
     raise TimeoutError(f"{what} not reached in {timeout:.0f} s")
+
+
+OTHER = {"blue": "green", "green": "blue"}
+
+
+def not_live(cluster, live: str) -> str:
+    """A healthy version that is not the one serving (releasing the live version is refused)."""
+    return "v1" if cluster.images()[f"acme-shop-nginx-{live}"] == "v2" else "v2"
+
+
+def bake_started(cluster, run_id: str, checkpoints_done: int = 0):
+    def check() -> bool:
+        try:
+            progress = (cluster.record(run_id).get("checkpoints") or {}).get("bake")
+        except StopIteration:
+            return False
+        return progress is not None and len(progress.get("results", [])) >= checkpoints_done
+
+    return check

@@ -1,8 +1,10 @@
 """Releases of acme-shop on the real runtime (scheduler, triggerer, dag-processor, api-server,
 PostgreSQL), triggered and observed through the REST API only.
 
-The tests share one cluster and run in file order; each reads the live colour first and expects
-the other one, so none depends on what an earlier one left."""
+The healthy path, a triggerer restart, a task killed mid-switch and the approval. The failure paths
+are in test_failures_on_the_stack.py, another file so that xdist runs it on another worker with its
+own stack. The tests of a file share one cluster and run in file order; each reads the live colour
+first and expects the other one, so none depends on what an earlier one left."""
 
 from __future__ import annotations
 
@@ -10,25 +12,7 @@ import os
 import signal
 import time
 
-from e2e_helpers import DAG_ID, FAST, wait_until
-
-OTHER = {"blue": "green", "green": "blue"}
-
-
-def not_live(cluster, live: str) -> str:
-    """A healthy version that is not the one serving (releasing the live version is refused)."""
-    return "v1" if cluster.images()[f"acme-shop-nginx-{live}"] == "v2" else "v2"
-
-
-def _bake_started(cluster, run_id: str, checkpoints_done: int = 0):
-    def check() -> bool:
-        try:
-            progress = (cluster.record(run_id).get("checkpoints") or {}).get("bake")
-        except StopIteration:
-            return False
-        return progress is not None and len(progress.get("results", [])) >= checkpoints_done
-
-    return check
+from e2e_helpers import DAG_ID, FAST, OTHER, bake_started, not_live, wait_until
 
 
 def test_healthy_release_through_watch_and_bake_survives_a_triggerer_restart(stack, api, cluster, fresh):
@@ -44,7 +28,7 @@ def test_healthy_release_through_watch_and_bake_survives_a_triggerer_restart(sta
     run_id = run["dag_run_id"]
     api.wait_for_task(DAG_ID, run_id, "bake", {"deferred"}, timeout=300)
     slots = []
-    wait_until(_bake_started(cluster, run_id, 1), timeout=60, what="bake checkpoint 1")
+    wait_until(bake_started(cluster, run_id, 1), timeout=180, what="bake checkpoint 1")
     for _ in range(6):
         slots.append(api.occupied_slots())
         time.sleep(0.25)
@@ -69,56 +53,6 @@ def test_healthy_release_through_watch_and_bake_survives_a_triggerer_restart(sta
     assert api.task_log(DAG_ID, run_id, "cleanup_old_colour").count("NOTIFY:") == 1
 
 
-def test_regression_in_the_bake_is_rolled_back_and_a_second_release_meanwhile_is_refused(
-    api, cluster, emulator, fresh
-):
-    live = cluster.colour()
-    conf = {**FAST, "version": "v10-late-regression", "bake_minutes": 0.5}
-    run_id = api.trigger(DAG_ID, conf, note="e2e: late regression")["dag_run_id"]
-    # the second release comes once the first holds the lock (about 1 s after it was triggered)
-    api.wait_for_task(DAG_ID, run_id, "lock", {"success"}, timeout=120)
-    second = api.trigger(DAG_ID, {**FAST, "version": not_live(cluster, live)}, note="e2e: second")
-    api.wait_for_task(DAG_ID, run_id, "bake", {"deferred"}, timeout=300)
-    wait_until(_bake_started(cluster, run_id, 1), timeout=60, what="bake checkpoint 1")
-    emulator.set_behaviour("v10-late-regression", "crash_loop")  # the new version starts failing
-    final = api.wait_for_run(DAG_ID, run_id, timeout=300)
-    states = api.task_states(DAG_ID, run_id)
-    assert final["state"] == "failed" and states["bake"] == "failed" and states["rollback"] == "success", (
-        states
-    )
-    assert cluster.colour() == live
-    record = cluster.record(run_id)
-    assert record["status"] == "RolledBack"
-    # the bake's trigger put traffic back itself, before the diagnosis and the rollback task
-    failing = next(c for c in record["checkpoints"]["bake"]["results"] if not c["passed"])
-    assert failing["traffic_restored"]["done"] is True and failing["traffic_restored"]["to"] == live
-    # every deployment of the new colour runs the regressing image: the cause is one of them
-    assert record["root_cause"].startswith("acme-shop-") and record["root_cause"].endswith(f"-{OTHER[live]}")
-    # the second release, triggered 1 s after the first, was refused at the lock, naming the first
-    refused = api.wait_for_run(DAG_ID, second["dag_run_id"], timeout=120)
-    refused_states = api.task_states(DAG_ID, second["dag_run_id"])
-    assert refused["state"] == "failed" and refused_states["lock"] == "failed", refused_states
-    assert refused_states["switch_traffic"] != "success"
-    assert run_id in api.task_log(DAG_ID, second["dag_run_id"], "lock")
-    assert cluster.leases() == []
-
-
-def test_a_crash_looping_standby_stops_before_the_switch(api, cluster, fresh):
-    live = cluster.colour()
-    run_id = api.trigger(DAG_ID, {**FAST, "version": "v3-crashloop", "rollout_timeout_seconds": 10})[
-        "dag_run_id"
-    ]
-    final = api.wait_for_run(DAG_ID, run_id, timeout=300)
-    states = api.task_states(DAG_ID, run_id)
-    assert final["state"] == "failed" and states["standby_gate"] == "failed", states
-    assert states["switch_traffic"] in ("upstream_failed", None) and states["abort_standby"] == "success"
-    verdict = api.xcom(DAG_ID, run_id, "standby_gate", "verdict")
-    assert verdict["outcome"] == "failing"
-    assert verdict["root_cause"].startswith(("acme-shop-nginx-", "acme-shop-php-fpm-"))
-    assert cluster.colour() == live and cluster.replicas()[f"acme-shop-nginx-{OTHER[live]}"] == 0
-    assert cluster.record(run_id)["status"] == "Failed"
-
-
 def test_approved_release_whose_task_is_killed_between_selector_patch_and_verification(
     api, cluster, emulator, fresh
 ):
@@ -129,7 +63,7 @@ def test_approved_release_whose_task_is_killed_between_selector_patch_and_verifi
     version = not_live(cluster, live)
     run_id = api.trigger(DAG_ID, {**FAST, "version": version, "require_approval": True})["dag_run_id"]
     api.wait_for_task(DAG_ID, run_id, "approve", {"deferred", "running"}, timeout=300)
-    wait_until(lambda: api.pending_approvals(DAG_ID, run_id), timeout=60, what="the approval request")
+    wait_until(lambda: api.pending_approvals(DAG_ID, run_id), timeout=180, what="the approval request")
     # The verification's first read of the Service's endpoints hangs, so the kill lands in between.
     emulator.add_fault(
         "latency",
@@ -138,8 +72,11 @@ def test_approved_release_whose_task_is_killed_between_selector_patch_and_verifi
         latency_ms=20000,
         times=1,
     )
+    # As a person would, not within the ~5 s in which Airflow 3.3 kills a task resumed that fast
+    # (apache/airflow#71579; README, "The release DAG").
+    time.sleep(8)
     api.answer_approval(DAG_ID, run_id, "approve", "Approve")
-    wait_until(lambda: cluster.colour() == OTHER[live], timeout=120, what="the selector patch")
+    wait_until(lambda: cluster.colour() == OTHER[live], timeout=300, what="the selector patch")
     pid = wait_until(lambda: api.task_instances(DAG_ID, run_id)["switch_traffic"].get("pid"), timeout=30)
     os.kill(pid, signal.SIGKILL)
     final = api.wait_for_run(DAG_ID, run_id, timeout=300)
@@ -159,8 +96,9 @@ def test_a_rejected_approval_stops_the_release(api, cluster, fresh):
     version = not_live(cluster, live)
     run_id = api.trigger(DAG_ID, {**FAST, "version": version, "require_approval": True})["dag_run_id"]
     wait_until(lambda: api.pending_approvals(DAG_ID, run_id), timeout=300, what="the approval request")
+    time.sleep(8)  # as a person would (see the approval above)
     api.answer_approval(DAG_ID, run_id, "approve", "Reject")
-    final = api.wait_for_run(DAG_ID, run_id, timeout=120)
+    final = api.wait_for_run(DAG_ID, run_id, timeout=300)
     states = api.task_states(DAG_ID, run_id)
     assert final["state"] == "failed" and states["approve"] == "failed", states
     assert states["abort_standby"] == "success"
