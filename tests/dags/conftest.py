@@ -15,6 +15,20 @@ def cluster_env(local_env, tmp_path, monkeypatch, airflow_db):
     env.stop()
 
 
+@pytest.fixture(autouse=True)
+def background_actions_are_checked():
+    """Every ``when()`` of a test is joined and its outcome asserted (``.check()``): an action that
+    never ran proves nothing, and one still polling must not act in the next test's cluster."""
+    from release_helpers import Background
+
+    yield
+    left = list(Background.unchecked)
+    Background.unchecked.clear()
+    for thread in left:
+        thread.stop()
+    assert not left, f"{len(left)} when() action(s) never checked: call .check() after the run"
+
+
 @pytest.fixture
 def emulator_for():
     from switchyard.localenv.client import EmulatorClient
