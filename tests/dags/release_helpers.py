@@ -59,7 +59,8 @@ def xcom(run, task_id: str, key: str = "return_value"):
 class Background(threading.Thread):
     """An action run once its condition holds, polled in the background (see ``when``)."""
 
-    unchecked: ClassVar[set[Background]] = set()  # started and not yet checked (tests/dags/conftest.py asserts)
+    # started and not yet checked (the autouse fixture in tests/dags/conftest.py asserts none is left)
+    unchecked: ClassVar[set[Background]] = set()
 
     def __init__(self, condition: Callable[[], bool], action: Callable[[], None], timeout: float) -> None:
         super().__init__(daemon=True)
