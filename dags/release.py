@@ -220,8 +220,14 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             rollout_timeout_seconds="{{ params.rollout_timeout_seconds }}",
             grace_seconds="{{ params.grace_seconds }}",
         )
+        # one_done: it also runs when deploy_standby failed on a rollout that did not finish, to name why
         standby_gate = ModelGateOperator(
-            task_id="standby_gate", model_path=model, scope="standby", colour=STANDBY
+            task_id="standby_gate",
+            model_path=model,
+            scope="standby",
+            colour=STANDBY,
+            after_rollout="deploy_standby",
+            trigger_rule=TriggerRule.ONE_DONE,
         )
 
         @task.branch(task_id="migration_needed")
@@ -307,7 +313,9 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         released = EmptyOperator(task_id="released", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
 
         plan >> pre_checks >> dry_run_or_release() >> [dry_run_done, deploy]
-        deploy >> standby_gate >> migration_needed() >> [migrate, no_migration] >> smoke
+        migration_branch = migration_needed()
+        deploy >> standby_gate >> migration_branch >> [migrate, no_migration] >> smoke
+        deploy >> migration_branch  # a standby gate that passed on a failed rollout goes no further
         smoke >> approval_needed() >> [approve, no_approval] >> switch
         switch >> post_switch_gate >> watch >> bake >> cleanup
         [switch, post_switch_gate, watch, bake] >> rollback

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import ClassVar
 
 from kubernetes import client, config
 
@@ -58,15 +59,24 @@ def xcom(run, task_id: str, key: str = "return_value"):
 class Background(threading.Thread):
     """An action run once its condition holds, polled in the background (see ``when``)."""
 
+    # started and not yet checked (the autouse fixture in tests/dags/conftest.py asserts none is left)
+    unchecked: ClassVar[set[Background]] = set()
+
     def __init__(self, condition: Callable[[], bool], action: Callable[[], None], timeout: float) -> None:
         super().__init__(daemon=True)
         self.condition, self.action, self.timeout = condition, action, timeout
         self.errors: list[str] = []  # failed polls and actions, newest last
         self.acted = False
+        self.stopping = threading.Event()  # set at the end of its test: it must not act in the next one
+        Background.unchecked.add(self)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(10)
 
     def run(self) -> None:
         deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.stopping.is_set():
             try:
                 if self.condition():
                     self.action()
@@ -75,12 +85,15 @@ class Background(threading.Thread):
             except Exception as exc:  # the cluster or the DB may be mid-change; poll again
                 self.errors.append(f"{type(exc).__name__}: {exc}")
                 log.warning("background action not done yet: %s", self.errors[-1])
-            time.sleep(0.2)
+            self.stopping.wait(0.2)
 
     def check(self, timeout: float = 10.0) -> None:
         """Join the thread and fail the test when the action never ran (a test whose fault was never
         injected proves nothing)."""
+        Background.unchecked.discard(self)
         self.join(timeout)
+        if self.is_alive():
+            self.stop()
         assert self.acted, (
             f"the background action never ran within {self.timeout:.0f}s; "
             f"last errors: {self.errors[-3:] or 'none (the condition never held)'}"

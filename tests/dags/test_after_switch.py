@@ -46,6 +46,40 @@ def test_degradation_at_a_bake_checkpoint_rolls_back(cluster_env, release_dag, e
     assert record["root_cause"] in ("acme-shop-nginx-green", "acme-shop-php-fpm-green")
 
 
+def test_a_delayed_rollback_judges_the_rollout_it_started(cluster_env, release_dag, emulator_for):
+    """Issue 11 item 9: the old colour went to 0 (by hand, an autoscaler) and its last rollout is
+    older than progressDeadlineSeconds (600 s; this cluster runs 60x, so that is 10 real seconds).
+    Scaling it back up is a scale-only change: not a stuck rollout, also while its pods take a
+    while to become ready. The rollback scales blue up, waits for it, gates it (its Service still
+    selects the failing green) and switches back."""
+    emulator = emulator_for(cluster_env)
+    apps = client.AppsV1Api(api(cluster_env))
+
+    def blue_cold_and_green_failing() -> None:
+        for name in ("acme-shop-nginx-blue", "acme-shop-php-fpm-blue"):
+            apps.patch_namespaced_deployment_scale(name, "default", {"spec": {"replicas": 0}})
+        emulator.set_behaviour("v1", "healthy", ready_seconds=300)  # 5 real seconds to become ready
+        emulator.set_behaviour("v2", "crash_loop")
+
+    acted = when(watch_started(cluster_env, "bake", checkpoints_done=1), blue_cold_and_green_failing)
+    run = release_dag.test(
+        run_conf={**FAST, "version": "v2", "bake_minutes": 0.4, "watch_interval_seconds": 1}
+    )
+    acted.check()
+    assert run.state == "failed"
+    assert states(run)["bake"] == "failed" and states(run)["rollback"] == "success"
+    rollback = xcom(run, "rollback")
+    assert rollback["mode"] == "delayed" and rollback["to"] == "blue"
+    after = cluster_state(cluster_env)
+    assert after["colour"] == "blue" and after["endpoint_pods"]
+    assert after["replicas"]["acme-shop-nginx-blue"] == 2 and after["replicas"]["acme-shop-nginx-green"] == 0
+    blue = apps.read_namespaced_deployment_status("acme-shop-nginx-blue", "default")
+    progressing = {c.type: c for c in blue.status.conditions}["Progressing"]
+    assert progressing.reason == "NewReplicaSetAvailable"  # as on Kubernetes: scaling is not a new rollout
+    [record] = history(cluster_env)
+    assert record["status"] == "RolledBack"
+
+
 def test_rds_down_during_the_bake_names_rds_and_does_not_roll_back(cluster_env, release_dag, local_env):
     """Decision: a shared dependency failing (rds serves both colours) is not rolled back — going
     back to blue cannot help; traffic stays on green, blue stays warm, and the run fails and pages."""

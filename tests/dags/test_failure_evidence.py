@@ -46,6 +46,27 @@ def test_the_first_failed_step_is_named_with_its_error():
     assert evidence.failed_at() == "failed at deploy_standby: TimeoutError: read"
 
 
+def test_a_rollout_that_did_not_finish_takes_the_root_cause_its_gate_named():
+    timed_out = {
+        ("deploy_standby", "decision"): {"saw": "standby green not rolled out after 10s", "stops": True},
+        ("standby_gate", "verdict"): {
+            "outcome": "failing",
+            "root_cause": "acme-shop-php-fpm-green",
+            "chain": ["acme-shop-php-fpm-green", "acme-shop-nginx-green"],
+            "root_confirmed": True,
+        },
+    }
+    evidence = first_failure(XComOf(timed_out))
+    assert (evidence.step, evidence.root_cause, evidence.reason) == (
+        "deploy_standby",
+        "acme-shop-php-fpm-green",
+        "standby green not rolled out after 10s",
+    )
+    assert evidence.chain == ["acme-shop-php-fpm-green", "acme-shop-nginx-green"] and evidence.confirmed
+    healthy_gate = {**timed_out, ("standby_gate", "verdict"): {"outcome": "healthy"}}
+    assert first_failure(XComOf(healthy_gate)).cause == "standby green not rolled out after 10s"
+
+
 def test_the_incident_report_names_the_failed_step_and_its_error():
     plan = {"version": "v2", "standby": "green", "live": "blue", "live_version": "v1"}
     evidence = Evidence("watch", reason="Kubernetes API answered HTTP 503 Service Unavailable")

@@ -28,14 +28,20 @@ def test_crash_looping_standby_is_stopped_by_the_standby_gate(cluster_env, relea
     run = release_dag.test(run_conf={"version": "v3-crashloop", **FAST, "rollout_timeout_seconds": 10})
     assert run.state == "failed"
     task_states = states(run)
+    # the rollout timed out: deploy_standby is red, and the standby gate still ran to name why
+    assert task_states["deploy_standby"] == "failed"
+    assert xcom(run, "deploy_standby", "decision")["saw"].startswith("standby green not rolled out after 10s")
     assert task_states["standby_gate"] == "failed" and task_states["switch_traffic"] == "upstream_failed"
+    assert task_states["migration_needed"] == "upstream_failed"
     verdict = xcom(run, "standby_gate", "verdict")
     assert verdict["outcome"] == "failing"
     assert verdict["root_cause"] in ("acme-shop-nginx-green", "acme-shop-php-fpm-green")
     assert verdict["root_state"] in ("crashed", "degraded")  # depends on how far the crash loop got
     assert_untouched_blue(cluster_env)
     [record] = history(cluster_env)
-    assert record["status"] == "Failed" and record["root_cause"] == verdict["root_cause"]
+    assert record["status"] == "Failed" and record["failed_step"] == "deploy_standby"
+    assert record["root_cause"] == verdict["root_cause"]  # the gate's diagnosis, not only "timed out"
+    assert f"failed at deploy_standby; root cause: {verdict['root_cause']}" in xcom(run, "summary")["note"]
 
 
 def test_image_missing_in_ecr_stops_before_deploying(cluster_env, release_dag):
@@ -147,6 +153,7 @@ def test_a_step_failing_by_an_exception_is_named_with_its_error_everywhere(
     emulator_for(cluster_env).clear_faults()
     assert run.state == "failed"
     assert states(run)["deploy_standby"] == "failed" and states(run)["abort_standby"] == "success"
+    assert states(run)["standby_gate"] == "skipped"  # an API error, not a rollout to diagnose
     assert xcom(run, "deploy_standby", "error")["error"].startswith("Kubernetes API answered HTTP 500")
     [record] = history(cluster_env)
     assert record["status"] == "Failed" and record["failed_step"] == "deploy_standby"

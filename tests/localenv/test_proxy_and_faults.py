@@ -116,24 +116,29 @@ def test_error_fault_with_a_status_and_a_hit_limit(kube, emulator):
     assert err.value.status == 500 and json.loads(err.value.body)["reason"] == "InternalError"
 
 
+def _hits(emulator, fault_id: str) -> int:
+    """Requests the fault rule matched (counted by the emulator, not timed by the test)."""
+    return next(f["hits"] for f in emulator.faults() if f["id"] == fault_id)
+
+
 def test_latency_fault(kube, emulator):
-    emulator.add_fault("latency", path="/api/v1/namespaces/default/configmaps", latency_ms=400)
+    fault_id = emulator.add_fault("latency", path="/api/v1/namespaces/default/configmaps", latency_ms=400)
     started = time.monotonic()
     kube.core.list_namespaced_config_map("default")
-    assert time.monotonic() - started >= 0.4
-    started = time.monotonic()
+    assert time.monotonic() - started >= 0.4  # a lower bound: load only makes it longer
+    assert _hits(emulator, fault_id) == 1
     kube.core.list_namespaced_secret("default")
-    assert time.monotonic() - started < 0.4
+    assert _hits(emulator, fault_id) == 1  # another path is not delayed
 
 
 def test_timeout_fault_outlasts_the_client_timeout(kube, emulator):
-    emulator.add_fault("timeout", path="/api/v1/namespaces/default/endpoints/*", hang_seconds=3)
-    started = time.monotonic()
-    # urllib3 retries the read timeout (3 retries by default), and every attempt hangs
+    fault_id = emulator.add_fault("timeout", path="/api/v1/namespaces/default/endpoints/*", hang_seconds=3)
+    # urllib3 retries the read timeout (3 retries by default), and every attempt hangs: each one
+    # gives up at the client timeout, none waits for the server (counted, not timed)
     with pytest.raises(urllib3.exceptions.MaxRetryError) as err:
         kube.core.read_namespaced_endpoints("acme-shop-svc", "default", _request_timeout=0.5)
     assert isinstance(err.value.reason, urllib3.exceptions.ReadTimeoutError)
-    assert time.monotonic() - started < 3
+    assert _hits(emulator, fault_id) == 4
     emulator.clear_faults()
     assert kube.core.read_namespaced_endpoints("acme-shop-svc", "default").subsets
 

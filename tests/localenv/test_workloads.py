@@ -259,3 +259,82 @@ def test_a_long_clock_jump_reconciles_at_changes_not_every_second(kube, namespac
     assert all(p.status.container_statuses[0].restart_count in (69, 70) for p in pods)
     progressing = _conditions(kube.apps.read_namespaced_deployment_status("web", namespace))["Progressing"]
     assert (progressing.status, progressing.reason) == ("False", "ProgressDeadlineExceeded")
+
+
+def _scale(kube, namespace, replicas, name="web"):
+    kube.apps.patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": replicas}})
+
+
+def test_scaling_a_completed_rollout_up_long_after_its_deadline_is_not_a_stuck_rollout(
+    kube, namespace, emulator
+):
+    """Issue 11 item 9: a colour scaled to 0 and scaled back up (a delayed rollback) is a scale-only
+    change; as on Kubernetes (progress.go: a complete deployment is not judged again until a new
+    template rolls out, kubernetes#106054) it keeps Progressing=NewReplicaSetAvailable."""
+    from switchyard.release.workloads import rollout_status_of
+
+    body = deployment("web", "shop:good")
+    body["spec"]["progressDeadlineSeconds"] = 30
+    kube.apps.create_namespaced_deployment(namespace, body)
+    emulator.advance(4)
+    progressing = _conditions(kube.apps.read_namespaced_deployment_status("web", namespace))["Progressing"]
+    assert progressing.reason == "NewReplicaSetAvailable"
+    _scale(kube, namespace, 0)
+    emulator.advance(120)  # at 0 for four deadlines
+    _scale(kube, namespace, 2)
+    emulator.advance(0.5)  # pods created, not ready yet
+    dep = kube.apps.read_namespaced_deployment_status("web", namespace)
+    progressing = _conditions(dep)["Progressing"]
+    assert (progressing.status, progressing.reason) == ("True", "NewReplicaSetAvailable")
+    assert _conditions(dep)["Available"].status == "False"
+    raw = kube.api.sanitize_for_serialization(dep)
+    assert rollout_status_of(raw) == (False, "0/2 replicas ready")  # waiting, not "rollout stuck"
+
+    emulator.advance(4)
+    dep = kube.apps.read_namespaced_deployment_status("web", namespace)
+    assert rollout_status_of(kube.api.sanitize_for_serialization(dep)) == (True, "2/2 replicas ready")
+    assert _conditions(dep)["Progressing"].reason == "NewReplicaSetAvailable"
+
+
+def test_an_unfinished_rollout_restarts_its_deadline_when_a_scale_up_makes_progress(
+    kube, namespace, emulator
+):
+    """A rollout that timed out and is then scaled up makes progress (more updated pods): its deadline
+    runs again from then, and a second timeout carries a newer lastUpdateTime (what the release code
+    tells apart from an older rollout's). Scaled to 0 it is complete, as on Kubernetes."""
+    from switchyard.release.workloads import deadline_exceeded_at
+
+    emulator.set_behaviour("shop:stuck", "never_ready")
+    body = deployment("web", "shop:stuck")
+    body["spec"]["progressDeadlineSeconds"] = 30
+    kube.apps.create_namespaced_deployment(namespace, body)
+    emulator.advance(35)
+
+    def progressing():
+        dep = kube.apps.read_namespaced_deployment_status("web", namespace)
+        condition = _conditions(dep)["Progressing"]
+        return (
+            condition.status,
+            condition.reason,
+            deadline_exceeded_at(kube.api.sanitize_for_serialization(dep)),
+        )
+
+    status, reason, first_timeout = progressing()
+    assert (status, reason) == ("False", "ProgressDeadlineExceeded") and first_timeout
+
+    _scale(kube, namespace, 3)
+    emulator.advance(1)
+    assert progressing()[:2] == ("True", "ReplicaSetUpdated")  # a new pod is progress
+    emulator.advance(20)  # 56 s after creation, 21 s after the scale-up
+    assert progressing()[:2] == ("True", "ReplicaSetUpdated")
+    emulator.advance(15)  # 36 s after the scale-up: its own deadline has passed
+    status, reason, second_timeout = progressing()
+    assert (status, reason) == ("False", "ProgressDeadlineExceeded")
+    assert second_timeout > first_timeout  # this rollout's deadline, not the first one's
+
+    _scale(kube, namespace, 0)
+    emulator.advance(2)
+    assert progressing()[:2] == ("True", "NewReplicaSetAvailable")
+    _scale(kube, namespace, 2)
+    emulator.advance(60)  # never ready, but a scale-only change of a complete rollout is not judged
+    assert progressing()[:2] == ("True", "NewReplicaSetAvailable")

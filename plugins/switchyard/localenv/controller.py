@@ -82,9 +82,15 @@ class PodSim:
 
 @dataclass
 class RolloutSim:
+    """The Progressing condition's bookkeeping for one pod template, as the real controller keeps it
+    (pkg/controller/deployment/progress.go): a rollout that completed stays complete through
+    scale-only changes (no deadline is estimated until a new template rolls out, kubernetes#106054);
+    an unfinished one restarts its deadline whenever it makes progress."""
+
     template_hash: str
-    progress_at: float  # last time the rollout made progress (new pod ready)
-    ready_new: int = 0
+    progress_at: float  # last time the rollout made progress (the condition's lastUpdateTime)
+    counts: tuple[int, int, int] = (0, 0, 0)  # (updated, old, ready) pods at the last pass
+    completed: bool = False  # Progressing=True/NewReplicaSetAvailable reached for this template
     deadline_at: float | None = None  # when an unfinished rollout times out (ProgressDeadlineExceeded)
 
 
@@ -308,23 +314,29 @@ class WorkloadController:
         )
         old = [p for rs in sets if rs is not new_rs for p in self._owned_pods(rs)]
         ready_new = sum(1 for p in new if pod_ready(p))
+        all_pods = new + old
+        ready = sum(1 for p in all_pods if pod_ready(p))
         rollout = self._rollouts.get(meta["uid"])
         if rollout is None or rollout.template_hash != template_hash:
             rollout = self._rollouts[meta["uid"]] = RolloutSim(template_hash, now)
-        if ready_new > rollout.ready_new:
+        # Progress as DeploymentProgressing sees it: more updated pods, fewer old ones, more ready.
+        seen = (len(new), len(old), ready)
+        if seen[0] > rollout.counts[0] or seen[1] < rollout.counts[1] or seen[2] > rollout.counts[2]:
             rollout.progress_at = now
-        rollout.ready_new = ready_new
+        rollout.counts = seen
 
-        all_pods = new + old
-        ready = sum(1 for p in all_pods if pod_ready(p))
         total_replicas = sum(int((rs.get("spec") or {}).get("replicas", 0)) for rs in sets)
         max_unavailable = _surge_and_unavailable(spec, desired)[1]
         complete = len(new) == desired and ready_new >= desired and not old
+        # A completed rollout with no old pods is not judged again: scaling it (from 0 or not) leaves
+        # Progressing at NewReplicaSetAvailable, only Available changes (isCompleteDeployment).
+        settled = rollout.completed and not old
+        rollout.completed = settled or complete
         deadline = float(spec.get("progressDeadlineSeconds", 600))
-        rollout.deadline_at = None if complete else rollout.progress_at + deadline + _STEP_PAST
+        rollout.deadline_at = None if rollout.completed else rollout.progress_at + deadline + _STEP_PAST
         previous = {c["type"]: c for c in (deployment.get("status") or {}).get("conditions") or []}
         rs_name = f"{meta['name']}-{template_hash}"
-        if complete:
+        if rollout.completed:
             progressing = (
                 "True",
                 "NewReplicaSetAvailable",
@@ -353,11 +365,22 @@ class WorkloadController:
         }
         # Like the real API server, zero counts are omitted (readyReplicas is absent, not 0).
         status.update({k: v for k, v in counts.items() if v})
+        # Stamped in simulated time: the deadline is measured in it (a clock jump past it must show).
+        stamp = self._sim_stamp(now)
+        progressed_at = (
+            self._sim_stamp(rollout.progress_at) if progressing[1] == "ReplicaSetUpdated" else None
+        )
         status["conditions"] = [
-            _condition("Available", *available, previous.get("Available")),
-            _condition("Progressing", *progressing, previous.get("Progressing")),
+            _condition("Available", *available, previous.get("Available"), at=stamp),
+            _condition(
+                "Progressing", *progressing, previous.get("Progressing"), at=stamp, updated_at=progressed_at
+            ),
         ]
         self.store.write_status(DEPLOYMENTS, meta["namespace"], meta["name"], status)
+
+    def _sim_stamp(self, sim: float) -> str:
+        """RFC 3339 at whole seconds (as the API server writes condition times) of a simulated time."""
+        return self.clock.wall_iso(sim)[:19] + "Z"
 
     # ------------------------------------------------------------- replica sets
     def _owned(self, rt: Any, owner: Obj) -> list[Obj]:
@@ -1148,19 +1171,29 @@ def _pod_phase(states: list[Obj], run_to_completion: bool) -> str:
 
 
 def _condition(
-    kind: str, status: str, reason: str | None, message: str | None, previous: Obj | None = None
+    kind: str,
+    status: str,
+    reason: str | None,
+    message: str | None,
+    previous: Obj | None = None,
+    *,
+    at: str | None = None,
+    updated_at: str | None = None,
 ) -> Obj:
+    """A status condition; ``at`` is now (default: wall clock), ``updated_at`` the last progress of a
+    Progressing condition (the real controller rewrites lastUpdateTime whenever it sees progress)."""
     changed = previous is None or previous.get("status") != status
+    now = at or now_iso()
     condition: Obj = {
         "type": kind,
         "status": status,
-        "lastTransitionTime": now_iso() if changed else previous.get("lastTransitionTime"),
+        "lastTransitionTime": now if changed else previous.get("lastTransitionTime"),
     }
     if kind in ("Available", "Progressing"):
         condition["lastUpdateTime"] = (
-            condition["lastTransitionTime"]
+            now
             if previous is None or previous.get("reason") != reason
-            else previous.get("lastUpdateTime")
+            else updated_at or previous.get("lastUpdateTime")
         )
     if reason:
         condition["reason"] = reason

@@ -32,6 +32,10 @@ GATES = ("pre_checks.live_path_gate", "standby_gate", "live_path_gate_after_swit
 # Failures up to and including the switch (before it moved traffic) are the abort's; later ones the rollback's.
 BEFORE_TRAFFIC_MOVES = STEPS[: STEPS.index("switch_traffic") + 1]
 ERROR_KEY = "error"  # XCom key of the error a step failed with
+# XCom key of the deployments a rollout step left unfinished (component → why): the gate after it
+# still runs on them, and its root cause is the step's (DIAGNOSED_BY).
+ROLLOUT_INCOMPLETE = "rollout_incomplete"
+DIAGNOSED_BY = {"deploy_standby": "standby_gate"}
 MAX_ERROR = 500  # characters of an error kept in XCom, records and notifications
 
 
@@ -84,7 +88,19 @@ class Evidence:
 
 def first_failure(ti: Any, steps: tuple[str, ...] = STEPS) -> Evidence:
     """The earliest step that left failing evidence: a gate verdict, a watch checkpoint, a
-    decision line, or the error it failed with."""
+    decision line, or the error it failed with. A step that names no root cause itself (a rollout
+    that did not finish) takes the one its diagnosing gate named (``DIAGNOSED_BY``)."""
+    evidence = _first_failure(ti, steps)
+    gate = DIAGNOSED_BY.get(evidence.step)
+    if gate and not evidence.root_cause:
+        verdict = ti.xcom_pull(task_ids=gate, key="verdict") or {}
+        if verdict.get("outcome") == "failing" and verdict.get("root_cause"):
+            evidence.root_cause, evidence.chain = verdict["root_cause"], verdict.get("chain") or []
+            evidence.confirmed = bool(verdict.get("root_confirmed"))
+    return evidence
+
+
+def _first_failure(ti: Any, steps: tuple[str, ...]) -> Evidence:
     for step in steps:
         verdict = ti.xcom_pull(task_ids=step, key="verdict")
         checkpoints = ti.xcom_pull(task_ids=step, key="checkpoints") or []

@@ -418,7 +418,22 @@ class RollbackOperator(SwitchyardOperator):
             from switchyard.airflow.operators.gate import run_gate
 
             gate = run_gate(self, context, "standby", old, "rollback_gate")
-            if not gate.verdict.passed:
+            # The path to the old colour runs through the Service, which still selects the failing
+            # colour (no endpoints: why we roll back). What this gate must prove is that the old
+            # colour's serving deployments are healthy: ruled out by evidence as a cause.
+            ruled_out = set(spec.layout.serving(old)) <= set(gate.verdict.eliminated)
+            if not gate.verdict.passed and ruled_out:
+                timeline.append(
+                    (now_iso(), f"{old} ruled out as a cause; the gate's root cause is on {new}'s path")
+                )
+                self.log.info(
+                    "rollback gate: %s's serving deployments are ruled out by evidence; %s is what "
+                    "traffic on %s meets now: switching back",
+                    old,
+                    gate.verdict.root_cause,
+                    new,
+                )
+            elif not gate.verdict.passed:
                 raise AirflowFailException(
                     f"delayed rollback: {old} failed its gate ({gate.verdict.summary()}); "
                     f"traffic stays on {new}"

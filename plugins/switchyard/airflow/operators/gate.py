@@ -7,12 +7,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from airflow.sdk import Context
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.operators.base import SwitchyardOperator
 from switchyard.engine.diagnose import Diagnosis, diagnose
 from switchyard.engine.graph import mermaid, svg
+from switchyard.release.evidence import ROLLOUT_INCOMPLETE
 
 SCOPES = ("live", "standby", "all")
 
@@ -41,6 +42,8 @@ class ModelGateOperator(SwitchyardOperator):
     :param deadline_seconds: stop probing after this long (the verdict is then unknown, a failure)
     :param aws_conn_id: AWS connection for the AWS components' probes
     :param prometheus_conn_id: HTTP connection of the Prometheus API
+    :param after_rollout: the task that rolled the scope out; the gate also runs when that task
+        failed because its rollout did not finish (to name why), and skips when it failed otherwise
     """
 
     template_fields: Sequence[str] = ("model_path", "colour", "scope")
@@ -56,14 +59,24 @@ class ModelGateOperator(SwitchyardOperator):
         deadline_seconds: float = 120.0,
         aws_conn_id: str = "aws_default",
         prometheus_conn_id: str = "prometheus_default",
+        after_rollout: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.scope, self.colour = scope, colour
         self.max_probes, self.deadline_seconds = max_probes, deadline_seconds
         self.aws_conn_id, self.prometheus_conn_id = aws_conn_id, prometheus_conn_id
+        self.after_rollout = after_rollout
 
     def execute(self, context: Context) -> dict[str, Any]:
+        if self.after_rollout:
+            ti = context["ti"]
+            rolled_out = ti.xcom_pull(task_ids=self.after_rollout) is not None
+            unfinished = ti.xcom_pull(task_ids=self.after_rollout, key=ROLLOUT_INCOMPLETE)
+            if not (rolled_out or unfinished):
+                raise AirflowSkipException(
+                    f"{self.after_rollout} failed before its rollout could be judged: nothing to diagnose"
+                )
         result = run_gate(self, context, self.scope, self.colour, self.task_id)
         verdict = result.verdict
         self.decide(

@@ -17,6 +17,7 @@ from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_a
 from switchyard.airflow.operators.base import ACTIVE_RUN_STATES, SwitchyardOperator, airflow_run_state
 from switchyard.airflow.triggers import MIN_DEFERRAL_SECONDS
 from switchyard.release.colours import other
+from switchyard.release.evidence import ROLLOUT_INCOMPLETE
 from switchyard.release.lock import LockHeld, ReleaseLock
 from switchyard.release.records import ReleaseHistory, now_iso
 from switchyard.release.switch import GatewaySwitch, SwitchNotVerified, TrafficSwitch, preview_service_name
@@ -393,15 +394,13 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         self.renew_lock(context)
         not_ready = workloads.wait_ready(names, timeout=float(self.rollout_timeout_seconds))
         if not_ready:
-            # Not ready in time: no grace period; the standby gate diagnoses why and names the cause.
+            # Not ready in time: this step failed (no retry: it would wait the whole timeout again);
+            # the standby gate still runs on the unfinished rollout and names the root cause.
             detail = "; ".join(f"{c}: {why}" for c, why in not_ready.items())
-            self.decide(
-                context,
-                f"standby {plan['standby']} not rolled out after {self.rollout_timeout_seconds}s: {detail}",
-                "hand over to the standby gate to name the root cause",
-            )
-            context["ti"].xcom_push(key="rollout_incomplete", value=not_ready)
-            return names
+            saw = f"standby {plan['standby']} not rolled out after {self.rollout_timeout_seconds}s: {detail}"
+            self.decide(context, saw, "fail; the standby gate names the root cause", stops=True)
+            context["ti"].xcom_push(key=ROLLOUT_INCOMPLETE, value=not_ready)
+            raise AirflowFailException(saw)
         grace = float(self.grace_seconds)
         if 0 < grace < MIN_DEFERRAL_SECONDS:
             # Too short to defer safely (see MIN_DEFERRAL_SECONDS): hold the slot for these seconds.
@@ -432,6 +431,7 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         relapsed = {n: why for n in names for done, why in [workloads.rollout_status(n)] if not done}
         if relapsed:
             detail = "; ".join(f"{c}: {why} {workloads.pod_trouble(c)}" for c, why in relapsed.items())
+            context["ti"].xcom_push(key=ROLLOUT_INCOMPLETE, value=relapsed)  # the standby gate diagnoses it
             raise AirflowFailException(
                 f"standby {plan['standby']} lost readiness during the grace period: {detail}"
             )
