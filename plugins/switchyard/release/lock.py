@@ -137,31 +137,32 @@ class ReleaseLock:
             return f"took over the lock of run {holder.run_id} ({why})"
         raise LockHeld(holder.describe(self.app))
 
-    def renew(self, run_id: str) -> str:
-        """Push the lease's expiry forward if this run holds it (long steps call this)."""
+    def _read_held_by(self, run_id: str) -> tuple[V1Lease | None, str]:
+        """(the lease, "") when ``run_id`` holds it; (None, why not) otherwise."""
         try:
             current = self.api.read_namespaced_lease(self.name, self.namespace)
         except ApiException as exc:
             if exc.status == 404:
-                return "not held"
+                return None, "not held"
             raise
         holder = _holder(current)
         if holder.run_id != run_id:
-            return f"held by another run ({holder.run_id}): not renewed"
+            return None, f"held by another run ({holder.run_id})"
+        return current, ""
+
+    def renew(self, run_id: str) -> str:
+        """Push the lease's expiry forward if this run holds it (long steps call this)."""
+        current, why_not = self._read_held_by(run_id)
+        if current is None:
+            return why_not + (": not renewed" if why_not != "not held" else "")
         self.api.patch_namespaced_lease(self.name, self.namespace, {"spec": {"renewTime": _micro(_now())}})
         return "renewed"
 
     def release(self, run_id: str) -> str:
         """Release the lock if this run holds it; never release someone else's lock."""
-        try:
-            current = self.api.read_namespaced_lease(self.name, self.namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return "not held"
-            raise
-        holder = _holder(current)
-        if holder.run_id != run_id:
-            return f"held by another run ({holder.run_id}); left in place"
+        current, why_not = self._read_held_by(run_id)
+        if current is None:
+            return why_not + ("; left in place" if why_not != "not held" else "")
         try:
             self.api.delete_namespaced_lease(
                 self.name,
