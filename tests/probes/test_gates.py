@@ -73,7 +73,7 @@ def test_a_crash_looping_live_deployment_is_the_root_cause(local_env, apps, live
 
 
 def test_forbidden_deployments_leave_the_gate_unknown_never_healthy(local_env, emulator, live_gate):
-    with emulator.fault("forbidden", path="/apis/apps/v1/namespaces/*/deployments/*", verb="GET"):
+    with emulator.fault("forbidden", path="/apis/apps/v1/namespaces/*/deployments*", verb="GET"):
         result = live_gate()
     verdict = result.verdict
     assert verdict.outcome == "unknown", verdict.summary()

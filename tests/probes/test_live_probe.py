@@ -108,7 +108,8 @@ def test_the_absent_standby_colour_is_not_found_never_zero(local_env, make_probe
     for fact in component.type_def.facts:
         result = probe.probe(component, fact)
         assert (result.status, result.value) == ("not_found", None), fact
-        assert f"GET deployments default/{name}: HTTP 404" in result.detail
+        # the namespace's LIST of deployments answered, and it is not among them
+        assert f"LIST deployments default: no deployment named {name} there" in result.detail
 
 
 def test_what_the_live_probe_cannot_observe(local_env, make_probe):
@@ -155,43 +156,69 @@ def test_absent_aws_resources_answer_false_only_where_the_fact_means_absent(loca
 
 def test_one_read_answers_every_fact_of_the_object_and_failures_are_not_kept(local_env, emulator, make_probe):
     nginx = local_env.model.components["acme-shop-nginx-blue"]
-    path = "/apis/apps/v1/namespaces/default/deployments/acme-shop-nginx-blue"
+    path = "/apis/apps/v1/namespaces/default/deployments*"  # the namespace's LIST and each GET
     probe = make_probe(cache_seconds=60)
     assert probe.probe(nginx, "ready_replicas").value == 2
+    requests = probe.requests
     with emulator.fault("forbidden", path=path, verb="GET"):
-        # the Deployment read a moment ago answers its other facts: no further GET
+        # the Deployments listed a moment ago answer its other facts, and the other deployments'
         assert probe.probe(nginx, "condition_available").value is True
+        assert probe.probe(local_env.model.components["acme-shop-php-fpm-blue"], "ready_replicas").value == 2
+        assert probe.requests == requests
         uncached = make_probe(cache_seconds=0)
         assert uncached.probe(nginx, "ready_replicas").status == "forbidden"
-    # a refusal is never remembered: the next call reads again
-    emulator.add_fault("forbidden", path=path, verb="GET", times=1)
+    # a refusal is never remembered: the next call reads again (the LIST refused, then the GET)
+    emulator.add_fault("forbidden", path=path, verb="GET", times=2)
     assert uncached.probe(nginx, "ready_replicas").status == "forbidden"
     assert uncached.probe(nginx, "ready_replicas").value == 2
+
+
+# A refused LIST falls back on reading the object alone (RBAC may allow that; a 500 may be another
+# object's); an overloaded server's answer stands for every object of the LIST.
+GET_NGINX, LIST_DEPLOYMENTS = "GET deployments default/acme-shop-nginx-blue", "LIST deployments default"
 
 
 @pytest.mark.parametrize(
     ("fault", "status", "detail"),
     [
-        ({"kind": "forbidden"}, "forbidden", "HTTP 403 Forbidden"),
-        ({"kind": "error", "status": 500}, "transient", "HTTP 500 Internal Server Error"),
-        ({"kind": "error", "status": 503}, "transient", "HTTP 503 Service Unavailable"),
-        ({"kind": "error", "status": 429}, "transient", "HTTP 429 Too Many Requests"),
+        ({"kind": "forbidden"}, "forbidden", f"{GET_NGINX}: HTTP 403 Forbidden"),
+        ({"kind": "error", "status": 500}, "transient", f"{GET_NGINX}: HTTP 500 Internal Server Error"),
+        ({"kind": "error", "status": 503}, "transient", f"{LIST_DEPLOYMENTS}: HTTP 503 Service Unavailable"),
+        ({"kind": "error", "status": 429}, "transient", f"{LIST_DEPLOYMENTS}: HTTP 429 Too Many Requests"),
     ],
 )
 def test_api_refusals_are_unknown_never_false(local_env, emulator, make_probe, fault, status, detail):
     nginx = local_env.model.components["acme-shop-nginx-blue"]
-    path = "/apis/apps/v1/namespaces/default/deployments/*"
+    path = "/apis/apps/v1/namespaces/default/deployments*"
     with emulator.fault(path=path, verb="GET", **fault):
         result = make_probe().probe(nginx, "condition_available")
     assert (result.status, result.value) == (status, None)
-    assert result.detail.startswith(f"GET deployments default/acme-shop-nginx-blue: {detail}")
+    assert result.detail.startswith(detail)
+
+
+def test_a_refused_list_still_names_each_object(local_env, emulator, make_probe):
+    """Only one deployment's read fails: the others are read, and it alone is unreadable."""
+    components = local_env.model.components
+    with (
+        emulator.fault("error", status=500, path="/apis/apps/v1/namespaces/default/deployments", verb="GET"),
+        emulator.fault(
+            "forbidden", path="/apis/apps/v1/namespaces/default/deployments/acme-shop-php-fpm-blue", verb="GET"
+        ),
+    ):
+        probe = make_probe()
+        nginx = probe.probe(components["acme-shop-nginx-blue"], "ready_replicas")
+        php = probe.probe(components["acme-shop-php-fpm-blue"], "ready_replicas")
+        green = probe.probe(components["acme-shop-nginx-green"], "ready_replicas")
+    assert (nginx.status, nginx.value) == ("ok", 2)
+    assert php.status == "forbidden" and php.detail.startswith("GET deployments default/acme-shop-php-fpm-blue")
+    assert green.status == "not_found" and "HTTP 404" in green.detail
 
 
 def test_a_hanging_api_server_is_transient_within_the_request_timeout(local_env, emulator, make_probe):
     nginx = local_env.model.components["acme-shop-nginx-blue"]
     probe = make_probe(request_timeout=0.3)
     probe.probe(local_env.model.components["acme-shop-svc"], "type")  # connect first: time only the hang
-    with emulator.fault("timeout", path="/apis/apps/v1/namespaces/default/deployments/*", hang_seconds=3):
+    with emulator.fault("timeout", path="/apis/apps/v1/namespaces/default/deployments*", hang_seconds=3):
         began = time.monotonic()
         result = probe.probe(nginx, "ready_replicas")
         took = time.monotonic() - began

@@ -126,11 +126,14 @@ def diagnose_scope(
     from switchyard.probes import LiveProbe  # imports the providers' hooks
 
     view, vouch, prefer = gate_view(model, spec, scope, colour)
+    # One LIST per kind and namespace (and one AWS describe per group) answers the whole gate: a
+    # gate judges one moment of the system, and reading it again mid-gate only costs requests.
     probe = LiveProbe(
         model,
         kubernetes_conn_id=kubernetes_conn_id,
         aws_conn_id=aws_conn_id,
         prometheus_conn_id=prometheus_conn_id,
+        cache_seconds=deadline_seconds,
     )
     log(
         "%s: scope %s on %s, vouching for %d components: %s",
@@ -148,6 +151,15 @@ def diagnose_scope(
         max_probes=max_probes,
         deadline_seconds=deadline_seconds,
         on_step=lambda s: log("%s", s.line()),
+    )
+    log(
+        "%s: %s after %d probes, %d API requests, %.2f s (%s)",
+        name,
+        result.verdict.outcome,
+        result.probes_run,
+        probe.requests,
+        result.elapsed,
+        result.stopped,
     )
     return view, result
 
