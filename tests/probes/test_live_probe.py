@@ -202,7 +202,9 @@ def test_a_refused_list_still_names_each_object(local_env, emulator, make_probe)
     with (
         emulator.fault("error", status=500, path="/apis/apps/v1/namespaces/default/deployments", verb="GET"),
         emulator.fault(
-            "forbidden", path="/apis/apps/v1/namespaces/default/deployments/acme-shop-php-fpm-blue", verb="GET"
+            "forbidden",
+            path="/apis/apps/v1/namespaces/default/deployments/acme-shop-php-fpm-blue",
+            verb="GET",
         ),
     ):
         probe = make_probe()
@@ -210,7 +212,9 @@ def test_a_refused_list_still_names_each_object(local_env, emulator, make_probe)
         php = probe.probe(components["acme-shop-php-fpm-blue"], "ready_replicas")
         green = probe.probe(components["acme-shop-nginx-green"], "ready_replicas")
     assert (nginx.status, nginx.value) == ("ok", 2)
-    assert php.status == "forbidden" and php.detail.startswith("GET deployments default/acme-shop-php-fpm-blue")
+    assert php.status == "forbidden" and php.detail.startswith(
+        "GET deployments default/acme-shop-php-fpm-blue"
+    )
     assert green.status == "not_found" and "HTTP 404" in green.detail
 
 

@@ -82,7 +82,9 @@ def _session(conn_id: str | None, defined: str, now: float) -> tuple[Any, Any]:
     return hook, session
 
 
-def _build_aws_client(hook: Any, session: Any, service: str, request_timeout: float, region: str | None) -> Any:
+def _build_aws_client(
+    hook: Any, session: Any, service: str, request_timeout: float, region: str | None
+) -> Any:
     from botocore.config import Config
 
     config = hook.config.merge(

@@ -309,7 +309,9 @@ class KubernetesProbes:
             ("pods", namespace, text),
             f"LIST pods {namespace} -l {text}",
             lambda: (
-                self.core.list_namespaced_pod(namespace, label_selector=text, _request_timeout=self.timeout).items
+                self.core.list_namespaced_pod(
+                    namespace, label_selector=text, _request_timeout=self.timeout
+                ).items
             ),
         )
 
