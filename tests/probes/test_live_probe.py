@@ -321,3 +321,45 @@ def test_an_ecr_repository_component(local_env, make_probe):
     absent = probe.probe(gone, "exists")
     assert absent.value is False and "RepositoryNotFoundException" in absent.detail
     assert probe.probe(gone, "image_count").status == "not_found"
+
+
+def test_reads_are_batched_one_list_per_kind_and_namespace(local_env, make_probe):
+    """Every deployment's facts come from one LIST of the namespace's deployments; the pods behind
+    every selector from one LIST of its pods."""
+    components = local_env.model.components
+    probe = make_probe(cache_seconds=60)
+    deployments = [n for n, c in components.items() if c.type == "deployment" and "green" not in n]
+    for name in deployments:
+        for fact in ("ready_replicas", "desired_replicas", "restart_count"):
+            assert probe.probe(components[name], fact).status == "ok", (name, fact)
+    assert probe.requests == 2  # LIST deployments default, LIST pods default
+    assert probe.probe(components["acme-shop-svc"], "selector_match").value is True
+    assert probe.requests == 3  # LIST services default; the pods were listed already
+
+
+def test_aws_reads_are_grouped_over_the_model(local_env, airflow_connections):
+    """Two DB instances in the model are described by one call, and the one AWS does not have is
+    not_found on its own; the model's CloudWatch facts come from one GetMetricData."""
+    components = local_env.model.components
+    ghost = dataclasses.replace(components["rds"], name="rds-ghost", resource="acme-shop-no-such-db")
+    model = dataclasses.replace(local_env.model, components={**components, "rds-ghost": ghost})
+    from switchyard.probes import LiveProbe
+
+    probe = LiveProbe(model)
+    assert probe.probe(components["rds"], "available").value is True
+    missing = probe.probe(ghost, "available")
+    assert (missing.status, missing.value) == ("not_found", None)
+    assert "DBInstanceNotFound" in missing.detail and "acme-shop-no-such-db" in missing.detail
+    assert probe.requests == 1
+    figures = [
+        probe.probe(components["rds"], "connection_count"),
+        probe.probe(components["mq"], "queue_depth"),
+        probe.probe(components["mq"], "consumer_count"),
+        probe.probe(components["redis"], "cache_hit_ratio"),
+    ]
+    assert all(f.status == "ok" for f in figures), figures
+    # + ListBrokers, DescribeCacheClusters (each fact of a component reads it first), and one
+    # GetMetricData for all four figures
+    assert probe.requests == 4
+    assert probe.probe(ghost, "connection_count").status == "not_found"  # the instance is not there
+    assert probe.requests == 4
