@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from switchyard.engine.diagnose import Diagnosis
 from switchyard.engine.model import Model, Problem
-from switchyard.engine.reasoning import chain_arrow, root_text
+from switchyard.engine.notation import chain_text, root_text
 from switchyard.engine.simulate import ScenarioResult
 from switchyard.engine.verdict import Verdict
 
@@ -105,7 +105,7 @@ def diagnosis_report(model: Model, diagnosis: Diagnosis) -> str:
             )
             label = "Root cause:" if number == 0 else "Also:      "
             lines.append(f"{label} {root_text(root['root_cause'], root['root_state'])}{resource}{note}")
-            lines.append(f"Chain:      {chain_arrow(root['chain'])}")
+            lines.append(f"Chain:      {chain_text(root['chain'], root['root_state'])}")
     elif verdict.outcome == "healthy":
         lines.append("Root cause: (none — all components healthy)")
     else:

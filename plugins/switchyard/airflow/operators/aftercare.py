@@ -89,6 +89,7 @@ class AbortReleaseOperator(SwitchyardOperator):
                 if previous is not None:  # only what exists is reported as scaled down
                     scaled[component] = previous
         cause = evidence.cause + (f" ({'; '.join(problems)})" if problems else "")
+        told = evidence.root_text() + (f" ({'; '.join(problems)})" if problems else "")
         try:
             ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).fail(
                 run_id,
@@ -97,6 +98,7 @@ class AbortReleaseOperator(SwitchyardOperator):
                 standby,
                 plan.get("live_version", ""),
                 root_cause=cause[:1000],
+                root_state=evidence.root_state if evidence.root_cause else "",
                 chain=evidence.chain,
                 failed_step=evidence.step,
             )
@@ -108,7 +110,7 @@ class AbortReleaseOperator(SwitchyardOperator):
                 spec.app,
                 plan.get("version") or self.version,
                 f"FAILED before the switch at {evidence.step}; {where}",
-                cause[:300],
+                told[:300],
                 run_link(dag_id, run_id),
             ),
             context,
@@ -191,7 +193,6 @@ def incident_report(
     outcome: str,
     migration_warning: str,
 ) -> str:
-    chain = " → ".join(evidence.chain) or "-"
     lines = [
         f"# Incident report: {app} {plan.get('version')} rolled back",
         "",
@@ -201,13 +202,13 @@ def incident_report(
         "",
         "## Root cause",
         (
-            evidence.root_cause + ("" if evidence.confirmed else " (unconfirmed)")
+            evidence.root_text() + ("" if evidence.confirmed else " (unconfirmed)")
             if evidence.root_cause
             else f"not named by the model; `{evidence.step or 'an unknown step'}` failed with: "
             f"{evidence.reason or 'no error recorded'}"
         ),
         "",
-        f"Chain: {chain}",
+        f"Chain: {evidence.chain_text()}",
         "",
         f"Evidence: {evidence.reason or '-'}",
         "",
@@ -224,7 +225,7 @@ def incident_report(
     lines += [
         "",
         "## Action items",
-        f"- [ ] Fix the root cause ({evidence.root_cause or evidence.step})",
+        f"- [ ] Fix the root cause ({evidence.root_text() if evidence.root_cause else evidence.step})",
         "- [ ] Add a scenario reproducing this failure to include/scenarios/ and a monitoring check for it",
         "- [ ] Update the runbook / documentation if a step was missing",
         "- [ ] Conduct a post-incident review",
@@ -329,7 +330,13 @@ class RollbackOperator(SwitchyardOperator):
             why = (
                 f"{stay}: rolling back to {old} cannot help; traffic stays on {new}, {old} stays warm, paging"
             )
-            self.decide(context, evidence.line(), "do not roll back", root_cause=evidence.root_cause)
+            self.decide(
+                context,
+                evidence.line(),
+                "do not roll back",
+                root_cause=evidence.root_cause,
+                root_state=evidence.root_state,
+            )
             history.finish(
                 run_id,
                 "Active",
@@ -341,7 +348,7 @@ class RollbackOperator(SwitchyardOperator):
                     spec.app,
                     plan.get("version", ""),
                     "release stopped, NOT rolled back",
-                    evidence.root_cause,
+                    evidence.root_text(),
                     link,
                 ),
                 context,
@@ -360,7 +367,7 @@ class RollbackOperator(SwitchyardOperator):
                         spec.app,
                         plan.get("version", ""),
                         "rollback STOPPED (migration ran), paging",
-                        evidence.root_cause,
+                        evidence.root_text(),
                         link,
                     ),
                     context,
@@ -416,12 +423,17 @@ class RollbackOperator(SwitchyardOperator):
             verdict = run_gate(self, context, "standby", new, "post_rollback_diagnosis").verdict
             if verdict.outcome == "failing":
                 evidence.root_cause, evidence.chain = verdict.root_cause, verdict.chain
-                evidence.confirmed = verdict.root_confirmed
-                timeline.append((now_iso(), f"diagnosed {new}: {verdict.root_cause} ({verdict.root_state})"))
+                evidence.root_state, evidence.confirmed = verdict.root_state, verdict.root_confirmed
+                timeline.append((now_iso(), f"diagnosed {new}: {verdict.root_text()}"))
         scaled = {c: workloads.scale(c, 0) for c in spec.layout.components(new)}
         timeline.append((now_iso(), f"{new} scaled to 0"))
         history.finish(
-            run_id, "RolledBack", root_cause=evidence.cause, chain=evidence.chain, failed_step=evidence.step
+            run_id,
+            "RolledBack",
+            root_cause=evidence.cause,
+            root_state=evidence.root_state if evidence.root_cause else "",
+            chain=evidence.chain,
+            failed_step=evidence.step,
         )
         previous = next(
             (
@@ -445,7 +457,7 @@ class RollbackOperator(SwitchyardOperator):
                 spec.app,
                 plan.get("version", ""),
                 f"ROLLED BACK to {old} {plan.get('live_version')} after {evidence.step or 'a failed step'}",
-                evidence.cause[:300],
+                evidence.root_text()[:300],
                 link,
             ),
             context,
@@ -455,6 +467,7 @@ class RollbackOperator(SwitchyardOperator):
             evidence.line(),
             f"{mode} rollback to {old}, verified; {new} scaled to 0",
             root_cause=evidence.root_cause,
+            root_state=evidence.root_state,
             chain=evidence.chain,
             scaled=scaled,
         )
@@ -464,6 +477,7 @@ class RollbackOperator(SwitchyardOperator):
             "failed_step": evidence.step,
             "error": "" if evidence.root_cause else evidence.reason,
             "root_cause": evidence.root_cause,
+            "root_state": evidence.root_state,
             "chain": evidence.chain,
             "report": str(path),
         }

@@ -173,7 +173,7 @@ def save_evidence(
         json.dumps({"gate": name, "scope": scope, "colour": colour, **result.as_dict()}, default=str)
     )
     title = f"{model.name} · {name} · {verdict.outcome}" + (
-        f" · root cause {verdict.root_cause}" if verdict.outcome == "failing" else ""
+        f" · root cause {verdict.root_text()}" if verdict.outcome == "failing" else ""
     )
     safe = name.replace(" ", "-")
     picture = write_artifact(
