@@ -310,6 +310,10 @@ class AwsProbes:
             ("cloudfront-lookup", resource_id), f"ListDistributions for {resource_id}", by_marker
         )
         self._distribution_ids[resource_id] = (found["Id"], found["found_by"])
+        # the listing carried its state: the next fact needs no GetDistribution
+        self.cache.put(
+            ("aws", "cloudfront", found["Id"]), {k: v for k, v in found.items() if k != "found_by"}
+        )
         return found
 
     def _cloudfront_distribution_fact(self, component: Component, rid: str, fact: str) -> Any:
