@@ -198,10 +198,8 @@ for run in range(int(sys.argv[2])):
 
 def live_gate_figures() -> None:
     print("\n== live-path gate of acme-shop (blue) against the local environment (target ≤ 1 s)")
-    print("  before issue 14 #7: 3.4 s for 34 probes (one read per object, AWS clients built per call);")
-    print(
-        "  then (clients per process, 26 requests) ~2-4 s for the first gate of a process, ~0.15 s for the next"
-    )
+    print("  before batching (one read per object, a boto3 session per client): 26 requests; first gate")
+    print("  of a process 2.5-2.8 s wall, 1.5-1.8 s CPU; next ~0.2 s (load 5-7; see BENCH_BEFORE_PLUGINS)")
     try:
         from switchyard.localenv.environment import DEFAULT_MODEL, LocalEnvironment
     except Exception as exc:  # the local environment needs the full dependencies
