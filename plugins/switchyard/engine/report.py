@@ -74,17 +74,19 @@ def scenario_line(result: ScenarioResult) -> str:
     if result.passed:
         return f"  {name:<40} ✓ passed"
     exp, got = result.scenario.expect, result.conclusion
+    # The fields are the scenario's expect: keys; chains and root causes in the one notation, the
+    # expected ones without states (a scenario names components only).
     lines = [
         f"  {name:<40} ✗ failed ({', '.join(result.mismatches)})",
         f"    expected: root_cause={exp.root_cause or '(none given)'}"
-        + (f" root_causes={_fmt_list(exp.root_causes)}" if exp.root_causes else "")
-        + f" path={_fmt_list(exp.path)} "
-        f"eliminated={_fmt_list(sorted(exp.eliminated))}"
-        + (f" outcome={exp.outcome}" if exp.outcome else ""),
-        f"    got:      root_cause={got.root_cause}"
-        + (f" root_causes={_fmt_list([r.component for r in got.roots])}" if exp.root_causes else "")
-        + f" path={_fmt_list(got.path)} eliminated={_fmt_list(got.eliminated)}"
-        + (f" outcome={result.verdict.outcome}" if exp.outcome else ""),
+        + (f"  root_causes={_fmt_list(exp.root_causes)}" if exp.root_causes else "")
+        + f"  path={chain_text(exp.path)}"
+        f"  eliminated={_fmt_list(sorted(exp.eliminated))}"
+        + (f"  outcome={exp.outcome}" if exp.outcome else ""),
+        f"    got:      root_cause={root_text(got.root_cause, got.root_state)}"
+        + (f"  root_causes={_fmt_list([r.text() for r in got.roots])}" if exp.root_causes else "")
+        + f"  path={chain_text(got.path, got.root_state)}  eliminated={_fmt_list(got.eliminated)}"
+        + (f"  outcome={result.verdict.outcome}" if exp.outcome else ""),
     ]
     return "\n".join(lines)
 
