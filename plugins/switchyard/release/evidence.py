@@ -90,7 +90,7 @@ class Evidence:
         """``failed at <step>: <cause>`` — what every failure message says when nothing better is known."""
         if not self.step:
             return "failed at an unknown step (no task left a verdict or an error)"
-        return f"failed at {self.step}: {self.cause or 'no reason recorded'}"
+        return f"failed at {self.step}: {self.root_text() or 'no reason recorded'}"
 
 
 def first_failure(ti: Any, steps: tuple[str, ...] = STEPS) -> Evidence:

@@ -176,7 +176,7 @@ def failure_timeline(
         timeline.append(
             (
                 detected,
-                f"failure detected at {evidence.step}: {'; '.join(failed.get('problems') or []) or evidence.cause}"
+                f"failure detected at {evidence.step}: {'; '.join(failed.get('problems') or []) or evidence.root_text()}"
                 + (f" (detection latency {latency:.0f}s from the switch)" if latency is not None else ""),
             )
         )
@@ -300,7 +300,7 @@ class RollbackOperator(SwitchyardOperator):
                     plan.get("version", ""),
                     f"failed at {evidence.step or 'an unknown step'}, NOT rolled back ({problem}); "
                     f"traffic was switched to {new}, {old} is warm: a person must switch back",
-                    evidence.cause[:300],
+                    evidence.root_text()[:300],
                     link,
                 ),
                 context,
