@@ -164,6 +164,12 @@ _LIST_CALLS = {
     "pods": ("core", "list_namespaced_pod"),
     "ingresses": ("networking", "list_namespaced_ingress"),
 }
+_SINGULAR = {
+    "deployments": "deployment",
+    "services": "service",
+    "endpoints": "endpoints",
+    "ingresses": "ingress",
+}
 LIST_PAGE_SIZE = 500
 # Answers to a LIST after which reading each object alone would only wait again (see ``_listed``).
 _NO_FALLBACK = (429, 502, 503, 504)
@@ -271,7 +277,7 @@ class KubernetesProbes:
         found = listed.get(name)
         if found is None:
             raise ReadFailed(
-                NOT_FOUND, f"LIST {kind} {namespace}: no {kind.removesuffix('s')} named {name} there"
+                NOT_FOUND, f"LIST {kind} {namespace}: no {_SINGULAR.get(kind, kind)} named {name} there"
             )
         return found
 
