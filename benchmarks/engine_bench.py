@@ -5,8 +5,10 @@ Figures, each next to the issue's target and the reference engine's (Go) figure:
 - enumeration of acme-shop: time, chain count, table size on disk;
 - probes used by diagnose per seed scenario, probes answered from the scenario's injected facts;
 - multi-root reasoning (rule S11): the roots named for the scenarios with several entries or failures;
-- the live-path gate of acme-shop against the local environment: time and API requests, the first
-  gate of a process (AWS clients built) and the next ones (clients reused);
+- the live-path gate of acme-shop against the local environment, run as a gate task runs it (a
+  process of its own, Airflow loaded): wall and CPU time and API requests of the first gate of a
+  process (clients built) and of the next ones; BENCH_BEFORE_PLUGINS=<a plugins/ tree> adds the same
+  figures for another version of the code (before/after);
 - hostile inputs (issue 14): exit code, wall time and peak memory of the CLI per case, run under the
   same limits as tests/engine/test_hostile_input.py (target: exit 2, one line, < 2 s, < 200 MB).
 """
@@ -167,17 +169,48 @@ def main() -> None:
             )
 
 
+# The gate as an Airflow task runs it, in a process of its own (the servers of the local
+# environment stay in the benchmark's process, as the API server and AWS are elsewhere for a task):
+# Airflow and the providers are imported before the clock starts (a task process has them), then
+# the live-path gate runs through the gate operator's diagnose_scope — first with nothing built
+# yet (the AWS session and clients, the Kubernetes client), then again in the same process.
+GATE_CHILD = """
+import json, logging, sys, time
+logging.disable(logging.INFO)
+import airflow.sdk  # noqa: F401  (a task process has Airflow loaded)
+import airflow.providers.amazon.aws.hooks.base_aws  # noqa: F401
+import airflow.providers.cncf.kubernetes.hooks.kubernetes  # noqa: F401
+from switchyard.airflow.operators.gate import diagnose_scope
+from switchyard.engine.model import load_model
+from switchyard.release.spec import release_spec
+
+model = load_model(sys.argv[1])
+spec = release_spec(model)
+for run in range(int(sys.argv[2])):
+    trail = []
+    cpu, start = time.process_time(), time.perf_counter()
+    _, result = diagnose_scope(model, spec, "live", "blue", "live_path_gate", lambda f, *a: trail.append(f % a))
+    took, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"wall": took, "cpu": cpu, "probes": result.probes_run, "requests": result.requests,
+                      "outcome": result.verdict.outcome, "last": trail[-1]}), flush=True)
+"""
+
+
 def live_gate_figures() -> None:
     print("\n== live-path gate of acme-shop (blue) against the local environment (target ≤ 1 s)")
+    print("  before batching (one read per object, a boto3 session per client): 26 requests; first gate")
+    print("  of a process 2.5-2.8 s wall, 1.5-1.8 s CPU; next ~0.2 s (load 5-7; see BENCH_BEFORE_PLUGINS)")
     try:
         from switchyard.localenv.environment import DEFAULT_MODEL, LocalEnvironment
     except Exception as exc:  # the local environment needs the full dependencies
         print(f"  skipped: {type(exc).__name__}: {exc}")
         return
-    import contextlib
-    import io
+    import json
     import logging
 
+    trees = {"this tree": ROOT / "plugins"}
+    if os.environ.get("BENCH_BEFORE_PLUGINS"):  # another plugins/ tree to compare (e.g. a git archive)
+        trees["BENCH_BEFORE_PLUGINS"] = Path(os.environ["BENCH_BEFORE_PLUGINS"])
     logging.disable(logging.INFO)  # the providers log every connection they read
     with tempfile.TemporaryDirectory() as state:
         env = LocalEnvironment(
@@ -189,35 +222,33 @@ def live_gate_figures() -> None:
         )
         env.start()
         try:
-            os.environ.update(env.airflow_env())
-            from switchyard.probes import LiveProbe
-            from switchyard.release.colours import layout
-
-            colours = layout(env.model)
-            for run in range(4):
-                start = time.perf_counter()
-                with contextlib.redirect_stdout(io.StringIO()):
-                    result = diagnose(
-                        colours.live_path("blue"),
-                        LiveProbe(env.model),
-                        scope=colours.live_scope("blue"),
-                        prefer=colours.components("blue"),
-                        max_probes=100,
-                        deadline_seconds=60,
+            child_env = {**os.environ, **env.airflow_env()}
+            for label, plugins in trees.items():
+                for process in range(3):
+                    child_env["PYTHONPATH"] = f"{plugins}{os.pathsep}{ROOT / 'include'}"
+                    done = subprocess.run(
+                        [sys.executable, "-c", GATE_CHILD, str(DEFAULT_MODEL), "3"],
+                        env=child_env,
+                        capture_output=True,
+                        text=True,
+                        check=False,
                     )
-                took = time.perf_counter() - start
-                label = (
-                    "first gate of the process (AWS clients built)"
-                    if run == 0
-                    else "next gate (clients reused)"
-                )
-                print(
-                    f"  {label:<46} {took * 1000:7.0f} ms   {result.probes_run} probes, "
-                    f"{result.requests} API requests   {result.verdict.outcome}"
-                )
+                    runs = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+                    if not runs:
+                        print(f"  {label}: the gate process failed: {done.stderr.strip()[-300:]}")
+                        break
+                    for number, run in enumerate(runs):
+                        what = "first gate of a process" if number == 0 else "next gate, same process"
+                        print(
+                            f"  {label:<11} {what:<25} {run['wall'] * 1000:6.0f} ms wall {run['cpu'] * 1000:6.0f} ms CPU"
+                            f"   {run['probes']} probes, {run['requests']} API requests   {run['outcome']}"
+                        )
+                    if process == 0:
+                        print(f"  trail's last line: {runs[0]['last']}")
         finally:
             env.stop()
             logging.disable(logging.NOTSET)
+    print(f"  (machine load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())})")
 
 
 if __name__ == "__main__":

@@ -110,22 +110,25 @@ def test_chain_shape(acme, chains):
     one_step = sorted(chain_text(c) for c in chains if len(c) == 1)
     # only roots nothing depends on: the business processes (stopped) and cloudfront's two states
     assert one_step == [
-        "async_jobs.stopped",
-        "cloudflare.stopped",
-        "cloudfront.deploying",
-        "cloudfront.disabled",
-        "scheduled_jobs.stopped",
+        "async_jobs (stopped)",
+        "cloudflare (stopped)",
+        "cloudfront (deploying)",
+        "cloudfront (disabled)",
+        "scheduled_jobs (stopped)",
     ]
     for chain in chains:
         assert chain[-1].emits == "" and all(step.emits for step in chain[:-1])
         for step, nxt in itertools.pairwise(chain):
             assert step.component in acme.components[nxt.component].depends_on  # reverse edges
-    example = "ssm-app-config.absent -config_load_failure-> external-secrets.crd_missing"
-    assert example in {chain_text(c) for c in chains}
+    # the one chain notation: the dependent first, each arrow "depends on", every step's state
+    example = "external-secrets (crd_missing) → ssm-app-config (absent)"
+    texts = [chain_text(c) for c in chains]
+    assert example in texts
+    assert len(set(texts)) == len(chains)  # the text still names one chain (the failure modes follow)
 
 
 def test_ids_come_from_content():
-    text = "rds.stopped -upstream_failure-> acme-shop-php-fpm-blue.crashed"
+    text = "acme-shop-php-fpm-blue (crashed) → rds (stopped)"
     assert chain_id(text) == chain_id(text)
     assert re.fullmatch(r"c-[0-9a-f]{12}", chain_id(text))
     assert chain_id(text) != chain_id(text.replace("crashed", "degraded"))
@@ -207,7 +210,7 @@ def test_changing_the_model_drifts_with_added_and_removed_chains(tmp_path, capsy
     assert main(["scenarios", "drift", "--model", str(model_path)]) == 1
     out, added, removed = _drift_lines(capsys)
     assert removed == []
-    assert "media-bucket.inaccessible -upload_failure-> ssm-app-config.absent" in added
+    assert "ssm-app-config (absent) → media-bucket (inaccessible)" in added
     assert all("media-bucket" in text and "ssm-app-config" in text for text in added)
     assert out[-1] == f"{table}: drifted ({len(added)} added, 0 removed)"
 
@@ -216,8 +219,8 @@ def test_changing_the_model_drifts_with_added_and_removed_chains(tmp_path, capsy
     out, added, removed = _drift_lines(capsys)
     assert added == []
     assert removed == [
-        "media-bucket.inaccessible -upload_failure-> cloudfront.deploying",
-        "media-bucket.inaccessible -upload_failure-> cloudfront.disabled",
+        "cloudfront (deploying) → media-bucket (inaccessible)",
+        "cloudfront (disabled) → media-bucket (inaccessible)",
     ]
 
     _drift_model(tmp_path, add_dependency=True, drop_dependency=True)

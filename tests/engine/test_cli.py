@@ -156,10 +156,10 @@ def test_simulate_failure_prints_expected_and_got(capsys, write):
     assert code == 1 and err == ""  # a reasoning failure: no error line
     lines = out.splitlines()
     assert lines[0] == f"  {'wrong expectation':<40} ✗ failed (root_cause, path, eliminated)"
-    assert lines[1] == "    expected: root_cause=redis path=[cloudflare, redis] eliminated=[rds]"
-    assert lines[2].startswith(
-        "    got:      root_cause=rds path=[cloudflare, acme-shop-ingress, acme-shop-svc, "
-        "acme-shop-nginx-blue, acme-shop-php-fpm-blue, rds] eliminated=["
+    assert lines[1] == "    expected: root_cause=redis  path=cloudflare → redis  eliminated=[rds]"
+    assert lines[2].startswith(  # the one notation: component (state), the chain ending in it
+        "    got:      root_cause=rds (stopped)  path=cloudflare → acme-shop-ingress → acme-shop-svc → "
+        "acme-shop-nginx-blue → acme-shop-php-fpm-blue → rds (stopped)  eliminated=["
     )
     assert len(lines) == 3  # --scenario: no summary line
 
@@ -301,7 +301,7 @@ def test_diagnose_text(capsys):
             "acme-shop-svc",
             "acme-shop-nginx-blue",
             "acme-shop-php-fpm-blue",
-            "external-secrets",
+            "external-secrets (not_running)",  # the chain ends in the root cause, written as above
         ]
     )
     assert lines[5].startswith("Eliminated: ") and "ssm-app-config" in lines[5]
@@ -311,7 +311,7 @@ def test_diagnose_text(capsys):
     assert lines[7] == "Partial visibility: none"
     assert (
         lines[8]
-        == "Hint:       suspect=acme-shop-php-fpm-blue — appeared mid-chain; real root was external-secrets"
+        == "Hint:       suspect=acme-shop-php-fpm-blue — appeared mid-chain; real root was external-secrets (not_running)"
     )
 
 

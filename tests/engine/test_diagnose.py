@@ -77,7 +77,7 @@ def test_external_secrets_case_in_at_most_six_probes(acme, suspects, probes):
     assert verdict.partial_visibility == []
     if suspects:
         assert result.suspect_hints() == [
-            "suspect=acme-shop-php-fpm-blue — appeared mid-chain; real root was external-secrets"
+            "suspect=acme-shop-php-fpm-blue — appeared mid-chain; real root was external-secrets (not_running)"
         ]
 
 

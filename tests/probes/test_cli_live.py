@@ -56,7 +56,7 @@ def test_diagnose_live_both_colours_includes_the_absent_standby(capsys, airflow_
 
 
 def test_diagnose_live_names_a_view_it_may_not_read(capsys, emulator, airflow_connections):
-    with emulator.fault("forbidden", path="/apis/apps/v1/namespaces/*/deployments/*", verb="GET"):
+    with emulator.fault("forbidden", path="/apis/apps/v1/namespaces/*/deployments*", verb="GET"):
         code = main(
             ["diagnose", *MODEL, "--live", "--suspect", "acme-shop-php-fpm-blue", "--max-probes", "10"]
         )

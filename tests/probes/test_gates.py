@@ -73,7 +73,7 @@ def test_a_crash_looping_live_deployment_is_the_root_cause(local_env, apps, live
 
 
 def test_forbidden_deployments_leave_the_gate_unknown_never_healthy(local_env, emulator, live_gate):
-    with emulator.fault("forbidden", path="/apis/apps/v1/namespaces/*/deployments/*", verb="GET"):
+    with emulator.fault("forbidden", path="/apis/apps/v1/namespaces/*/deployments*", verb="GET"):
         result = live_gate()
     verdict = result.verdict
     assert verdict.outcome == "unknown", verdict.summary()
@@ -89,3 +89,30 @@ def test_forbidden_deployments_leave_the_gate_unknown_never_healthy(local_env, e
     assert verdict.next_probes["acme-shop-nginx-blue"][0] == "ready_replicas"
     # what the role may read is still read and vouched for
     assert any(s.component == "rds" and s.status == "ok" for s in result.trail)
+
+
+def test_the_gate_reads_in_batches_and_its_trail_counts_the_requests(local_env, airflow_connections):
+    """The live-path gate as the operator runs it (diagnose_scope): one LIST per kind and namespace
+    and grouped AWS reads answer all its probes, and the trail's last line says how many requests."""
+    from switchyard.airflow.operators.gate import diagnose_scope
+    from switchyard.probes.clients import forget_aws_clients
+    from switchyard.release.spec import release_spec
+
+    forget_aws_clients()
+    trail: list[str] = []
+    _, result = diagnose_scope(
+        local_env.model,
+        release_spec(local_env.model),
+        "live",
+        "blue",
+        "live_path_gate",
+        lambda text, *args: trail.append(text % args),
+    )
+    assert result.verdict.outcome == "healthy", result.verdict.summary()
+    # Kubernetes: one LIST each of deployments, pods, services, endpoints and ingresses in default,
+    # of deployments in the operator's namespace, and of the CRDs; AWS: one read per resource, the
+    # CloudFront lookup, and the metrics grouped per region: 16. One read per object took 26.
+    assert result.probes_run >= 30 and result.requests <= 16
+    assert trail[-1].startswith(
+        f"live_path_gate: healthy after {result.probes_run} probes, {result.requests} API requests, "
+    )

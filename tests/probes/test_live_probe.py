@@ -107,7 +107,8 @@ def test_the_absent_standby_colour_is_not_found_never_zero(local_env, make_probe
     for fact in component.type_def.facts:
         result = probe.probe(component, fact)
         assert (result.status, result.value) == ("not_found", None), fact
-        assert f"GET deployments default/{name}: HTTP 404" in result.detail
+        # the namespace's LIST of deployments answered, and it is not among them
+        assert f"LIST deployments default: no deployment named {name} there" in result.detail
 
 
 def test_what_the_live_probe_cannot_observe(local_env, make_probe):
@@ -154,36 +155,66 @@ def test_absent_aws_resources_answer_false_only_where_the_fact_means_absent(loca
 
 def test_one_read_answers_every_fact_of_the_object_and_failures_are_not_kept(local_env, emulator, make_probe):
     nginx = local_env.model.components["acme-shop-nginx-blue"]
-    path = "/apis/apps/v1/namespaces/default/deployments/acme-shop-nginx-blue"
+    path = "/apis/apps/v1/namespaces/default/deployments*"  # the namespace's LIST and each GET
     probe = make_probe(cache_seconds=60)
     assert probe.probe(nginx, "ready_replicas").value == 2
+    requests = probe.requests
     with emulator.fault("forbidden", path=path, verb="GET"):
-        # the Deployment read a moment ago answers its other facts: no further GET
+        # the Deployments listed a moment ago answer its other facts, and the other deployments'
         assert probe.probe(nginx, "condition_available").value is True
+        assert probe.probe(local_env.model.components["acme-shop-php-fpm-blue"], "ready_replicas").value == 2
+        assert probe.requests == requests
         uncached = make_probe(cache_seconds=0)
         assert uncached.probe(nginx, "ready_replicas").status == "forbidden"
-    # a refusal is never remembered: the next call reads again
-    emulator.add_fault("forbidden", path=path, verb="GET", times=1)
+    # a refusal is never remembered: the next call reads again (the LIST refused, then the GET)
+    emulator.add_fault("forbidden", path=path, verb="GET", times=2)
     assert uncached.probe(nginx, "ready_replicas").status == "forbidden"
     assert uncached.probe(nginx, "ready_replicas").value == 2
+
+
+# A refused LIST falls back on reading the object alone (RBAC may allow that; a 500 may be another
+# object's); an overloaded server's answer stands for every object of the LIST.
+GET_NGINX, LIST_DEPLOYMENTS = "GET deployments default/acme-shop-nginx-blue", "LIST deployments default"
 
 
 @pytest.mark.parametrize(
     ("fault", "status", "detail"),
     [
-        ({"kind": "forbidden"}, "forbidden", "HTTP 403 Forbidden"),
-        ({"kind": "error", "status": 500}, "transient", "HTTP 500 Internal Server Error"),
-        ({"kind": "error", "status": 503}, "transient", "HTTP 503 Service Unavailable"),
-        ({"kind": "error", "status": 429}, "transient", "HTTP 429 Too Many Requests"),
+        ({"kind": "forbidden"}, "forbidden", f"{GET_NGINX}: HTTP 403 Forbidden"),
+        ({"kind": "error", "status": 500}, "transient", f"{GET_NGINX}: HTTP 500 Internal Server Error"),
+        ({"kind": "error", "status": 503}, "transient", f"{LIST_DEPLOYMENTS}: HTTP 503 Service Unavailable"),
+        ({"kind": "error", "status": 429}, "transient", f"{LIST_DEPLOYMENTS}: HTTP 429 Too Many Requests"),
     ],
 )
 def test_api_refusals_are_unknown_never_false(local_env, emulator, make_probe, fault, status, detail):
     nginx = local_env.model.components["acme-shop-nginx-blue"]
-    path = "/apis/apps/v1/namespaces/default/deployments/*"
+    path = "/apis/apps/v1/namespaces/default/deployments*"
     with emulator.fault(path=path, verb="GET", **fault):
         result = make_probe().probe(nginx, "condition_available")
     assert (result.status, result.value) == (status, None)
-    assert result.detail.startswith(f"GET deployments default/acme-shop-nginx-blue: {detail}")
+    assert result.detail.startswith(detail)
+
+
+def test_a_refused_list_still_names_each_object(local_env, emulator, make_probe):
+    """Only one deployment's read fails: the others are read, and it alone is unreadable."""
+    components = local_env.model.components
+    with (
+        emulator.fault("error", status=500, path="/apis/apps/v1/namespaces/default/deployments", verb="GET"),
+        emulator.fault(
+            "forbidden",
+            path="/apis/apps/v1/namespaces/default/deployments/acme-shop-php-fpm-blue",
+            verb="GET",
+        ),
+    ):
+        probe = make_probe()
+        nginx = probe.probe(components["acme-shop-nginx-blue"], "ready_replicas")
+        php = probe.probe(components["acme-shop-php-fpm-blue"], "ready_replicas")
+        green = probe.probe(components["acme-shop-nginx-green"], "ready_replicas")
+    assert (nginx.status, nginx.value) == ("ok", 2)
+    assert php.status == "forbidden" and php.detail.startswith(
+        "GET deployments default/acme-shop-php-fpm-blue"
+    )
+    assert green.status == "not_found" and "HTTP 404" in green.detail
 
 
 def test_a_hanging_api_server_is_transient_within_the_request_timeout(local_env, emulator, make_probe):
@@ -191,7 +222,7 @@ def test_a_hanging_api_server_is_transient_within_the_request_timeout(local_env,
     probe = make_probe(request_timeout=0.3)
     probe.probe(local_env.model.components["acme-shop-svc"], "type")  # connect first: count only the hang
     with emulator.fault(
-        "timeout", path="/apis/apps/v1/namespaces/default/deployments/*", hang_seconds=3
+        "timeout", path="/apis/apps/v1/namespaces/default/deployments*", hang_seconds=3
     ) as fault_id:
         result = probe.probe(nginx, "ready_replicas")
         [hits] = [f["hits"] for f in emulator.faults() if f["id"] == fault_id]
@@ -290,3 +321,45 @@ def test_an_ecr_repository_component(local_env, make_probe):
     absent = probe.probe(gone, "exists")
     assert absent.value is False and "RepositoryNotFoundException" in absent.detail
     assert probe.probe(gone, "image_count").status == "not_found"
+
+
+def test_reads_are_batched_one_list_per_kind_and_namespace(local_env, make_probe):
+    """Every deployment's facts come from one LIST of the namespace's deployments; the pods behind
+    every selector from one LIST of its pods."""
+    components = local_env.model.components
+    probe = make_probe(cache_seconds=60)
+    deployments = [n for n, c in components.items() if c.type == "deployment" and "green" not in n]
+    for name in deployments:
+        for fact in ("ready_replicas", "desired_replicas", "restart_count"):
+            assert probe.probe(components[name], fact).status == "ok", (name, fact)
+    assert probe.requests == 2  # LIST deployments default, LIST pods default
+    assert probe.probe(components["acme-shop-svc"], "selector_match").value is True
+    assert probe.requests == 3  # LIST services default; the pods were listed already
+
+
+def test_aws_reads_are_grouped_over_the_model(local_env, airflow_connections):
+    """Two DB instances in the model are described by one call, and the one AWS does not have is
+    not_found on its own; the model's CloudWatch facts come from one GetMetricData."""
+    components = local_env.model.components
+    ghost = dataclasses.replace(components["rds"], name="rds-ghost", resource="acme-shop-no-such-db")
+    model = dataclasses.replace(local_env.model, components={**components, "rds-ghost": ghost})
+    from switchyard.probes import LiveProbe
+
+    probe = LiveProbe(model)
+    assert probe.probe(components["rds"], "available").value is True
+    missing = probe.probe(ghost, "available")
+    assert (missing.status, missing.value) == ("not_found", None)
+    assert "DBInstanceNotFound" in missing.detail and "acme-shop-no-such-db" in missing.detail
+    assert probe.requests == 1
+    figures = [
+        probe.probe(components["rds"], "connection_count"),
+        probe.probe(components["mq"], "queue_depth"),
+        probe.probe(components["mq"], "consumer_count"),
+        probe.probe(components["redis"], "cache_hit_ratio"),
+    ]
+    assert all(f.status == "ok" for f in figures), figures
+    # + ListBrokers, DescribeCacheClusters (each fact of a component reads it first), and one
+    # GetMetricData for all four figures
+    assert probe.requests == 4
+    assert probe.probe(ghost, "connection_count").status == "not_found"  # the instance is not there
+    assert probe.requests == 4

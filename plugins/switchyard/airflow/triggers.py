@@ -234,7 +234,8 @@ class ReleaseWatchTrigger(BaseTrigger):
             result["traffic_restored"] = restored
         result["artifact_url"] = artifact_url(picture)
         result["verdict"] = {
-            k: report.get(k) for k in ("outcome", "root_cause", "root_state", "chain", "summary")
+            k: report.get(k)
+            for k in ("outcome", "root_cause", "root_state", "chain", "chain_text", "summary")
         }
         self.history.add_checkpoint(self.run_id, self.kind, result)
         self._renew_lock()

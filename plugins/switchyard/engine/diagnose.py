@@ -92,7 +92,7 @@ class Diagnosis:
                 hints.append(f"suspect={suspect} — confirmed as root")
             elif suspect in self.verdict.chain:
                 hints.append(
-                    f"suspect={suspect} — appeared mid-chain; real root was {self.verdict.root_cause}"
+                    f"suspect={suspect} — appeared mid-chain; real root was {self.verdict.root_text()}"
                 )
             else:
                 hints.append(f"suspect={suspect} — not on the root chain")

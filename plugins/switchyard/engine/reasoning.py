@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from switchyard.engine.expr import NUMERIC_FACT_TYPES, Unresolved, evaluate
 from switchyard.engine.facts import OK, FactStore
 from switchyard.engine.model import Component, Model
+from switchyard.engine.notation import chain_text, root_text
 
 UNKNOWN_STATE = "unknown"
 
@@ -161,6 +162,10 @@ class RootCause:
         """The one root-cause notation: ``component (state)``."""
         return root_text(self.component, self.state)
 
+    def chain_text(self) -> str:
+        """The one chain notation: ``cloudflare → … → rds (stopped)``."""
+        return chain_text(self.path, self.state)
+
     def as_dict(self) -> dict:
         return {
             "root_cause": self.component,
@@ -168,16 +173,6 @@ class RootCause:
             "chain": list(self.path),
             "confirmed": self.confirmed,
         }
-
-
-def root_text(component: str, state: str) -> str:
-    """``rds (stopped)``: how a root cause is written everywhere (CLI, gates, records)."""
-    return f"{component} ({state})" if state else component
-
-
-def chain_arrow(path: Iterable[str]) -> str:
-    """``cloudflare → acme-shop-ingress → rds``: how a chain is written everywhere, entry first."""
-    return " → ".join(path)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from switchyard.engine.diagnose import Diagnosis
 from switchyard.engine.model import Model, Problem
-from switchyard.engine.reasoning import chain_arrow, root_text
+from switchyard.engine.notation import chain_text, root_text
 from switchyard.engine.simulate import ScenarioResult
 from switchyard.engine.verdict import Verdict
 
@@ -74,17 +74,19 @@ def scenario_line(result: ScenarioResult) -> str:
     if result.passed:
         return f"  {name:<40} ✓ passed"
     exp, got = result.scenario.expect, result.conclusion
+    # The fields are the scenario's expect: keys; chains and root causes in the one notation, the
+    # expected ones without states (a scenario names components only).
     lines = [
         f"  {name:<40} ✗ failed ({', '.join(result.mismatches)})",
         f"    expected: root_cause={exp.root_cause or '(none given)'}"
-        + (f" root_causes={_fmt_list(exp.root_causes)}" if exp.root_causes else "")
-        + f" path={_fmt_list(exp.path)} "
-        f"eliminated={_fmt_list(sorted(exp.eliminated))}"
-        + (f" outcome={exp.outcome}" if exp.outcome else ""),
-        f"    got:      root_cause={got.root_cause}"
-        + (f" root_causes={_fmt_list([r.component for r in got.roots])}" if exp.root_causes else "")
-        + f" path={_fmt_list(got.path)} eliminated={_fmt_list(got.eliminated)}"
-        + (f" outcome={result.verdict.outcome}" if exp.outcome else ""),
+        + (f"  root_causes={_fmt_list(exp.root_causes)}" if exp.root_causes else "")
+        + f"  path={chain_text(exp.path)}"
+        f"  eliminated={_fmt_list(sorted(exp.eliminated))}"
+        + (f"  outcome={exp.outcome}" if exp.outcome else ""),
+        f"    got:      root_cause={root_text(got.root_cause, got.root_state)}"
+        + (f"  root_causes={_fmt_list([r.text() for r in got.roots])}" if exp.root_causes else "")
+        + f"  path={chain_text(got.path, got.root_state)}  eliminated={_fmt_list(got.eliminated)}"
+        + (f"  outcome={result.verdict.outcome}" if exp.outcome else ""),
     ]
     return "\n".join(lines)
 
@@ -105,7 +107,7 @@ def diagnosis_report(model: Model, diagnosis: Diagnosis) -> str:
             )
             label = "Root cause:" if number == 0 else "Also:      "
             lines.append(f"{label} {root_text(root['root_cause'], root['root_state'])}{resource}{note}")
-            lines.append(f"Chain:      {chain_arrow(root['chain'])}")
+            lines.append(f"Chain:      {chain_text(root['chain'], root['root_state'])}")
     elif verdict.outcome == "healthy":
         lines.append("Root cause: (none — all components healthy)")
     else:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 
 from switchyard.engine.facts import OK, FactStore
 from switchyard.engine.model import Model
-from switchyard.engine.reasoning import Conclusion, Health, chain_arrow, needed_facts, root_text
+from switchyard.engine.notation import chain_text, root_text
+from switchyard.engine.reasoning import Conclusion, Health, needed_facts
 
 HEALTHY, FAILING, UNKNOWN = "healthy", "failing", "unknown"
 
@@ -40,6 +41,14 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return self.outcome == HEALTHY
+
+    def root_text(self) -> str:
+        """The root cause as written everywhere: ``component (state)``."""
+        return root_text(self.root_cause, self.root_state)
+
+    def chain_text(self) -> str:
+        """The chain as written everywhere: ``cloudflare → … → rds (stopped)`` (``-``: none)."""
+        return chain_text(self.chain, self.root_state)
 
     @property
     def not_visible(self) -> dict[str, str]:
@@ -70,15 +79,15 @@ class Verdict:
             )
             read = self.roots[0].get("read") if self.roots else ""
             text = (
-                f"root cause: {root_text(self.root_cause, self.root_state)}"
+                f"root cause: {self.root_text()}"
                 + (f" — {read}" if read else "")
-                + f"{confirmed}; chain: {chain_arrow(self.chain)}"
+                + f"{confirmed}; chain: {self.chain_text()}"
             )
             if len(self.roots) > 1:
                 others = "; ".join(
                     f"{root_text(r['root_cause'], r['root_state'])}"
                     + (f" — {r['read']}" if r.get("read") else "")
-                    + f": {chain_arrow(r['chain'])}"
+                    + f": {chain_text(r['chain'], r['root_state'])}"
                     for r in self.roots[1:]
                 )
                 text += f"; also failing independently: {others}"
@@ -98,7 +107,8 @@ class Verdict:
             "root_state": self.root_state,
             "root_confirmed": self.root_confirmed,
             "chain": self.chain,
-            "roots": self.roots,
+            "chain_text": self.chain_text() if self.outcome == FAILING else "",
+            "roots": [{**r, "chain_text": chain_text(r["chain"], r["root_state"])} for r in self.roots],
             "eliminated": self.eliminated,
             "unvouched": self.unvouched,
             "failing_unchained": self.failing_unchained,

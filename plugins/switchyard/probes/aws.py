@@ -7,8 +7,8 @@ The resource id is the component's ``resource`` (else its name). Where each fact
 * elasticache_cluster — DescribeCacheClusters: ``available`` (CacheClusterStatus ``available``);
   ``connection_count`` / ``cache_hit_ratio``: ``AWS/ElastiCache CurrConnections`` / ``CacheHitRate``
   by ``CacheClusterId``.
-* mq_broker — the resource is the broker *name* (AWS picks the id): ListBrokers finds the id,
-  DescribeBroker gives ``available`` (BrokerState ``RUNNING``); ``queue_depth`` / ``consumer_count``:
+* mq_broker — the resource is the broker *name* (AWS picks the id; an id is accepted too):
+  ListBrokers gives ``available`` (the summary's BrokerState ``RUNNING``); ``queue_depth`` / ``consumer_count``:
   ``AWS/AmazonMQ MessageCount`` / ``ConsumerCount`` by ``Broker`` (the name).
 * s3_bucket — HeadBucket: ``accessible`` (404 → false: the fact means "reachable", and a missing
   bucket is not; 403 → forbidden); GetBucketVersioning: ``versioning_enabled``; ListObjectsV2
@@ -23,6 +23,12 @@ The resource id is the component's ``resource`` (else its name). Where each fact
 * ecr_repository — DescribeRepositories: ``exists`` (RepositoryNotFound → false); DescribeImages
   (tagged): ``image_count``.
 
+The model's components of a type are read together where AWS allows it: one ListBrokers answers
+every broker, one DescribeDBInstances (filtered by id) every DB instance, one GetMetricData every
+CloudWatch fact of the model in the connection's region (CloudFront's is read in us-east-1 on its
+own). A grouped call AWS refuses for a reason one object may not share (access denied to one of
+them, a bad id) falls back on reading each object alone, so each gets its own status.
+
 CloudWatch facts are the latest one-minute datapoint of the last ten minutes, read as the worst case
 within that minute (Maximum for loads, Minimum for capacities and hit ratios). No datapoint is
 ``missing``: no data is not a healthy zero.
@@ -35,16 +41,36 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from switchyard.engine.model import Component
+from botocore.exceptions import ClientError
+
+from switchyard.engine.model import Component, Model
 from switchyard.probes.cache import ReadCache
 from switchyard.probes.clients import aws_client
-from switchyard.probes.errors import MISSING, NOT_FOUND, ReadFailed, from_aws
+from switchyard.probes.errors import MISSING, NOT_FOUND, TRANSIENT, ReadFailed, from_aws
 from switchyard.probes.observation import Observation
 from switchyard.release.conventions import RESOURCE_ID_COMMENT, RESOURCE_ID_TAG
 
 CLOUDFRONT_METRICS_REGION = "us-east-1"
 METRIC_LOOKBACK = datetime.timedelta(minutes=10)
 MAX_LISTED_OBJECTS = 100_000
+_REFUSED = object()  # a grouped read AWS refused: read each object alone
+# The CloudWatch facts: type → fact → (namespace, metric, dimension, statistic, value type). All of
+# the model's are read by one GetMetricData per region (CloudFront's, keyed by an id AWS picks and
+# published in another region, is read on its own).
+METRICS: dict[str, dict[str, tuple[str, str, str, str, type]]] = {
+    "rds_instance": {
+        "connection_count": ("AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", "Maximum", int),
+    },
+    "elasticache_cluster": {
+        "connection_count": ("AWS/ElastiCache", "CurrConnections", "CacheClusterId", "Maximum", int),
+        "cache_hit_ratio": ("AWS/ElastiCache", "CacheHitRate", "CacheClusterId", "Minimum", float),
+    },
+    "mq_broker": {
+        "queue_depth": ("AWS/AmazonMQ", "MessageCount", "Broker", "Maximum", int),
+        "consumer_count": ("AWS/AmazonMQ", "ConsumerCount", "Broker", "Minimum", int),
+    },
+}
+MAX_METRIC_QUERIES = 500  # GetMetricData's limit per call
 
 
 class AwsProbes:
@@ -67,7 +93,9 @@ class AwsProbes:
         cache: ReadCache,
         cloudfront_metrics_region: str | None = CLOUDFRONT_METRICS_REGION,
         clock: Callable[[], float] = time.time,
+        model: Model | None = None,
     ) -> None:
+        self.model = model  # its components of a type are described together (None: one by one)
         self.conn_id = conn_id
         self.timeout = request_timeout
         self.cache = cache
@@ -97,19 +125,75 @@ class AwsProbes:
 
     # ------------------------------------------------------------------ rds_instance
     def _rds_instance_fact(self, component: Component, rid: str, fact: str) -> Any:
-        db = self._read(
+        db = self.db_instance(rid)
+        if fact == "available":
+            status = db.get("DBInstanceStatus", "")
+            return Observation(status == "available", f"DBInstanceStatus {status}")
+        if fact in METRICS["rds_instance"]:
+            return self.metric(component.type, fact, rid)
+        raise _unknown_fact(component, fact)
+
+    def db_instance(self, rid: str) -> dict[str, Any]:
+        """The DescribeDBInstances entry of ``rid``. The model's instances are described together
+        (one call, filtered by their ids); an id outside the model, or a grouped call AWS refused
+        for a reason one instance may not share, is described alone."""
+        group = self._group_ids("rds_instance")
+        if rid in group and len(group) > 1:
+            listed = self._grouped(
+                ("rds-group", *group),
+                f"DescribeDBInstances {', '.join(group)}",
+                lambda: self._db_instances(group),
+            )
+            if listed is not None:
+                if rid not in listed:
+                    raise ReadFailed(
+                        NOT_FOUND, f"DescribeDBInstances: no DB instance {rid} (DBInstanceNotFound)"
+                    )
+                return listed[rid]
+        return self._read(
             ("rds", rid),
             f"DescribeDBInstances {rid}",
             lambda: self.client("rds").describe_db_instances(DBInstanceIdentifier=rid)["DBInstances"][0],
         )
-        if fact == "available":
-            status = db.get("DBInstanceStatus", "")
-            return Observation(status == "available", f"DBInstanceStatus {status}")
-        if fact == "connection_count":
-            return self.latest(
-                "AWS/RDS", "DatabaseConnections", {"DBInstanceIdentifier": rid}, "Maximum", int
+
+    def _db_instances(self, ids: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+        rds, marker, found = self.client("rds"), None, {}
+        while True:
+            page = rds.describe_db_instances(
+                Filters=[{"Name": "db-instance-id", "Values": list(ids)}],
+                **({"Marker": marker} if marker else {}),
             )
-        raise _unknown_fact(component, fact)
+            found.update((db["DBInstanceIdentifier"], db) for db in page.get("DBInstances") or [])
+            marker = page.get("Marker")
+            if not marker:
+                return found
+            self.cache.reads += 1  # each further page is a request of its own
+
+    # ------------------------------------------------------------------ grouped reads
+    def _group_ids(self, type_name: str) -> tuple[str, ...]:
+        """Resource ids of the model's components of a type, sorted (empty without a model)."""
+        if self.model is None:
+            return ()
+        return tuple(sorted({c.probe_target for c in self.model.components.values() if c.type == type_name}))
+
+    def _grouped(self, key: tuple, what: str, call: Callable[[], Any]) -> Any:
+        """A read answering several objects, or None when AWS refused it for a reason a read of one
+        object may not share (then each is read alone). Throttling, AWS's own failures and no answer
+        at all raise: reading each alone would only meet them again, once per object."""
+
+        def read() -> Any:
+            try:
+                return call()
+            except ClientError as exc:
+                failed = from_aws(exc, what)
+                if failed.status == TRANSIENT:
+                    raise failed from exc
+                return _REFUSED
+            except Exception as exc:
+                raise from_aws(exc, what) from exc
+
+        found = self.cache.get(("aws", *key), read)
+        return None if found is _REFUSED else found
 
     # ------------------------------------------------------------------ elasticache_cluster
     def _elasticache_cluster_fact(self, component: Component, rid: str, fact: str) -> Any:
@@ -117,49 +201,43 @@ class AwsProbes:
             return self.client("elasticache").describe_cache_clusters(CacheClusterId=rid)["CacheClusters"][0]
 
         cluster = self._read(("elasticache", rid), f"DescribeCacheClusters {rid}", describe)
-        dimensions = {"CacheClusterId": rid}
         if fact == "available":
             status = cluster.get("CacheClusterStatus", "")
             return Observation(status == "available", f"CacheClusterStatus {status}")
-        if fact == "connection_count":
-            return self.latest("AWS/ElastiCache", "CurrConnections", dimensions, "Maximum", int)
-        if fact == "cache_hit_ratio":
-            return self.latest("AWS/ElastiCache", "CacheHitRate", dimensions, "Minimum", float)
+        if fact in METRICS["elasticache_cluster"]:
+            return self.metric(component.type, fact, rid)
         raise _unknown_fact(component, fact)
 
     # ------------------------------------------------------------------ mq_broker
-    def broker_id(self, name: str) -> str:
-        """The id AWS gave the broker named ``name`` (an id is accepted as well)."""
+    def broker(self, name: str) -> dict[str, Any]:
+        """The ListBrokers summary of the broker named ``name`` (an id is accepted as well): its id,
+        name and BrokerState. One ListBrokers (paged) answers every broker of the model."""
 
-        def find() -> str:
-            mq, token, seen = self.client("mq"), None, 0
+        def listed() -> dict[str, dict[str, Any]]:
+            mq, token, found = self.client("mq"), None, {}
             while True:
                 page = mq.list_brokers(**({"NextToken": token} if token else {}))
                 for broker in page.get("BrokerSummaries") or []:
-                    seen += 1
-                    if name in (broker.get("BrokerName"), broker.get("BrokerId")):
-                        return broker["BrokerId"]
+                    found[broker.get("BrokerName") or broker["BrokerId"]] = broker
+                    found.setdefault(broker["BrokerId"], broker)
                 token = page.get("NextToken")
                 if not token:
-                    raise ReadFailed(NOT_FOUND, f"ListBrokers: no broker named {name} among {seen}")
+                    return found
+                self.cache.reads += 1  # each further page is a request of its own
 
-        return self._read(("mq-id", name), f"ListBrokers {name}", find)
+        brokers = self._read(("mq-brokers",), "ListBrokers", listed)
+        if name not in brokers:
+            count = len({b["BrokerId"] for b in brokers.values()})
+            raise ReadFailed(NOT_FOUND, f"ListBrokers: no broker named {name} among {count}")
+        return brokers[name]
 
     def _mq_broker_fact(self, component: Component, name: str, fact: str) -> Any:
-        broker_id = self.broker_id(name)
-        broker = self._read(
-            ("mq", broker_id),
-            f"DescribeBroker {broker_id}",
-            lambda: self.client("mq").describe_broker(BrokerId=broker_id),
-        )
-        dimensions = {"Broker": broker.get("BrokerName") or name}
+        broker = self.broker(name)
         if fact == "available":
             state = broker.get("BrokerState", "")
-            return Observation(state == "RUNNING", f"BrokerState {state} (id {broker_id})")
-        if fact == "queue_depth":
-            return self.latest("AWS/AmazonMQ", "MessageCount", dimensions, "Maximum", int)
-        if fact == "consumer_count":
-            return self.latest("AWS/AmazonMQ", "ConsumerCount", dimensions, "Minimum", int)
+            return Observation(state == "RUNNING", f"BrokerState {state} (id {broker['BrokerId']})")
+        if fact in METRICS["mq_broker"]:
+            return self.metric(component.type, fact, broker.get("BrokerName") or name)
         raise _unknown_fact(component, fact)
 
     # ------------------------------------------------------------------ s3_bucket
@@ -232,6 +310,10 @@ class AwsProbes:
             ("cloudfront-lookup", resource_id), f"ListDistributions for {resource_id}", by_marker
         )
         self._distribution_ids[resource_id] = (found["Id"], found["found_by"])
+        # the listing carried its state: the next fact needs no GetDistribution
+        self.cache.put(
+            ("aws", "cloudfront", found["Id"]), {k: v for k, v in found.items() if k != "found_by"}
+        )
         return found
 
     def _cloudfront_distribution_fact(self, component: Component, rid: str, fact: str) -> Any:
@@ -302,6 +384,11 @@ class AwsProbes:
         raise _unknown_fact(component, fact)
 
     # ------------------------------------------------------------------ CloudWatch
+    def metric(self, type_name: str, fact: str, resource: str) -> Observation:
+        """A CloudWatch fact of ``METRICS`` for the resource (its dimension's value)."""
+        namespace, metric, dimension, stat, kind = METRICS[type_name][fact]
+        return self.latest(namespace, metric, {dimension: resource}, stat, kind)
+
     def latest(
         self,
         namespace: str,
@@ -311,33 +398,22 @@ class AwsProbes:
         kind: type = float,
         region: str | None = None,
     ) -> Observation:
-        """The latest one-minute ``stat`` of a metric in the last ten minutes; none → missing."""
+        """The latest one-minute ``stat`` of a metric in the last ten minutes; none → missing.
+
+        In the connection's region, the model's metrics (``METRICS``) come from one grouped read;
+        any other is read on its own."""
         now = datetime.datetime.now(datetime.UTC)
         shown = ",".join(f"{k}={v}" for k, v in dimensions.items())
         what = f"GetMetricData {namespace} {metric} {shown}" + (f" in {region}" if region else "")
-
-        def read() -> dict[str, Any]:
-            return self.client("cloudwatch", region).get_metric_data(
-                MetricDataQueries=[
-                    {
-                        "Id": "latest",
-                        "MetricStat": {
-                            "Metric": {
-                                "Namespace": namespace,
-                                "MetricName": metric,
-                                "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
-                            },
-                            "Period": 60,
-                            "Stat": stat,
-                        },
-                    }
-                ],
-                StartTime=now - METRIC_LOOKBACK,
-                EndTime=now + datetime.timedelta(minutes=1),
-                ScanBy="TimestampDescending",
-            )["MetricDataResults"][0]
-
-        series = self._read(("cloudwatch", region, namespace, metric, shown, stat), what, read)
+        query = _metric_query("latest", namespace, metric, dimensions, stat)
+        grouped = self._metric_group() if region is None else None
+        series = (grouped or {}).get((namespace, metric, shown, stat))
+        if series is None:
+            series = self._read(
+                ("cloudwatch", region, namespace, metric, shown, stat),
+                what,
+                lambda: _metric_data(self.client("cloudwatch", region), [query], now, self.cache)["latest"],
+            )
         points = sorted(
             zip(series.get("Timestamps") or [], series.get("Values") or [], strict=False), reverse=True
         )
@@ -348,6 +424,75 @@ class AwsProbes:
         at, value = points[0]
         value = round(value) if kind is int else float(value)
         return Observation(value, f"{metric} {stat} of the minute at {at:%H:%M} UTC")
+
+    def _metric_group(self) -> dict[tuple, dict[str, Any]] | None:
+        """Every ``METRICS`` series of the model's components: (namespace, metric, dimensions,
+        statistic) → the series, from one GetMetricData (per 500 series); None without a model or
+        when the grouped read was refused."""
+        wanted: dict[tuple, dict[str, Any]] = {}
+        for type_name, facts in METRICS.items():
+            for resource in self._group_ids(type_name):
+                for namespace, metric, dimension, stat, _kind in facts.values():
+                    key = (namespace, metric, f"{dimension}={resource}", stat)
+                    wanted[key] = _metric_query(
+                        f"q{len(wanted)}", namespace, metric, {dimension: resource}, stat
+                    )
+        if not wanted:
+            return None
+        now = datetime.datetime.now(datetime.UTC)
+
+        def read() -> dict[tuple, dict[str, Any]]:
+            queries, found = list(wanted.values()), {}
+            for start in range(0, len(queries), MAX_METRIC_QUERIES):
+                chunk = queries[start : start + MAX_METRIC_QUERIES]
+                if start:
+                    self.cache.reads += 1  # each further call is a request of its own
+                found.update(_metric_data(self.client("cloudwatch"), chunk, now, self.cache))
+            return {key: found.get(query["Id"], {}) for key, query in wanted.items()}
+
+        return self._grouped(("cloudwatch-group",), f"GetMetricData ({len(wanted)} series)", read)
+
+
+def _metric_query(
+    query_id: str, namespace: str, metric: str, dimensions: dict[str, str], stat: str
+) -> dict[str, Any]:
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": namespace,
+                "MetricName": metric,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+            },
+            "Period": 60,
+            "Stat": stat,
+        },
+    }
+
+
+def _metric_data(
+    cloudwatch: Any, queries: list[dict[str, Any]], now: datetime.datetime, cache: ReadCache
+) -> dict[str, dict[str, Any]]:
+    """Query id → {Timestamps, Values} over the lookback (pages merged)."""
+    found: dict[str, dict[str, Any]] = {}
+    token = None
+    while True:
+        if token:
+            cache.reads += 1  # each further page is a request of its own
+        page = cloudwatch.get_metric_data(
+            MetricDataQueries=queries,
+            StartTime=now - METRIC_LOOKBACK,
+            EndTime=now + datetime.timedelta(minutes=1),
+            ScanBy="TimestampDescending",
+            **({"NextToken": token} if token else {}),
+        )
+        for result in page.get("MetricDataResults") or []:
+            series = found.setdefault(result["Id"], {"Timestamps": [], "Values": []})
+            series["Timestamps"] += result.get("Timestamps") or []
+            series["Values"] += result.get("Values") or []
+        token = page.get("NextToken")
+        if not token:
+            return found
 
 
 def _summary(item: dict[str, Any]) -> dict[str, Any]:

@@ -33,5 +33,10 @@ class ReadCache:
             self._entries[key] = (now, value)
         return value
 
+    def put(self, key: Hashable, value: Any) -> None:
+        """Keep a value read along with another (a lookup that returned the object itself)."""
+        if self.seconds > 0:
+            self._entries[key] = (self.clock(), value)
+
     def clear(self) -> None:
         self._entries.clear()

@@ -4,17 +4,17 @@ read through the cncf-kubernetes provider's ``KubernetesHook`` (GET and LIST onl
 Where each fact comes from (``name`` is the component's resource, else its name; ``namespace`` its
 ``vars.namespace``, else ``default``):
 
-* deployment — one GET of the Deployment: ``ready_replicas``, ``updated_replicas``,
+* deployment — the Deployment: ``ready_replicas``, ``updated_replicas``,
   ``available_replicas``, ``unavailable_replicas`` (absent counts are 0, as the API server omits
   zeros), ``desired_replicas`` (``spec.replicas``, default 1), ``condition_available`` /
   ``condition_progressing`` (the condition's status is ``True``; no such condition yet → missing),
   ``image`` (first container); ``restart_count`` sums the restarts of every container of the pods
-  its selector matches (one LIST).
-* service — GET of the Service: ``type``, ``selected_colour`` (the selector's ``color``, ``''``
+  its selector matches.
+* service — the Service: ``type``, ``selected_colour`` (the selector's ``color``, ``''``
   without one), ``external_ip_assigned`` (a load-balancer address or ``spec.externalIPs``);
   ``endpoint_count`` counts the ready addresses of its Endpoints (no Endpoints object: 0);
   ``selector_match`` is whether a ready pod matches the selector (no selector: false).
-* ingress — GET of the Ingress: ``address_assigned`` (a load-balancer ip or hostname),
+* ingress — the Ingress: ``address_assigned`` (a load-balancer ip or hostname),
   ``backend_count`` (distinct backends of the rules and the default backend), ``tls_configured``,
   ``class`` (``ingressClassName``, else the legacy annotation, else ``''``).
 * operator — its controller is the Deployment named like the component in the component's
@@ -24,6 +24,13 @@ Where each fact comes from (``name`` is the component's resource, else its name;
 * business_process — ``operator_says_healthy``, derived from the deployments it depends on (see
   ``process_health``).
 
+Objects are read in batches: one LIST per kind and namespace (deployments, services, endpoints,
+pods, ingresses; paged) answers every object of it for the cache's time — a gate's whole run — and
+pods are matched to selectors here, as the API server would. A LIST refused with an error a single
+read may not share (403: RBAC may allow ``get`` on named objects only; a 500) falls back to one GET
+per object, so each object's facts carry that object's own status; a LIST that times out or is
+throttled makes each object asked about ``transient`` with the LIST's detail.
+
 A missing object is ``not_found`` for every fact of the component: an absent deployment is not a
 deployment with 0 replicas (the standby colour is absent between releases by design).
 """
@@ -31,8 +38,11 @@ deployment with 0 replicas (the standby colour is absent between releases by des
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+
+from kubernetes.client.exceptions import ApiException
 
 from switchyard.engine.model import Component, Model
 from switchyard.probes.cache import ReadCache
@@ -67,6 +77,37 @@ def selector_string(selector: Any) -> str:
             }[expression.operator]
         )
     return ",".join(parts)
+
+
+def _labels_query(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def selector_matches(selector: Any, labels: dict[str, str]) -> bool:
+    """Whether labels match a selector: a label mapping (a Service's), or a ``V1LabelSelector``
+    (``matchLabels`` and ``matchExpressions``, as the API server applies them). An empty
+    selector matches nothing here: callers refuse it before asking."""
+    if isinstance(selector, dict):
+        return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+    if selector is None:
+        return False
+    wanted = selector.match_labels or {}
+    expressions = selector.match_expressions or []
+    if not wanted and not expressions:
+        return False
+    if any(labels.get(k) != v for k, v in wanted.items()):
+        return False
+    for expression in expressions:
+        key, values = expression.key, set(expression.values or [])
+        matched = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }.get(expression.operator)
+        if not matched:
+            return False
+    return True
 
 
 def pod_is_ready(pod: Any) -> bool:
@@ -113,6 +154,32 @@ def operator_crds(component: Component, crds: list[Any]) -> list[str]:
         if belongs and established:
             found.append(crd.metadata.name)
     return sorted(found)
+
+
+# What one LIST of a kind in a namespace calls: (API attribute, method).
+_LIST_CALLS = {
+    "deployments": ("apps", "list_namespaced_deployment"),
+    "services": ("core", "list_namespaced_service"),
+    "endpoints": ("core", "list_namespaced_endpoints"),
+    "pods": ("core", "list_namespaced_pod"),
+    "ingresses": ("networking", "list_namespaced_ingress"),
+}
+_SINGULAR = {
+    "deployments": "deployment",
+    "services": "service",
+    "endpoints": "endpoints",
+    "ingresses": "ingress",
+}
+LIST_PAGE_SIZE = 500
+# Answers to a LIST after which reading each object alone would only wait again (see ``_listed``).
+_NO_FALLBACK = (429, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class _ListRefused:
+    """A LIST the API server answered with an error: the objects are read one by one instead."""
+
+    failure: ReadFailed
 
 
 class KubernetesProbes:
@@ -165,42 +232,100 @@ class KubernetesProbes:
 
         return self.cache.get(("kubernetes", *key), read)
 
+    def _listed(self, kind: str, namespace: str) -> dict[str, Any] | _ListRefused:
+        """Every object of a kind in a namespace by name: one LIST (paged), kept for the cache's time.
+
+        A LIST the API server answered with an error that a read of one object may not share (403:
+        RBAC may grant ``get`` on named objects only; 404; a 500 from one object the server cannot
+        serve) comes back as ``_ListRefused``, and each object is then read alone. Throttling,
+        overload and no answer at all (429, 502-504, timeouts) raise: reading each object would
+        only wait as long again, once per object.
+        """
+        api, method = _LIST_CALLS[kind]
+        what = f"LIST {kind} {namespace}"
+
+        def read() -> dict[str, Any] | _ListRefused:
+            listed: dict[str, Any] = {}
+            token = None
+            try:
+                while True:
+                    page = getattr(getattr(self, api), method)(
+                        namespace,
+                        limit=LIST_PAGE_SIZE,
+                        _request_timeout=self.timeout,
+                        **({"_continue": token} if token else {}),
+                    )
+                    listed.update((item.metadata.name, item) for item in page.items or [])
+                    token = page.metadata._continue if page.metadata else None
+                    if not token:
+                        return listed
+                    self.cache.reads += 1  # each further page is a request of its own
+            except ApiException as exc:
+                if exc.status in _NO_FALLBACK:
+                    raise from_kubernetes(exc, what) from exc
+                return _ListRefused(from_kubernetes(exc, what))
+            except Exception as exc:
+                raise from_kubernetes(exc, what) from exc
+
+        return self.cache.get(("kubernetes", "list", kind, namespace), read)
+
+    def _object(self, kind: str, namespace: str, name: str, get: Callable[[], Any]) -> Any:
+        """One object, from its namespace's LIST; read alone when the LIST was refused."""
+        listed = self._listed(kind, namespace)
+        if isinstance(listed, _ListRefused):
+            return self._read((kind, namespace, name), f"GET {kind} {namespace}/{name}", get)
+        found = listed.get(name)
+        if found is None:
+            raise ReadFailed(
+                NOT_FOUND, f"LIST {kind} {namespace}: no {_SINGULAR.get(kind, kind)} named {name} there"
+            )
+        return found
+
     def deployment(self, namespace: str, name: str) -> Any:
-        return self._read(
-            ("deployment", namespace, name),
-            f"GET deployments {namespace}/{name}",
+        return self._object(
+            "deployments",
+            namespace,
+            name,
             lambda: self.apps.read_namespaced_deployment(name, namespace, _request_timeout=self.timeout),
         )
 
     def service(self, namespace: str, name: str) -> Any:
-        return self._read(
-            ("service", namespace, name),
-            f"GET services {namespace}/{name}",
+        return self._object(
+            "services",
+            namespace,
+            name,
             lambda: self.core.read_namespaced_service(name, namespace, _request_timeout=self.timeout),
         )
 
     def endpoints(self, namespace: str, name: str) -> Any:
-        return self._read(
-            ("endpoints", namespace, name),
-            f"GET endpoints {namespace}/{name}",
+        return self._object(
+            "endpoints",
+            namespace,
+            name,
             lambda: self.core.read_namespaced_endpoints(name, namespace, _request_timeout=self.timeout),
         )
 
-    def pods(self, namespace: str, selector: str) -> list[Any]:
+    def pods(self, namespace: str, selector: Any) -> list[Any]:
+        """The pods of a namespace a selector matches (a ``V1LabelSelector`` or a label mapping)."""
+        listed = self._listed("pods", namespace)
+        if not isinstance(listed, _ListRefused):
+            return [pod for pod in listed.values() if selector_matches(selector, pod.metadata.labels or {})]
+        text = selector_string(selector) if not isinstance(selector, dict) else _labels_query(selector)
         return self._read(
-            ("pods", namespace, selector),
-            f"LIST pods {namespace} -l {selector}",
+            ("pods", namespace, text),
+            f"LIST pods {namespace} -l {text}",
             lambda: (
                 self.core.list_namespaced_pod(
-                    namespace, label_selector=selector, _request_timeout=self.timeout
+                    namespace, label_selector=text, _request_timeout=self.timeout
                 ).items
             ),
         )
 
     def ingress(self, namespace: str, name: str) -> Any:
-        return self._read(
-            ("ingress", namespace, name),
-            f"GET ingresses {namespace}/{name}",
+        return self._object(
+            "ingresses",
+            namespace,
+            name,
             lambda: self.networking.read_namespaced_ingress(name, namespace, _request_timeout=self.timeout),
         )
 
@@ -236,10 +361,9 @@ class KubernetesProbes:
         raise _unknown_fact(component, fact)
 
     def _restart_count(self, namespace: str, deployment: Any) -> int:
-        selector = selector_string(deployment.spec.selector)
-        if not selector:
+        if not selector_string(deployment.spec.selector):
             raise ReadFailed(MISSING, f"deployment {namespace}/{deployment.metadata.name} has no selector")
-        return restarts(self.pods(namespace, selector))
+        return restarts(self.pods(namespace, deployment.spec.selector))
 
     def _service_fact(self, component: Component, fact: str) -> Any:
         namespace, name = namespace_of(component), component.probe_target
@@ -264,8 +388,7 @@ class KubernetesProbes:
         if fact == "selector_match":
             if not selector:
                 return Observation(False, f"service {namespace}/{name} has no selector")
-            pods = self.pods(namespace, ",".join(f"{k}={v}" for k, v in sorted(selector.items())))
-            return any(pod_is_ready(p) for p in pods)
+            return any(pod_is_ready(p) for p in self.pods(namespace, dict(selector)))
         raise _unknown_fact(component, fact)
 
     def _ingress_fact(self, component: Component, fact: str) -> Any:

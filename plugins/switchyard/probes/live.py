@@ -21,7 +21,9 @@ no read-only API answers the fact            missing      unknown (operator ``we
 ===========================================  ===========  ====================================
 
 Probes are read-only (GET/LIST, Describe*/Get*/List*/Head*), bounded by ``request_timeout`` with no
-retries, and one read answers every fact of its object for ``cache_seconds``.
+retries. Reads are batched — one LIST per Kubernetes kind and namespace, AWS describes and
+CloudWatch metrics grouped over the model's components — and one read answers every fact of the
+objects it returned for ``cache_seconds`` (a gate keeps them for its whole run).
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class LiveProbe:
         self.request_timeout = request_timeout
         self.cache = ReadCache(cache_seconds)
         kubernetes = KubernetesProbes(model, kubernetes_conn_id, request_timeout, self.cache)
-        aws = AwsProbes(aws_conn_id, request_timeout, self.cache, cloudfront_metrics_region)
+        aws = AwsProbes(aws_conn_id, request_timeout, self.cache, cloudfront_metrics_region, model=model)
         self.families: dict[str, Any] = {t: kubernetes for t in kubernetes.types}
         self.families.update({t: aws for t in aws.types})
 

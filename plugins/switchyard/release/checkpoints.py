@@ -89,11 +89,11 @@ def judge(
             problems.append(f"p99 {sample['p99_seconds']:.2f}s ≥ {max_p99_seconds:.2f}s")
     if not verdict.passed:
         problems.insert(0, f"model gate {verdict.outcome}: {verdict.summary()}")
-    root_cause, chain = verdict.root_cause, list(verdict.chain)
+    root_cause, root_state, chain = verdict.root_cause, verdict.root_state, list(verdict.chain)
     if problems and verdict.passed:
         # Only the metrics see it (5xx, latency): the model vouches for every component, so the
         # cause is the colour's serving path; name its first tier, marked as metrics evidence.
-        root_cause, chain = serving_entry
+        (root_cause, chain), root_state = serving_entry, ""
     return {
         "checkpoint": index + 1,
         "label": label,
@@ -103,6 +103,7 @@ def judge(
         "gate": verdict.outcome,
         "evidence": "model" if not verdict.passed else "metrics",
         "root_cause": root_cause if problems else "",
+        "root_state": root_state if problems else "",
         "chain": chain if problems else [],
         "metrics": sample,
         "problems": problems,

@@ -28,6 +28,7 @@ from typing import Any
 from switchyard.engine.chains import drift, table_path
 from switchyard.engine.errors import SwitchyardError
 from switchyard.engine.model import Component, Model, read_model
+from switchyard.engine.notation import chain_text, root_text
 from switchyard.engine.scenarios import load_scenario, scenario_files
 from switchyard.engine.simulate import run_scenario
 from switchyard.release.colours import ColourLayout, colour_of, other
@@ -201,7 +202,8 @@ def _simulate_all(model: Model, scenarios_dir: Path, result: CheckResult) -> Non
                 f"{scenario.name!r} no longer passes ({', '.join(outcome.mismatches)}): expected root cause "
                 f"{expected.root_cause or '-'}"
                 + (f", outcome {expected.outcome}" if expected.outcome else "")
-                + f"; got {got.root_cause} via {' → '.join(got.path) or '-'}, outcome {outcome.verdict.outcome}",
+                + f"; got {root_text(got.root_cause, got.root_state)} via {chain_text(got.path, got.root_state)}, "
+                f"outcome {outcome.verdict.outcome}",
             )
         )
     result.notes.insert(1, f"{passed}/{len(files)} scenarios pass ({scenarios_dir.name}/)")
@@ -689,14 +691,15 @@ def live_health(model_name: str, verdict: Mapping[str, Any], note: str = "") -> 
     if outcome == "healthy":
         result.notes.insert(0, str(verdict.get("summary") or "healthy"))
     elif outcome == "failing":
-        chain = " → ".join(verdict.get("chain") or [])
+        state = str(verdict.get("root_state") or "")
+        chain = chain_text(verdict.get("chain") or [], state)
         confirmed = "" if verdict.get("root_confirmed") else " (unconfirmed)"
         result.findings.append(
             Finding(
                 DRIFT,
                 f"component {verdict.get('root_cause')}",
                 "root_cause",
-                f"root cause {verdict.get('root_cause')} ({verdict.get('root_state')}){confirmed}; chain: {chain}",
+                f"root cause {root_text(str(verdict.get('root_cause')), state)}{confirmed}; chain: {chain}",
             )
         )
     else:

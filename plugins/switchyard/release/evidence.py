@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from switchyard.engine.notation import chain_text, root_text
+
 # The steps whose failure stops a release, in the order they run.
 STEPS = (
     "lock",
@@ -68,22 +70,31 @@ class Evidence:
     chain: list[str] = field(default_factory=list)
     reason: str = ""
     confirmed: bool = False
+    root_state: str = ""  # the root cause's state, when the model named one
 
     @property
     def cause(self) -> str:
         """The model's root cause when one was named, else what the step saw or failed with."""
         return self.root_cause or self.reason
 
+    def root_text(self) -> str:
+        """The root cause as written everywhere (``rds (stopped)``), else what the step saw."""
+        return root_text(self.root_cause, self.root_state) if self.root_cause else self.reason
+
+    def chain_text(self) -> str:
+        """The chain as written everywhere (``cloudflare → … → rds (stopped)``; ``-``: none)."""
+        return chain_text(self.chain, self.root_state)
+
     def line(self) -> str:
         if self.root_cause:
-            return f"{self.root_cause} ({' → '.join(self.chain)}) at {self.step}"
+            return f"{self.root_text()} at {self.step} (chain: {self.chain_text()})"
         return f"{self.reason or 'unknown'} at {self.step}" if self.step else ""
 
     def failed_at(self) -> str:
         """``failed at <step>: <cause>`` — what every failure message says when nothing better is known."""
         if not self.step:
             return "failed at an unknown step (no task left a verdict or an error)"
-        return f"failed at {self.step}: {self.cause or 'no reason recorded'}"
+        return f"failed at {self.step}: {self.root_text() or 'no reason recorded'}"
 
 
 def first_failure(ti: Any, steps: tuple[str, ...] = STEPS) -> Evidence:
@@ -113,6 +124,7 @@ def _first_failure(ti: Any, steps: tuple[str, ...]) -> Evidence:
                 failed.get("chain") or [],
                 "; ".join(failed.get("problems") or []),
                 bool(root and root != "none"),
+                failed.get("root_state") or "",
             )
         if verdict and verdict.get("outcome") != "healthy":
             if verdict.get("outcome") == "failing":
@@ -122,12 +134,17 @@ def _first_failure(ti: Any, steps: tuple[str, ...]) -> Evidence:
                     verdict.get("chain") or [],
                     verdict.get("summary", ""),
                     bool(verdict.get("root_confirmed")),
+                    verdict.get("root_state") or "",
                 )
             return Evidence(step, "", [], verdict.get("summary", "unknown"), False)
         decision = ti.xcom_pull(task_ids=step, key="decision")
         if decision and decision.get("stops"):
             return Evidence(
-                step, decision.get("root_cause", ""), decision.get("chain") or [], decision.get("saw", "")
+                step,
+                decision.get("root_cause", ""),
+                decision.get("chain") or [],
+                decision.get("saw", ""),
+                root_state=decision.get("root_state", ""),
             )
         error = ti.xcom_pull(task_ids=step, key=ERROR_KEY)
         if error:

@@ -43,6 +43,7 @@ class ReleaseRecord:
     started_at: str = ""
     finished_at: str = ""
     root_cause: str = ""  # the model's root cause, else the error of the failed step
+    root_state: str = ""  # the root cause's state, when the model named one
     failed_step: str = ""  # the task that stopped the release
     chain: list[str] = field(default_factory=list)
     previous_version: str = ""
@@ -87,6 +88,7 @@ FIELD_TYPES: dict[str, type] = {
     "started_at": str,
     "finished_at": str,
     "root_cause": str,
+    "root_state": str,
     "failed_step": str,
     "chain": list,
     "previous_version": str,

@@ -89,6 +89,7 @@ class AbortReleaseOperator(SwitchyardOperator):
                 if previous is not None:  # only what exists is reported as scaled down
                     scaled[component] = previous
         cause = evidence.cause + (f" ({'; '.join(problems)})" if problems else "")
+        told = evidence.root_text() + (f" ({'; '.join(problems)})" if problems else "")
         try:
             ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).fail(
                 run_id,
@@ -97,6 +98,7 @@ class AbortReleaseOperator(SwitchyardOperator):
                 standby,
                 plan.get("live_version", ""),
                 root_cause=cause[:1000],
+                root_state=evidence.root_state if evidence.root_cause else "",
                 chain=evidence.chain,
                 failed_step=evidence.step,
             )
@@ -108,7 +110,7 @@ class AbortReleaseOperator(SwitchyardOperator):
                 spec.app,
                 plan.get("version") or self.version,
                 f"FAILED before the switch at {evidence.step}; {where}",
-                cause[:300],
+                told[:300],
                 run_link(dag_id, run_id),
             ),
             context,
@@ -174,7 +176,7 @@ def failure_timeline(
         timeline.append(
             (
                 detected,
-                f"failure detected at {evidence.step}: {'; '.join(failed.get('problems') or []) or evidence.cause}"
+                f"failure detected at {evidence.step}: {'; '.join(failed.get('problems') or []) or evidence.root_text()}"
                 + (f" (detection latency {latency:.0f}s from the switch)" if latency is not None else ""),
             )
         )
@@ -191,7 +193,6 @@ def incident_report(
     outcome: str,
     migration_warning: str,
 ) -> str:
-    chain = " → ".join(evidence.chain) or "-"
     lines = [
         f"# Incident report: {app} {plan.get('version')} rolled back",
         "",
@@ -201,13 +202,13 @@ def incident_report(
         "",
         "## Root cause",
         (
-            evidence.root_cause + ("" if evidence.confirmed else " (unconfirmed)")
+            evidence.root_text() + ("" if evidence.confirmed else " (unconfirmed)")
             if evidence.root_cause
             else f"not named by the model; `{evidence.step or 'an unknown step'}` failed with: "
             f"{evidence.reason or 'no error recorded'}"
         ),
         "",
-        f"Chain: {chain}",
+        f"Chain: {evidence.chain_text()}",
         "",
         f"Evidence: {evidence.reason or '-'}",
         "",
@@ -224,7 +225,7 @@ def incident_report(
     lines += [
         "",
         "## Action items",
-        f"- [ ] Fix the root cause ({evidence.root_cause or evidence.step})",
+        f"- [ ] Fix the root cause ({evidence.root_text() if evidence.root_cause else evidence.step})",
         "- [ ] Add a scenario reproducing this failure to include/scenarios/ and a monitoring check for it",
         "- [ ] Update the runbook / documentation if a step was missing",
         "- [ ] Conduct a post-incident review",
@@ -299,7 +300,7 @@ class RollbackOperator(SwitchyardOperator):
                     plan.get("version", ""),
                     f"failed at {evidence.step or 'an unknown step'}, NOT rolled back ({problem}); "
                     f"traffic was switched to {new}, {old} is warm: a person must switch back",
-                    evidence.cause[:300],
+                    evidence.root_text()[:300],
                     link,
                 ),
                 context,
@@ -352,7 +353,13 @@ class RollbackOperator(SwitchyardOperator):
             why = (
                 f"{stay}: rolling back to {old} cannot help; traffic stays on {new}, {old} stays warm, paging"
             )
-            self.decide(context, evidence.line(), "do not roll back", root_cause=evidence.root_cause)
+            self.decide(
+                context,
+                evidence.line(),
+                "do not roll back",
+                root_cause=evidence.root_cause,
+                root_state=evidence.root_state,
+            )
             history.finish(
                 run_id,
                 "Active",
@@ -364,7 +371,7 @@ class RollbackOperator(SwitchyardOperator):
                     spec.app,
                     plan.get("version", ""),
                     "release stopped, NOT rolled back",
-                    evidence.root_cause,
+                    evidence.root_text(),
                     link,
                 ),
                 context,
@@ -383,7 +390,7 @@ class RollbackOperator(SwitchyardOperator):
                         spec.app,
                         plan.get("version", ""),
                         "rollback STOPPED (migration ran), paging",
-                        evidence.root_cause,
+                        evidence.root_text(),
                         link,
                     ),
                     context,
@@ -454,8 +461,8 @@ class RollbackOperator(SwitchyardOperator):
             verdict = run_gate(self, context, "standby", new, "post_rollback_diagnosis").verdict
             if verdict.outcome == "failing":
                 evidence.root_cause, evidence.chain = verdict.root_cause, verdict.chain
-                evidence.confirmed = verdict.root_confirmed
-                timeline.append((now_iso(), f"diagnosed {new}: {verdict.root_cause} ({verdict.root_state})"))
+                evidence.root_state, evidence.confirmed = verdict.root_state, verdict.root_confirmed
+                timeline.append((now_iso(), f"diagnosed {new}: {verdict.root_text()}"))
         if keep_new_warm:
             scaled = {}
             timeline.append((now_iso(), f"{new} kept warm: {keep_new_warm}"))
@@ -468,6 +475,7 @@ class RollbackOperator(SwitchyardOperator):
             root_cause=f"{evidence.cause} (shared: {old} depends on it too)"
             if keep_new_warm
             else evidence.cause,
+            root_state=evidence.root_state if evidence.root_cause else "",
             chain=evidence.chain,
             failed_step=evidence.step,
         )
@@ -494,7 +502,7 @@ class RollbackOperator(SwitchyardOperator):
                 plan.get("version", ""),
                 f"ROLLED BACK to {old} {plan.get('live_version')} after {evidence.step or 'a failed step'}"
                 + (f"; {keep_new_warm}: {new} kept warm, paging" if keep_new_warm else ""),
-                evidence.cause[:300],
+                evidence.root_text()[:300],
                 link,
             ),
             context,
@@ -505,6 +513,7 @@ class RollbackOperator(SwitchyardOperator):
             f"{mode} rollback to {old}, verified; "
             + (f"{new} kept warm ({keep_new_warm})" if keep_new_warm else f"{new} scaled to 0"),
             root_cause=evidence.root_cause,
+            root_state=evidence.root_state,
             chain=evidence.chain,
             scaled=scaled,
         )
@@ -514,6 +523,7 @@ class RollbackOperator(SwitchyardOperator):
             "failed_step": evidence.step,
             "error": "" if evidence.root_cause else evidence.reason,
             "root_cause": evidence.root_cause,
+            "root_state": evidence.root_state,
             "chain": evidence.chain,
             "report": str(path),
         }

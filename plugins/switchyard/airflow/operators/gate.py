@@ -139,11 +139,14 @@ def diagnose_scope(
     from switchyard.probes import LiveProbe  # imports the providers' hooks
 
     view, vouch, prefer = gate_view(model, spec, scope, colour)
+    # One LIST per kind and namespace (and one AWS describe per group) answers the whole gate: a
+    # gate judges one moment of the system, and reading it again mid-gate only costs requests.
     probe = LiveProbe(
         model,
         kubernetes_conn_id=kubernetes_conn_id,
         aws_conn_id=aws_conn_id,
         prometheus_conn_id=prometheus_conn_id,
+        cache_seconds=deadline_seconds,
     )
     log(
         "%s: scope %s on %s, vouching for %d components: %s",
@@ -162,6 +165,15 @@ def diagnose_scope(
         deadline_seconds=deadline_seconds,
         on_step=lambda s: log("%s", s.line()),
     )
+    log(
+        "%s: %s after %d probes, %d API requests, %.2f s (%s)",
+        name,
+        result.verdict.outcome,
+        result.probes_run,
+        probe.requests,
+        result.elapsed,
+        result.stopped,
+    )
     return view, result
 
 
@@ -174,7 +186,7 @@ def save_evidence(
         json.dumps({"gate": name, "scope": scope, "colour": colour, **result.as_dict()}, default=str)
     )
     title = f"{model.name} · {name} · {verdict.outcome}" + (
-        f" · root cause {verdict.root_cause}" if verdict.outcome == "failing" else ""
+        f" · root cause {verdict.root_text()}" if verdict.outcome == "failing" else ""
     )
     safe = name.replace(" ", "-")
     picture = write_artifact(

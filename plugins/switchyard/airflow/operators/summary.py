@@ -24,9 +24,9 @@ def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:
         if verdict:
             gates[gate] = verdict["outcome"]
     evidence = first_failure(ti)
-    root_cause = evidence.root_cause
+    root_cause = evidence.root_text() if evidence.root_cause else ""
     if root_cause and evidence.chain:
-        root_cause += f" ({' → '.join(evidence.chain)})"
+        root_cause += f"; chain: {evidence.chain_text()}"
     rollback = ti.xcom_pull(task_ids="rollback") or {}
     live_now = switch.get("target") if switch else plan.get("live", "") or abort.get("traffic_on", "")
     outcome = "switched" if switch else ("dry run" if params.get("dry_run") else "not switched")

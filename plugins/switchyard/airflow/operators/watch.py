@@ -21,6 +21,7 @@ from kubernetes.client import CoreV1Api
 from switchyard.airflow.artifacts import ArtifactLink
 from switchyard.airflow.operators.base import SwitchyardOperator
 from switchyard.airflow.triggers import ReleaseWatchTrigger
+from switchyard.engine.notation import chain_text, root_text
 from switchyard.release.checkpoints import checkpoints
 from switchyard.release.records import ReleaseHistory
 
@@ -175,12 +176,19 @@ class ReleaseWatchOperator(SwitchyardOperator):
         elif restored:
             problems += f"; traffic NOT restored by the {self.kind}: {restored.get('detail', '')}"
         root_cause, chain = failed.get("root_cause"), failed.get("chain") or []
+        state = failed.get("root_state") or ""
         cause = (
-            f"root cause {root_cause} ({' → '.join(chain)})"
+            f"root cause {root_text(root_cause, state)}; chain: {chain_text(chain, state)}"
             if root_cause and root_cause != "none"
             else f"{self.colour}: the gate named no root cause"
         )
         self.decide(
-            context, f"{line}: {problems}", "fail → roll back", stops=True, root_cause=root_cause, chain=chain
+            context,
+            f"{line}: {problems}",
+            "fail → roll back",
+            stops=True,
+            root_cause=root_cause,
+            root_state=state,
+            chain=chain,
         )
         raise AirflowFailException(f"{line} failed — {cause}: {problems}")

@@ -10,6 +10,7 @@ from html import escape
 from urllib.parse import quote
 
 from switchyard.airflow.ui.releases import AppReleases
+from switchyard.engine.notation import chain_text, root_text
 from switchyard.release.records import ReleaseRecord
 
 STATUS_CLASS = {
@@ -65,11 +66,11 @@ def _status(status: str) -> str:
 
 def _row(record: ReleaseRecord, view: AppReleases, base_path: str, artifacts: dict[str, str]) -> str:
     dag_id = record.dag_id or view.dag_id
-    cause = escape(record.root_cause) if record.root_cause else "—"
+    cause = escape(root_text(record.root_cause, record.root_state)) if record.root_cause else "—"
     if record.failed_step:
         cause = f'<div class="step">failed at {escape(record.failed_step)}</div>{cause}'
     if record.chain:
-        cause += f'<div class="chain">{escape(" → ".join(record.chain))}</div>'
+        cause += f'<div class="chain">{escape(chain_text(record.chain, record.root_state))}</div>'
     started = escape(record.started_at.replace("T", " ").removesuffix("Z")) if record.started_at else "—"
     finished = escape(record.finished_at.replace("T", " ").removesuffix("Z")) if record.finished_at else "—"
     run = (
@@ -124,7 +125,7 @@ def app_section(view: AppReleases, base_path: str, artifacts: dict[str, str]) ->
         failure = view.last_failure
         caption = (
             f"Model graph — the chain of release #{escape(str(failure.number))} ({escape(failure.status)}) in red, "
-            f"root cause {escape(failure.root_cause or 'unknown')}"
+            f"root cause {escape(root_text(failure.root_cause, failure.root_state) if failure.root_cause else 'unknown')}"
             if failure
             else "Model graph — no failed release on record"
         )

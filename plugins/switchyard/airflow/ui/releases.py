@@ -16,6 +16,7 @@ from pathlib import Path
 
 from switchyard.engine.graph import svg
 from switchyard.engine.model import Model, load_model
+from switchyard.engine.notation import root_text
 from switchyard.engine.reasoning import Health
 from switchyard.release.records import ReleaseHistory, ReleaseRecord
 from switchyard.release.spec import ReleaseSpec, release_spec
@@ -109,7 +110,8 @@ def read_app(
         view.problems.append(f"live colour ({spec.switch} of {spec.namespace}/{spec.service}): {_why(exc)}")
     failure = view.last_failure
     title = f"{spec.app}: " + (
-        f"release #{failure.number} {failure.version} ({failure.status}), root cause {failure.root_cause or 'unknown'}"
+        f"release #{failure.number} {failure.version} ({failure.status}), root cause "
+        f"{root_text(failure.root_cause, failure.root_state) if failure.root_cause else 'unknown'}"
         if failure
         else "no failed release on record"
     )
