@@ -14,6 +14,7 @@ serialise per app through the Lease lock (across this and the rollback DAG): a s
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,7 +40,18 @@ from switchyard.airflow.operators.release import (
 from switchyard.airflow.operators.summary import summarise_release
 from switchyard.airflow.operators.watch import ReleaseWatchOperator
 
-MODELS = Path(__file__).resolve().parents[1] / "include" / "models"
+
+def models_dir() -> Path:
+    """``$SWITCHYARD_MODELS_DIR``, else ``$SWITCHYARD_INCLUDE_DIR/models``, else the project's
+    include/models: the same lookup as the Releases view (``switchyard.airflow.ui.releases``), so the
+    DAGs and the view list the same apps."""
+    if os.environ.get("SWITCHYARD_MODELS_DIR"):
+        return Path(os.environ["SWITCHYARD_MODELS_DIR"])
+    if os.environ.get("SWITCHYARD_INCLUDE_DIR"):
+        return Path(os.environ["SWITCHYARD_INCLUDE_DIR"]) / "models"
+    return Path(__file__).resolve().parents[1] / "include" / "models"
+
+
 # What a container registry accepts as a tag. "(?![\s\S])": Python's "$" also matches before a
 # trailing newline, so without it "v2\n" would pass.
 IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$(?![\s\S])"
@@ -315,6 +327,6 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
     return dag
 
 
-for _model_file in sorted(MODELS.glob("*.model.yaml")):
+for _model_file in sorted(models_dir().glob("*.model.yaml")):
     for _dag in (release_dag(_model_file), release_dag(_model_file, rollback=True)):
         globals()[_dag.dag_id] = _dag
