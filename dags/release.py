@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
+from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
+from airflow.sdk import DAG, TaskGroup, TriggerRule
 
 from switchyard.airflow.failures import record_task_error
 from switchyard.airflow.operators.aftercare import AbortReleaseOperator, CleanupOperator, RollbackOperator
@@ -39,6 +41,7 @@ from switchyard.airflow.operators.release import (
 )
 from switchyard.airflow.operators.summary import summarise_release
 from switchyard.airflow.operators.watch import ReleaseWatchOperator
+from switchyard.airflow.params import SharedSchemaParam as Param
 
 
 def models_dir() -> Path:
@@ -140,18 +143,45 @@ def release_params(rollback: bool = False) -> dict[str, Param]:
     }
 
 
+@cache
 def model_problem(model_file: Path) -> str:
     """Why the model cannot drive a release ("" when it can): checked at parse time, so a broken
-    model shows its error on its own DAG while the other models' DAGs load normally."""
+    model shows its error on its own DAG while the other models' DAGs load normally. Once per file
+    and parse (the release and rollback DAGs share the answer), the type catalog read once."""
     from switchyard.engine.errors import SwitchyardError
     from switchyard.engine.model import load_model
     from switchyard.release.spec import release_spec
 
     try:
-        release_spec(load_model(model_file))
+        release_spec(load_model(model_file, _catalog()))
     except (SwitchyardError, ValueError, OSError) as exc:
         return str(exc)
     return ""
+
+
+@cache
+def _catalog():
+    from switchyard.engine.catalog import load_catalog
+
+    return load_catalog()
+
+
+# The three branches: plain functions and BranchPythonOperator rather than @task.branch inside the
+# DAG function (the decorator machinery, built again for every DAG, was a fifth of the parse time).
+def dry_run_or_release(params=None) -> str:
+    return "dry_run_done" if params["dry_run"] else "deploy_standby"
+
+
+def migration_needed(ti=None) -> str:
+    return "migrate" if ti.xcom_pull(task_ids="plan")["run_migration"] else "no_migration"
+
+
+def approval_needed(params=None) -> str:
+    return "approve" if params["require_approval"] else "no_approval"
+
+
+def branch(decide) -> BranchPythonOperator:
+    return BranchPythonOperator(task_id=decide.__name__, python_callable=decide)
 
 
 def release_dag(model_file: Path, rollback: bool = False) -> DAG:
@@ -219,10 +249,6 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
                 task_id="standby_manifests_dry_run", model_path=model, plan=PLAN, dry_run=True
             )
 
-        @task.branch(task_id="dry_run_or_release")
-        def dry_run_or_release(params=None) -> str:
-            return "dry_run_done" if params["dry_run"] else "deploy_standby"
-
         dry_run_done = EmptyOperator(task_id="dry_run_done")
         deploy = StandbyDeploymentsOperator(
             task_id="deploy_standby",
@@ -236,10 +262,6 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             task_id="standby_gate", model_path=model, scope="standby", colour=STANDBY
         )
 
-        @task.branch(task_id="migration_needed")
-        def migration_needed(ti=None) -> str:
-            return "migrate" if ti.xcom_pull(task_ids="plan")["run_migration"] else "no_migration"
-
         migrate = MigrationJobOperator(
             task_id="migrate", model_path=model, plan=PLAN, retries=0, execution_timeout=timedelta(hours=1)
         )
@@ -250,10 +272,6 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             colour=STANDBY,
             trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
         )
-
-        @task.branch(task_id="approval_needed")
-        def approval_needed(params=None) -> str:
-            return "approve" if params["require_approval"] else "no_approval"
 
         approve = ReleaseApprovalOperator(
             task_id="approve",
@@ -312,13 +330,18 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         unlock = ReleaseLockOperator(
             task_id="unlock", model_path=model, action="release", trigger_rule=TriggerRule.ALL_DONE, retries=3
         )
-        summary = task(summarise_release, task_id="summary", trigger_rule=TriggerRule.ALL_DONE)(app=app)
+        summary = PythonOperator(
+            task_id="summary",
+            python_callable=summarise_release,
+            op_kwargs={"app": app},
+            trigger_rule=TriggerRule.ALL_DONE,
+        )
         # The run's state comes from its leaves: this one is upstream_failed when any step failed.
         released = EmptyOperator(task_id="released", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
 
-        plan >> pre_checks >> dry_run_or_release() >> [dry_run_done, deploy]
-        deploy >> standby_gate >> migration_needed() >> [migrate, no_migration] >> smoke
-        smoke >> approval_needed() >> [approve, no_approval] >> switch
+        plan >> pre_checks >> branch(dry_run_or_release) >> [dry_run_done, deploy]
+        deploy >> standby_gate >> branch(migration_needed) >> [migrate, no_migration] >> smoke
+        smoke >> branch(approval_needed) >> [approve, no_approval] >> switch
         switch >> post_switch_gate >> watch >> bake >> cleanup
         [switch, post_switch_gate, watch, bake] >> rollback
         [deploy, standby_gate, migrate, smoke, approve, switch, rollback] >> abort_standby

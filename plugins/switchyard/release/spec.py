@@ -19,7 +19,11 @@ from typing import Any
 from switchyard.engine import yamlnodes as Y
 from switchyard.engine.model import Model
 from switchyard.release.colours import ColourLayout, layout
-from switchyard.release.switch import MECHANISMS
+
+# How traffic can move (release.switch). switchyard.release.switch implements each; it is not
+# imported here because the DAG files read the spec at parse time and the switch needs the
+# Kubernetes client (tests/release/test_spec_conventions.py checks the two lists agree).
+MECHANISMS = ("service_selector", "gateway_configmap")
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.operators.base import SwitchyardOperator
-from switchyard.engine.diagnose import Diagnosis, diagnose
-from switchyard.engine.graph import mermaid, svg
+
+if TYPE_CHECKING:
+    from switchyard.engine.diagnose import Diagnosis
 
 SCOPES = ("live", "standby", "all")
 
@@ -123,6 +124,7 @@ def diagnose_scope(
 ) -> tuple[Any, Diagnosis]:
     """Probe the scope live and let the engine decide: (the model view, the diagnosis). Used by the
     gate operator, and by the watch's trigger at every checkpoint."""
+    from switchyard.engine.diagnose import diagnose
     from switchyard.probes import LiveProbe  # imports the providers' hooks
 
     view, vouch, prefer = gate_view(model, spec, scope, colour)
@@ -156,6 +158,8 @@ def save_evidence(
     model: Any, view: Any, result: Diagnosis, dag_id: str, run_id: str, name: str, scope: str, colour: str
 ) -> tuple[dict[str, Any], str]:
     """Write the gate's artefacts (SVG, Mermaid, JSON); returns (the verdict report, the picture's path)."""
+    from switchyard.engine.graph import mermaid, svg
+
     verdict = result.verdict
     report = json.loads(
         json.dumps({"gate": name, "scope": scope, "colour": colour, **result.as_dict()}, default=str)
