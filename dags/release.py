@@ -22,7 +22,7 @@ from pathlib import Path
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
-from airflow.sdk import DAG, TaskGroup, TriggerRule
+from airflow.sdk import DAG, Param, TaskGroup, TriggerRule
 
 from switchyard.airflow.failures import record_task_error
 from switchyard.airflow.operators.aftercare import AbortReleaseOperator, CleanupOperator, RollbackOperator
@@ -41,7 +41,7 @@ from switchyard.airflow.operators.release import (
 )
 from switchyard.airflow.operators.summary import summarise_release
 from switchyard.airflow.operators.watch import ReleaseWatchOperator
-from switchyard.airflow.params import SharedSchemaParam as Param
+from switchyard.airflow.params import shared_schema
 
 
 def models_dir() -> Path:
@@ -93,6 +93,11 @@ PARAM_HELP = {
 
 
 def release_params(rollback: bool = False) -> dict[str, Param]:
+    """The trigger form's parameters; their copies (one per task, made by Airflow) share the schema."""
+    return {name: shared_schema(param) for name, param in _release_params(rollback).items()}
+
+
+def _release_params(rollback: bool) -> dict[str, Param]:
     h = PARAM_HELP
     if rollback:
         return {
