@@ -35,8 +35,8 @@ def test_each_task_holds_its_own_copy_of_the_params_and_the_dag_serialises():
     stay plain Params: Airflow serialises no other class."""
     from pathlib import Path
 
-    from airflow.serialization.serialized_objects import DagSerialization
     from airflow.sdk import Param
+    from airflow.serialization.serialized_objects import DagSerialization
 
     from dags.release import release_dag
 
