@@ -388,7 +388,7 @@ class RollbackOperator(SwitchyardOperator):
             stale = {c: deadline_exceeded_at(workloads.read(c)) for c in spec.layout.serving(old)}
             for component in spec.layout.components(old):
                 if component not in spec.layout.workers:
-                    workloads.scale(component, int(replicas.get(component) or 2))
+                    workloads.scale(component, int(replicas.get(component) or spec.restore_replicas))
             timeline.append((now_iso(), f"scaled {old} back up ({', '.join(cold)} were at 0)"))
             not_ready = workloads.wait_ready(
                 spec.layout.serving(old), timeout=self.rollout_timeout_seconds, stale_deadlines=stale

@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.operators.base import SwitchyardOperator
+from switchyard.release.colours import COLOURS
 
 if TYPE_CHECKING:
     from switchyard.engine.diagnose import Diagnosis
@@ -87,7 +88,7 @@ def gate_view(model: Any, spec: Any, scope: str, colour: str):
     if scope == "all":
         names = [n for n, c in model.components.items() if c.type_def and c.type_def.provider != "generic"]
         view, vouch, prefer = model, names, []
-    elif colour not in ("blue", "green"):
+    elif colour not in COLOURS:
         # An empty colour (the plan's XCom missing) must not widen the gate to the whole model.
         raise AirflowFailException(
             f"gate scope {scope!r} needs the colour it is about (blue or green), got {colour!r}: "
