@@ -31,6 +31,7 @@ from switchyard.engine.model import Component, Model, read_model
 from switchyard.engine.scenarios import load_scenario, scenario_files
 from switchyard.engine.simulate import run_scenario
 from switchyard.release.colours import COLOURS, ColourLayout, colour_of, other
+from switchyard.release.conventions import DEFAULT_NAMESPACE
 from switchyard.release.lock import LockHolder, lease_name
 from switchyard.release.records import ReleaseRecord, configmap_name
 from switchyard.release.workloads import CLEANUP_ANNOTATION
@@ -242,7 +243,7 @@ def _compare_chain_table(model: Model, result: CheckResult) -> None:
 
 
 def namespace_of(component: Component) -> str:
-    return component.vars.get("namespace") or "default"
+    return component.vars.get("namespace") or DEFAULT_NAMESPACE
 
 
 def describe(component: Component) -> str:
