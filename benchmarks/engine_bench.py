@@ -10,7 +10,11 @@ Figures, each next to the issue's target and the reference engine's (Go) figure:
   process (clients built) and of the next ones; BENCH_BEFORE_PLUGINS=<a plugins/ tree> adds the same
   figures for another version of the code (before/after);
 - hostile inputs (issue 14): exit code, wall time and peak memory of the CLI per case, run under the
-  same limits as tests/engine/test_hostile_input.py (target: exit 2, one line, < 2 s, < 200 MB).
+  same limits as tests/engine/test_hostile_input.py (target: exit 2, one line, < 2 s, < 200 MB);
+- parse time of dags/release.py (issue 12) for 1 and 50 models, in a process where Airflow is already
+  imported (as the dag-processor parses), both as the bare file and through ``DagBag``; and what a
+  fresh process pays for importing Airflow first. ``python benchmarks/engine_bench.py dag-parse``
+  prints only this part.
 """
 
 from __future__ import annotations
@@ -151,6 +155,7 @@ def main() -> None:
             print(f"  {path.stem:<42} {named}")
 
     live_gate_figures()
+    dag_parse_figures()
 
     print(
         f"\n== hostile inputs (target: exit 2, one line, < 2 s, < 200 MB; run under RLIMIT_CPU {CPU_SECONDS} s, "
@@ -194,6 +199,76 @@ for run in range(int(sys.argv[2])):
     print(json.dumps({"wall": took, "cpu": cpu, "probes": result.probes_run, "requests": result.requests,
                       "outcome": result.verdict.outcome, "last": trail[-1]}), flush=True)
 """
+
+
+# Runs in a fresh interpreter per round: Airflow imported first (the dag-processor has it loaded
+# before it parses a file), then the DAG file parsed and timed, bare or through DagBag.
+_PARSE_ROUND = """
+import sys, time
+start = time.perf_counter()
+import airflow.sdk, airflow.providers.standard.operators.empty
+from airflow.dag_processing.dagbag import DagBag
+airflow_seconds = time.perf_counter() - start
+start, cpu = time.perf_counter(), time.process_time()
+if sys.argv[1] == "dagbag":
+    bag = DagBag(dag_folder=sys.argv[2], collect_dags=False)
+    bag.process_file(sys.argv[2])
+    assert not bag.import_errors, bag.import_errors
+    dags = len(bag.dags)
+else:
+    import runpy
+    found = runpy.run_path(sys.argv[2]).values()
+    dags = len({id(v) for v in found if type(v).__name__ == "DAG"})
+print(airflow_seconds, time.perf_counter() - start, time.process_time() - cpu, dags)
+"""
+
+
+def dag_parse_figures(rounds: int = 3) -> None:
+    print("\n== dags/release.py parse, Airflow already imported (target ≤ 0.3 s for 1 model, ≤ 1 s for 50)")
+    print("  (CPU: the parse's own CPU time, what the wall time is on an idle core)")
+    dag_file = ROOT / "dags" / "release.py"
+    model = MODEL.read_text()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
+            "AIRFLOW_HOME": tmp,
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        }
+        airflow_import: list[float] = []
+        for count in (1, 50):
+            models = Path(tmp) / f"models-{count}"
+            models.mkdir()
+            for i in range(count):  # copies of acme-shop under other app names: one DAG pair each
+                (models / f"acme-shop-{i:02d}.model.yaml").write_text(model)
+            for how in ("file", "dagbag"):
+                seconds, cpu, dags = [], [], 0
+                for _ in range(rounds):
+                    out = subprocess.run(
+                        [sys.executable, "-c", _PARSE_ROUND, how, str(dag_file)],
+                        env={**env, "SWITCHYARD_MODELS_DIR": str(models)},
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    if out.returncode:
+                        print(f"  {count} model(s), {how}: failed: {out.stderr.strip().splitlines()[-1:]}")
+                        break
+                    first, parse, parse_cpu, dags = out.stdout.split()[-4:]
+                    airflow_import.append(float(first))
+                    seconds.append(float(parse))
+                    cpu.append(float(parse_cpu))
+                else:
+                    target = 0.3 if count == 1 else 1.0
+                    label = "bare file (runpy)" if how == "file" else "DagBag.process_file"
+                    print(
+                        f"  {count:>2} model(s), {dags:>3} DAGs, {label:<20}: wall {ms(seconds)}"
+                        f"   CPU median {statistics.median(cpu) * 1000:7.2f} ms"
+                        f"   ratio to target {statistics.median(seconds) / target:.2f}"
+                    )
+        if airflow_import:
+            print(f"  importing Airflow first (every fresh process, not counted above): {ms(airflow_import)}")
 
 
 def live_gate_figures() -> None:
@@ -252,4 +327,7 @@ def live_gate_figures() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["dag-parse"]:
+        dag_parse_figures()
+    else:
+        main()

@@ -14,12 +14,15 @@ serialise per app through the Lease lock (across this and the rollback DAG): a s
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG, Param, TaskGroup, TriggerRule, task
+from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
+from airflow.sdk import DAG, Param, TaskGroup, TriggerRule
 
 from switchyard.airflow.failures import record_task_error
 from switchyard.airflow.operators.aftercare import AbortReleaseOperator, CleanupOperator, RollbackOperator
@@ -38,8 +41,20 @@ from switchyard.airflow.operators.release import (
 )
 from switchyard.airflow.operators.summary import summarise_release
 from switchyard.airflow.operators.watch import ReleaseWatchOperator
+from switchyard.airflow.params import shared_schema
 
-MODELS = Path(__file__).resolve().parents[1] / "include" / "models"
+
+def models_dir() -> Path:
+    """``$SWITCHYARD_MODELS_DIR``, else ``$SWITCHYARD_INCLUDE_DIR/models``, else the project's
+    include/models: the same lookup as the Releases view (``switchyard.airflow.ui.releases``), so the
+    DAGs and the view list the same apps."""
+    if os.environ.get("SWITCHYARD_MODELS_DIR"):
+        return Path(os.environ["SWITCHYARD_MODELS_DIR"])
+    if os.environ.get("SWITCHYARD_INCLUDE_DIR"):
+        return Path(os.environ["SWITCHYARD_INCLUDE_DIR"]) / "models"
+    return Path(__file__).resolve().parents[1] / "include" / "models"
+
+
 # What a container registry accepts as a tag. "(?![\s\S])": Python's "$" also matches before a
 # trailing newline, so without it "v2\n" would pass.
 IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$(?![\s\S])"
@@ -78,6 +93,11 @@ PARAM_HELP = {
 
 
 def release_params(rollback: bool = False) -> dict[str, Param]:
+    """The trigger form's parameters; their copies (one per task, made by Airflow) share the schema."""
+    return {name: shared_schema(param) for name, param in _release_params(rollback).items()}
+
+
+def _release_params(rollback: bool) -> dict[str, Param]:
     h = PARAM_HELP
     if rollback:
         return {
@@ -128,18 +148,45 @@ def release_params(rollback: bool = False) -> dict[str, Param]:
     }
 
 
+@cache
 def model_problem(model_file: Path) -> str:
     """Why the model cannot drive a release ("" when it can): checked at parse time, so a broken
-    model shows its error on its own DAG while the other models' DAGs load normally."""
+    model shows its error on its own DAG while the other models' DAGs load normally. Once per file
+    and parse (the release and rollback DAGs share the answer), the type catalog read once."""
     from switchyard.engine.errors import SwitchyardError
     from switchyard.engine.model import load_model
     from switchyard.release.spec import release_spec
 
     try:
-        release_spec(load_model(model_file))
+        release_spec(load_model(model_file, _catalog()))
     except (SwitchyardError, ValueError, OSError) as exc:
         return str(exc)
     return ""
+
+
+@cache
+def _catalog():
+    from switchyard.engine.catalog import load_catalog
+
+    return load_catalog()
+
+
+# The three branches: plain functions and BranchPythonOperator rather than @task.branch inside the
+# DAG function (the decorator machinery, built again for every DAG, was a fifth of the parse time).
+def dry_run_or_release(params=None) -> str:
+    return "dry_run_done" if params["dry_run"] else "deploy_standby"
+
+
+def migration_needed(ti=None) -> str:
+    return "migrate" if ti.xcom_pull(task_ids="plan")["run_migration"] else "no_migration"
+
+
+def approval_needed(params=None) -> str:
+    return "approve" if params["require_approval"] else "no_approval"
+
+
+def branch(decide) -> BranchPythonOperator:
+    return BranchPythonOperator(task_id=decide.__name__, python_callable=decide)
 
 
 def release_dag(model_file: Path, rollback: bool = False) -> DAG:
@@ -207,10 +254,6 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
                 task_id="standby_manifests_dry_run", model_path=model, plan=PLAN, dry_run=True
             )
 
-        @task.branch(task_id="dry_run_or_release")
-        def dry_run_or_release(params=None) -> str:
-            return "dry_run_done" if params["dry_run"] else "deploy_standby"
-
         dry_run_done = EmptyOperator(task_id="dry_run_done")
         deploy = StandbyDeploymentsOperator(
             task_id="deploy_standby",
@@ -230,10 +273,6 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             trigger_rule=TriggerRule.ONE_DONE,
         )
 
-        @task.branch(task_id="migration_needed")
-        def migration_needed(ti=None) -> str:
-            return "migrate" if ti.xcom_pull(task_ids="plan")["run_migration"] else "no_migration"
-
         migrate = MigrationJobOperator(
             task_id="migrate", model_path=model, plan=PLAN, retries=0, execution_timeout=timedelta(hours=1)
         )
@@ -244,10 +283,6 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             colour=STANDBY,
             trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
         )
-
-        @task.branch(task_id="approval_needed")
-        def approval_needed(params=None) -> str:
-            return "approve" if params["require_approval"] else "no_approval"
 
         approve = ReleaseApprovalOperator(
             task_id="approve",
@@ -308,15 +343,20 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         unlock = ReleaseLockOperator(
             task_id="unlock", model_path=model, action="release", trigger_rule=TriggerRule.ALL_DONE, retries=3
         )
-        summary = task(summarise_release, task_id="summary", trigger_rule=TriggerRule.ALL_DONE)(app=app)
+        summary = PythonOperator(
+            task_id="summary",
+            python_callable=summarise_release,
+            op_kwargs={"app": app},
+            trigger_rule=TriggerRule.ALL_DONE,
+        )
         # The run's state comes from its leaves: this one is upstream_failed when any step failed.
         released = EmptyOperator(task_id="released", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
 
-        plan >> pre_checks >> dry_run_or_release() >> [dry_run_done, deploy]
-        migration_branch = migration_needed()
+        plan >> pre_checks >> branch(dry_run_or_release) >> [dry_run_done, deploy]
+        migration_branch = branch(migration_needed)
         deploy >> standby_gate >> migration_branch >> [migrate, no_migration] >> smoke
         deploy >> migration_branch  # a standby gate that passed on a failed rollout goes no further
-        smoke >> approval_needed() >> [approve, no_approval] >> switch
+        smoke >> branch(approval_needed) >> [approve, no_approval] >> switch
         switch >> post_switch_gate >> watch >> bake >> cleanup
         [switch, post_switch_gate, watch, bake] >> rollback
         [deploy, standby_gate, migrate, smoke, approve, switch, rollback] >> abort_standby
@@ -325,6 +365,6 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
     return dag
 
 
-for _model_file in sorted(MODELS.glob("*.model.yaml")):
+for _model_file in sorted(models_dir().glob("*.model.yaml")):
     for _dag in (release_dag(_model_file), release_dag(_model_file, rollback=True)):
         globals()[_dag.dag_id] = _dag

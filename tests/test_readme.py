@@ -5,6 +5,7 @@ exist, the release conf is one the DAG accepts, and every link of the contents r
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shlex
@@ -84,3 +85,49 @@ def test_every_contents_link_resolves_to_a_heading():
     links = re.findall(r"\]\(#([^)]+)\)", README)
     assert links
     assert [link for link in links if link not in headings] == []
+
+
+LAYOUT = re.search(r"## Layout\n\n```\n(.*?)```", README, re.S).group(1)
+PACKAGE = ROOT / "plugins" / "switchyard"
+
+
+def _layout_entries() -> dict[str, str]:
+    """The Layout map as {path: its description}: an entry's first line names the path in the
+    first column, lines with that column blank continue its description."""
+    column = LAYOUT.splitlines()[0].index("DAG files")
+    entries: dict[str, str] = {}
+    path = ""
+    for line in LAYOUT.splitlines():
+        if line[:column].strip():
+            path = line[:column].strip()
+            entries[path] = line[column:]
+        else:
+            entries[path] += " " + line.strip()
+    return entries
+
+
+def test_the_layout_names_every_folder_and_module_of_the_package():
+    """README "Layout" is the map of plugins/switchyard/: each layer's entry names every module and
+    sub-folder in it, and every name it lists exists (derived from the tree, not a hand list)."""
+    entries = _layout_entries()
+    layers = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
+    assert [f"{layer}/" for layer in layers if f"{layer}/" not in entries] == []
+    for layer in layers:
+        words = set(re.findall(r"[\w.]+", entries[f"{layer}/"]))
+        folder = PACKAGE / layer
+        present = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+        present |= {p.name for p in folder.iterdir() if p.is_dir() and p.name != "__pycache__"}
+        assert sorted(present - words) == [], f"README Layout does not name these of {layer}/"
+        subfolders = re.findall(r"(?<![\w/])(\w+)/(?!\w)", entries[f"{layer}/"])
+        assert [s for s in subfolders if not (folder / s).is_dir() and s != "catalog"] == []
+    for top in ("dags/", "include/models/", "include/scenarios/", "include/behaviours/", "deploy/", "tests/"):
+        assert top in entries and (ROOT / top).is_dir(), top
+
+
+def test_every_layer_says_its_job_and_what_it_may_import():
+    """Each layer's __init__ opens with one paragraph on its job and a "May import" rule."""
+    for init in sorted(PACKAGE.glob("*/__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+        job = doc.split("\n\n")[0]
+        assert len(job.split()) >= 12, f"{init.parent.name}: {job!r} does not say what the layer does"
+        assert "May import" in doc, f"{init.parent.name}: the docstring does not say what it may import"

@@ -28,3 +28,25 @@ def test_the_params_the_issue_found_undescribed_are_described():
         params = release_params(rollback=rollback)
         assert "become ready" in params["rollout_timeout_seconds"].description
         assert "How often" in params["watch_interval_seconds"].description
+
+
+def test_each_task_holds_its_own_copy_of_the_params_and_the_dag_serialises():
+    """Params share their schema with their copies (parse time), never their value or source, and
+    stay plain Params: Airflow serialises no other class."""
+    from pathlib import Path
+
+    from airflow.sdk import Param
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from dags.release import release_dag
+
+    dag = release_dag(Path(__file__).resolve().parents[2] / "include/models/acme-shop.model.yaml")
+    mine = dag.params.get_param("grace_seconds")
+    theirs = dag.task_dict["plan"].params.get_param("grace_seconds")
+    assert theirs is not mine and theirs.schema is mine.schema and type(theirs) is Param
+    theirs.resolve(value=5)  # the plan's copy went through three copies (one per __init__ level)
+    assert (mine.value, theirs.value) == (120, 5)
+    assert (mine.source, theirs.source) == (None, "dag")
+    serialised = dict(DagSerialization.serialize_dag(dag)["params"])
+    assert serialised["grace_seconds"]["default"] == 120
+    assert serialised["version"]["schema"]["__var"]["pattern"]

@@ -51,6 +51,10 @@ def test_the_schema_documents_every_key_the_release_spec_reads():
         "migration",
         "thresholds",
         "shared",
+        "namespace",
+        "labels",
+        "metrics",
+        "restore_replicas",
     }
     documented = []
 
@@ -66,6 +70,18 @@ def test_the_schema_documents_every_key_the_release_spec_reads():
     thresholds = section["properties"]["thresholds"]["properties"]
     assert thresholds["error_ratio"]["default"] == ReleaseSpec.max_error_ratio
     assert thresholds["p99_seconds"]["default"] == ReleaseSpec.max_p99_seconds
+    conventions = ReleaseSpec.conventions
+    labels = section["properties"]["labels"]["properties"]
+    assert (labels["colour"]["default"], labels["app"]["default"]) == (
+        conventions.colour_label,
+        conventions.app_label,
+    )
+    metrics = section["properties"]["metrics"]["properties"]
+    assert (metrics["requests"]["default"], metrics["latency_bucket"]["default"]) == (
+        conventions.requests_metric,
+        conventions.latency_bucket_metric,
+    )
+    assert section["properties"]["restore_replicas"]["default"] == ReleaseSpec.restore_replicas
 
 
 def test_the_example_model_is_valid(capsys):
@@ -120,7 +136,8 @@ def test_an_unknown_key_lists_the_known_ones(capsys, tmp_path):
     _, _, problems = validate(capsys, with_release(tmp_path, "  treshholds: {}\n"))
     assert (
         problems[0]["fix"]
-        == "expected one of: image_repository, switch, gateway, smoke, migration, thresholds, shared"
+        == "expected one of: image_repository, switch, gateway, smoke, migration, thresholds, shared, "
+        "namespace, labels, metrics, restore_replicas"
     )
 
 

@@ -164,7 +164,11 @@ class ReleaseWatchTrigger(BaseTrigger):
 
         try:
             m = colour_metrics(
-                self.spec.app, self.spec.namespace, self.colour, prometheus_conn_id=self.prometheus_conn_id
+                self.spec.app,
+                self.spec.namespace,
+                self.colour,
+                prometheus_conn_id=self.prometheus_conn_id,
+                conventions=self.spec.conventions,
             )
         except ReadFailed as exc:
             return {"status": exc.status, "detail": exc.detail, "at": time.time()}

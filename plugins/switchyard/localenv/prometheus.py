@@ -19,7 +19,7 @@ from typing import Any
 
 from switchyard.localenv.httpbase import JsonHandler, Response
 from switchyard.localenv.traffic import ColourFigures, TrafficModel
-from switchyard.release.conventions import LATENCY_BUCKET_METRIC, REQUESTS_METRIC
+from switchyard.release.conventions import APP_LABEL, COLOUR_LABEL, LATENCY_BUCKET_METRIC, REQUESTS_METRIC
 
 Labels = tuple[tuple[str, str], ...]
 Vector = list[tuple[Labels, float]]
@@ -59,7 +59,7 @@ def synthesise(figures: list[ColourFigures]) -> dict[str, Vector]:
         "http_request_duration_seconds_sum": [],
     }
     for f in figures:
-        base = (("namespace", f.namespace), ("app", f.app), ("color", f.colour))
+        base = (("namespace", f.namespace), (APP_LABEL, f.app), (COLOUR_LABEL, f.colour))
         series[REQUESTS_METRIC].append(((*base, ("code", "200")), f.request_rate - f.error_rate))
         series[REQUESTS_METRIC].append(((*base, ("code", "500")), f.error_rate))
         # 99 % of requests spread evenly over [0, p99], 1 % over [p99, 2 x p99]; p99 itself is a bucket

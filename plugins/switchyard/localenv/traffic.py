@@ -24,10 +24,10 @@ from typing import Any
 from switchyard.localenv.behaviours import BehaviourTable
 from switchyard.localenv.controller import pod_ready
 from switchyard.localenv.store import DEPLOYMENTS, PODS, SERVICES, ObjectStore
+from switchyard.release.conventions import APP_LABEL, COLOUR_LABEL
 
 SERVES_TRAFFIC_LABEL = "switchyard.io/serves-traffic"
-COLOR_LABEL = "color"
-APP_LABEL = "app"
+COLOR_LABEL = COLOUR_LABEL  # the demo app follows the default conventions (release.conventions)
 BASE_LATENCY_SECONDS = 0.045
 DEFAULT_RPS = 20.0
 

@@ -1,14 +1,17 @@
-"""Live probes: the diagnosis engine's facts read from Kubernetes, AWS and Prometheus through the
-Airflow providers' hooks, and the small read helpers the release DAG uses.
+"""Live probes: read-only adapters that answer the diagnosis engine's facts (and the release's
+read helpers) from Kubernetes, AWS and Prometheus through the Airflow providers' hooks, each read
+bounded by a timeout and a failed read reported as unknown, never as healthy.
 
-* ``LiveProbe`` (``live.py``) — the engine's ``Probe`` for every type of the catalog;
+* ``LiveProbe`` (``live.py``) — the engine's ``Probe`` for every type of the catalog (families in
+  ``kubernetes.py``, ``aws.py``; shared reads in ``cache.py``, answers in ``observation.py``,
+  clients in ``clients.py``, error mapping in ``errors.py``);
 * ``ClusterReader`` (``cluster.py``) — selectors, colours, ready pods, deployment image and replicas;
 * ``colour_metrics`` (``metrics.py``) — request rate, error ratio and p99 of one colour;
 * ``image_exists`` (``ecr.py``) — whether a release image is in ECR.
 
-Everything here is read-only. May import: Airflow's providers (their hooks), the kubernetes client,
-boto3, ``switchyard.engine``, ``switchyard.release`` and itself; never the local environment. The
-engine never imports this package; the CLI imports it only for ``diagnose --live``.
+May import: Airflow's providers (their hooks), the kubernetes client, boto3, ``switchyard.engine``,
+``switchyard.release`` and itself; never the local environment. The engine never imports this
+package; the CLI imports it only for ``diagnose --live``.
 """
 
 from __future__ import annotations

@@ -17,8 +17,7 @@ from typing import Any
 from switchyard.probes.clients import kubernetes_api_client
 from switchyard.probes.errors import NOT_FOUND, ReadFailed, from_kubernetes
 from switchyard.probes.kubernetes import pod_is_ready
-
-COLOUR_LABEL = "color"
+from switchyard.release.conventions import COLOUR_LABEL
 
 
 @dataclass(frozen=True)
@@ -73,11 +72,11 @@ class ClusterReader:
         )
         return dict(found.spec.selector or {})
 
-    def selected_colour(self, service: str, namespace: str) -> str | None:
+    def selected_colour(self, service: str, namespace: str, colour_label: str = COLOUR_LABEL) -> str | None:
         """The colour the Service sends traffic to; None when its selector names none or it is absent
-        (a first deployment)."""
+        (a first deployment). ``colour_label``: ``spec.conventions.colour_label``."""
         try:
-            return self.service_selector(service, namespace).get(COLOUR_LABEL) or None
+            return self.service_selector(service, namespace).get(colour_label) or None
         except ReadFailed as exc:
             if exc.status == NOT_FOUND:
                 return None
@@ -117,10 +116,12 @@ class ClusterReader:
         )
         return {pod.metadata.name for pod in pods.items if pod_is_ready(pod)}
 
-    def colour_pods(self, service: str, namespace: str, colour: str) -> set[str]:
-        """The ready pods the Service would select with ``color: colour`` (what its endpoints must
-        become after a switch to that colour)."""
-        return self.ready_pods({**self.service_selector(service, namespace), COLOUR_LABEL: colour}, namespace)
+    def colour_pods(
+        self, service: str, namespace: str, colour: str, colour_label: str = COLOUR_LABEL
+    ) -> set[str]:
+        """The ready pods the Service would select with ``<colour_label>: colour`` (what its endpoints
+        must become after a switch to that colour)."""
+        return self.ready_pods({**self.service_selector(service, namespace), colour_label: colour}, namespace)
 
     # ------------------------------------------------------------------ deployments
     def deployment(self, name: str, namespace: str) -> DeploymentView | None:

@@ -50,6 +50,7 @@ from switchyard.probes.clients import kubernetes_api_client
 from switchyard.probes.errors import MISSING, NOT_FOUND, ReadFailed, from_kubernetes
 from switchyard.probes.observation import Observation
 from switchyard.release.colours import base_name, colour_of
+from switchyard.release.conventions import COLOUR_LABEL, DEFAULT_NAMESPACE
 
 OPERATOR_LABEL = "switchyard.io/operator"
 # Labels by which a CRD says which application installed it (Helm charts and kubebuilder projects).
@@ -58,7 +59,7 @@ LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
 
 def namespace_of(component: Component) -> str:
-    return component.vars.get("namespace") or "default"
+    return component.vars.get("namespace") or DEFAULT_NAMESPACE
 
 
 def selector_string(selector: Any) -> str:
@@ -372,7 +373,7 @@ class KubernetesProbes:
         if fact == "type":
             return service.spec.type or "ClusterIP"
         if fact == "selected_colour":
-            return selector.get("color", "")
+            return selector.get(COLOUR_LABEL, "")
         if fact == "external_ip_assigned":
             balancer = service.status.load_balancer if service.status else None
             addresses = [i for i in (balancer.ingress if balancer else None) or [] if i.ip or i.hostname]

@@ -181,5 +181,5 @@ def _selected_colour(spec: Any, reader: Any) -> tuple[str | None, str]:
         ).live_colour()
         return selected, f"configmap {spec.namespace}/{gateway['configmap']}"
     return reader.selected_colour(
-        spec.service, spec.namespace
+        spec.service, spec.namespace, spec.conventions.colour_label
     ), f"service {spec.namespace}/{spec.service} selector"

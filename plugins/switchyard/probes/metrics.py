@@ -34,22 +34,26 @@ def colour_metrics(
     prometheus_conn_id: str = "prometheus_default",
     request_timeout: float = 10.0,
     window: str = promql.DEFAULT_WINDOW,
+    conventions: promql.Conventions = promql.DEFAULT,
 ) -> ColourMetrics:
     """Request rate, error ratio and p99 latency of one colour of an app over ``window``.
 
     :param prometheus_conn_id: an HTTP connection whose host (and port, schema) is the Prometheus API
     :param request_timeout: seconds each of the three queries may take
+    :param conventions: the app's label keys, app label value and metric names (``spec.conventions``)
     """
     from airflow.providers.http.hooks.http import HttpHook
 
     hook = HttpHook(method="GET", http_conn_id=prometheus_conn_id)
     return ColourMetrics(
         request_rate=instant_value(
-            hook, promql.request_rate(app, colour, namespace, window), request_timeout
+            hook, promql.request_rate(app, colour, namespace, window, conventions), request_timeout
         ),
-        error_ratio=instant_value(hook, promql.error_ratio(app, colour, namespace, window), request_timeout),
+        error_ratio=instant_value(
+            hook, promql.error_ratio(app, colour, namespace, window, conventions), request_timeout
+        ),
         p99_seconds=instant_value(
-            hook, promql.latency_quantile(app, colour, namespace, 0.99, window), request_timeout
+            hook, promql.latency_quantile(app, colour, namespace, 0.99, window, conventions), request_timeout
         ),
     )
 

@@ -43,6 +43,8 @@ class ColourLayout:
     service: str  # the colour-selecting Service component
     tiers: dict[str, dict[str, str]]  # base name → colour → component name (deployments only)
     workers: frozenset[str]  # per-colour deployments that take no traffic through the Service
+    default_namespace: str = "default"  # for components whose vars name none (release.namespace)
+    colour_label: str = "color"  # the label whose value is the colour (release.labels.colour)
 
     def components(self, colour: str) -> list[str]:
         """The per-colour deployments of a colour, in declaration order."""
@@ -54,7 +56,7 @@ class ColourLayout:
         return [n for n in self.components(colour) if n not in self.workers]
 
     def namespace(self, component: str) -> str:
-        return self.model.components[component].vars.get("namespace", "default")
+        return self.model.components[component].vars.get("namespace") or self.default_namespace
 
     def live_path(self, live: str) -> Model:
         """The model as traffic sees it while ``live`` is selected: the other colour removed."""
@@ -72,8 +74,10 @@ class ColourLayout:
         ]
 
 
-def layout(model: Model) -> ColourLayout:
-    """Find the colour-selecting Service and the per-colour tiers; a clear error when absent."""
+def layout(model: Model, default_namespace: str = "default", colour_label: str = "color") -> ColourLayout:
+    """Find the colour-selecting Service and the per-colour tiers; a clear error when absent.
+    ``default_namespace``: where components whose vars name no namespace run; ``colour_label``:
+    the label whose value is blue or green (both from the ``release:`` section, through the spec)."""
     tiers: dict[str, dict[str, str]] = {}
     for name, comp in model.components.items():
         colour = colour_of(name)
@@ -109,4 +113,6 @@ def layout(model: Model) -> ColourLayout:
                 reached.add(target)
                 stack.append(target)
     per_colour = {n for tier in tiers.values() for n in tier.values()}
-    return ColourLayout(model, service, tiers, frozenset(per_colour - reached))
+    return ColourLayout(
+        model, service, tiers, frozenset(per_colour - reached), default_namespace, colour_label
+    )

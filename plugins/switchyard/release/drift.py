@@ -31,7 +31,8 @@ from switchyard.engine.model import Component, Model, read_model
 from switchyard.engine.notation import chain_text, root_text
 from switchyard.engine.scenarios import load_scenario, scenario_files
 from switchyard.engine.simulate import run_scenario
-from switchyard.release.colours import ColourLayout, colour_of, other
+from switchyard.release.colours import COLOURS, ColourLayout, colour_of, other
+from switchyard.release.conventions import DEFAULT_NAMESPACE
 from switchyard.release.lock import LockHolder, lease_name
 from switchyard.release.records import ReleaseRecord, configmap_name
 from switchyard.release.workloads import CLEANUP_ANNOTATION
@@ -244,7 +245,7 @@ def _compare_chain_table(model: Model, result: CheckResult) -> None:
 
 
 def namespace_of(component: Component) -> str:
-    return component.vars.get("namespace") or "default"
+    return component.vars.get("namespace") or DEFAULT_NAMESPACE
 
 
 def describe(component: Component) -> str:
@@ -523,7 +524,7 @@ def outage(layout: ColourLayout, view: RecordView) -> Finding | None:
     """The switch selects a colour whose serving deployments have no ready pod (or do not exist):
     requests have nowhere to go. Not drift to look at tomorrow, an outage to page now."""
     selected = view.selected
-    if not isinstance(selected, str) or selected not in ("blue", "green"):
+    if not isinstance(selected, str) or selected not in COLOURS:
         return None
     empty = []
     for component in layout.serving(selected):

@@ -9,17 +9,31 @@ the reference engine ignores), with defaults derived from the model itself.
       migration: {from: acme-shop-php-fpm, command: ["./migrate", "up"]}
       thresholds: {error_ratio: 0.001, p99_seconds: 5.0}
       shared: [rds, redis]                 # dependencies both colours use: no rollback when one fails
+      namespace: default                   # where the app runs when its components do not say
+      labels: {colour: color, app: app}    # label keys: blue|green on pods and selector; the app's
+      metrics: {app: acme-shop, requests: http_requests_total,
+                latency_bucket: http_request_duration_seconds_bucket}   # app: the app label's value
+      restore_replicas: 2                  # a rollback's replicas for a colour at 0 with no count known
+
+Every key is optional; the defaults are the conventions of ``conventions`` (acme-shop's). A value
+of the wrong kind is refused naming its key (``release.labels.colour: ...``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from switchyard.engine import yamlnodes as Y
 from switchyard.engine.model import Model
+from switchyard.release import conventions as conv
 from switchyard.release.colours import ColourLayout, layout
-from switchyard.release.switch import MECHANISMS
+
+# How traffic can move (release.switch). switchyard.release.switch implements each; it is not
+# imported here because the DAG files read the spec at parse time and the switch needs the
+# Kubernetes client (tests/release/test_spec_conventions.py checks the two lists agree).
+MECHANISMS = ("service_selector", "gateway_configmap")
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,8 @@ class ReleaseSpec:
     max_error_ratio: float = 0.001  # the runbook's "error rate < 0.1 %"
     max_p99_seconds: float = 5.0  # the runbook's "P99 latency < 5 s"
     shared: tuple[str, ...] = ()  # dependencies both colours use: a failure there is not rolled back
+    conventions: conv.Conventions = conv.DEFAULT  # label keys, the app label's value, metric names
+    restore_replicas: int = conv.RESTORE_REPLICAS
 
     @property
     def service(self) -> str:
@@ -56,8 +72,13 @@ def _release_section(model: Model) -> dict[str, Any]:
 
 
 def release_spec(model: Model) -> ReleaseSpec:
-    shape = layout(model)
     section = _release_section(model)
+    conventions = _conventions(model, section)
+    shape = layout(
+        model,
+        _name(model, section, "namespace", _DNS_LABEL) or conv.DEFAULT_NAMESPACE,
+        conventions.colour_label,
+    )
     switch = str(section.get("switch") or "service_selector")
     if switch not in MECHANISMS:
         raise ValueError(
@@ -101,4 +122,56 @@ def release_spec(model: Model) -> ReleaseSpec:
         max_error_ratio=float(thresholds.get("error_ratio", 0.001)),
         max_p99_seconds=float(thresholds.get("p99_seconds", 5.0)),
         shared=tuple(shared),
+        conventions=conventions,
+        restore_replicas=_restore_replicas(model, section),
     )
+
+
+# The same patterns as release.schema.json: a namespace is a DNS label; a label value and a metric
+# name have their own character sets; a label key is one Prometheus can query as it is (its
+# labelmap turns "/", "." and "-" of a Kubernetes label key into "_").
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _name(model: Model, section: dict[str, Any], key: str, pattern: re.Pattern[str]) -> str:
+    """``release.<key>`` (dotted for nested keys) checked against ``pattern``; "" when absent."""
+    *parents, last = key.split(".")
+    holder: Any = section
+    for parent in parents:
+        holder = holder.get(parent) or {}
+        if not isinstance(holder, dict):
+            raise ValueError(f"model {model.name}: release.{parent} must be a mapping")
+    value = holder.get(last)
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ValueError(
+            f"model {model.name}: release.{key} {value!r} is not a valid name "
+            f"(expected {pattern.pattern}; see release.schema.json)"
+        )
+    return value
+
+
+def _conventions(model: Model, section: dict[str, Any]) -> conv.Conventions:
+    d = conv.DEFAULT
+    return conv.Conventions(
+        colour_label=_name(model, section, "labels.colour", _LABEL_KEY) or d.colour_label,
+        app_label=_name(model, section, "labels.app", _LABEL_KEY) or d.app_label,
+        app=_name(model, section, "metrics.app", _LABEL_VALUE) or model.name,
+        requests_metric=_name(model, section, "metrics.requests", _METRIC) or d.requests_metric,
+        latency_bucket_metric=_name(model, section, "metrics.latency_bucket", _METRIC)
+        or d.latency_bucket_metric,
+    )
+
+
+def _restore_replicas(model: Model, section: dict[str, Any]) -> int:
+    value = section.get("restore_replicas", conv.RESTORE_REPLICAS)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+        raise ValueError(
+            f"model {model.name}: release.restore_replicas {value!r} must be a whole number from 1 to 1000 "
+            "(the replicas a rollback gives a colour at 0 whose count the plan did not record)"
+        )
+    return value

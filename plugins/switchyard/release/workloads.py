@@ -44,8 +44,11 @@ def repository_of(image: str) -> str:
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
 
 
-def recolour(live: Obj, target: str, version: str | None, replicas: int, run_id: str) -> Obj:
-    """The standby Deployment rendered from the live one: other colour, new image tag."""
+def recolour(
+    live: Obj, target: str, version: str | None, replicas: int, run_id: str, colour_label: str = "color"
+) -> Obj:
+    """The standby Deployment rendered from the live one: other colour (the ``colour_label`` label),
+    new image tag."""
     body = copy.deepcopy(live)
     body.pop("status", None)
     meta = body["metadata"]
@@ -64,9 +67,9 @@ def recolour(live: Obj, target: str, version: str | None, replicas: int, run_id:
     meta["annotations"] = annotations
     spec = body["spec"]
     spec["replicas"] = replicas
-    meta.setdefault("labels", {})["color"] = target
-    spec["selector"].setdefault("matchLabels", {})["color"] = target
-    spec["template"].setdefault("metadata", {}).setdefault("labels", {})["color"] = target
+    meta.setdefault("labels", {})[colour_label] = target
+    spec["selector"].setdefault("matchLabels", {})[colour_label] = target
+    spec["template"].setdefault("metadata", {}).setdefault("labels", {})[colour_label] = target
     pod = spec["template"]
     for values in (meta.get("labels"), annotations, pod.get("metadata", {}).get("labels")):
         for key, value in (values or {}).items():  # e.g. app.kubernetes.io/instance: <the live name>
@@ -203,7 +206,7 @@ class Workloads:
             replicas = (
                 0 if members[standby] in self.layout.workers else int(source["spec"].get("replicas") or 1)
             )
-            body = recolour(source, standby, version, replicas, run_id)
+            body = recolour(source, standby, version, replicas, run_id, self.layout.colour_label)
             if tier in by_tier:
                 containers = body["spec"]["template"]["spec"]["containers"]
                 app_repository = repository_of(source["spec"]["template"]["spec"]["containers"][0]["image"])

@@ -9,7 +9,6 @@ from typing import Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-from kubernetes.client import CoreV1Api
 
 from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.failures import failed_tasks
@@ -22,14 +21,6 @@ from switchyard.release.evidence import (
     describe_error,
     first_failure,
     keep_traffic_on_new,
-)
-from switchyard.release.records import ReleaseHistory, now_iso
-from switchyard.release.switch import SwitchNotVerified, TrafficSwitch
-from switchyard.release.workloads import (
-    CLEANUP_ANNOTATION,
-    Workloads,
-    deadline_exceeded_at,
-    hand_over_workers,
 )
 
 
@@ -54,6 +45,12 @@ class AbortReleaseOperator(SwitchyardOperator):
         self.version = version
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory
+        from switchyard.release.switch import TrafficSwitch
+        from switchyard.release.workloads import Workloads
+
         ti = context["ti"]
         spec = self.spec
         dag_id, run_id = context["dag"].dag_id, context["run_id"]
@@ -158,6 +155,8 @@ def failure_timeline(
 ) -> list[tuple[str, str]]:
     """The incident's first lines: when traffic moved, when the first failing sample was taken and
     when the failure was detected (with the detection latency), before what the rollback did."""
+    from switchyard.release.records import now_iso
+
     timeline = []
     if switched_at:
         timeline.append((switched_at, "traffic switched to the new colour"))
@@ -266,6 +265,12 @@ class RollbackOperator(SwitchyardOperator):
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory, now_iso
+        from switchyard.release.switch import SwitchNotVerified, TrafficSwitch
+        from switchyard.release.workloads import Workloads, deadline_exceeded_at, hand_over_workers
+
         ti = context["ti"]
         plan = ti.xcom_pull(task_ids="plan") or {}
         spec = self.spec
@@ -413,7 +418,7 @@ class RollbackOperator(SwitchyardOperator):
             stale = {c: deadline_exceeded_at(workloads.read(c)) for c in spec.layout.serving(old)}
             for component in spec.layout.components(old):
                 if component not in spec.layout.workers:
-                    workloads.scale(component, int(replicas.get(component) or 2))
+                    workloads.scale(component, int(replicas.get(component) or spec.restore_replicas))
             timeline.append((now_iso(), f"scaled {old} back up ({', '.join(cold)} were at 0)"))
             not_ready = workloads.wait_ready(
                 spec.layout.serving(old), timeout=self.rollout_timeout_seconds, stale_deadlines=stale
@@ -544,6 +549,12 @@ class CleanupOperator(SwitchyardOperator):
         self.old, self.keep_hours = old, keep_hours
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory
+        from switchyard.release.switch import TrafficSwitch
+        from switchyard.release.workloads import CLEANUP_ANNOTATION, Workloads
+
         spec = self.spec
         ti = context["ti"]
         plan = ti.xcom_pull(task_ids="plan") or {}

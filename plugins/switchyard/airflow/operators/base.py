@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from switchyard.engine.errors import SwitchyardError
 from switchyard.engine.model import Model, load_model
 from switchyard.release.spec import ReleaseSpec, release_spec
+
+if TYPE_CHECKING:  # the provider's hook pulls in both Kubernetes clients (~0.4 s): execute-time only
+    from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 
 # Methods the release path only uses idempotently (reads, replaces, merge patches that set
 # values, deletes). POST (create) is not retried here: its callers handle the 409 of a replay.
@@ -110,6 +112,8 @@ class SwitchyardOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> KubernetesHook:
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+
         return KubernetesHook(conn_id=self.kubernetes_conn_id)
 
     @cached_property

@@ -168,7 +168,7 @@ class DriftCheckOperator(SwitchyardOperator):
                     spec.namespace,
                     spec.gateway["upstream"],
                 ).live_colour()
-            return self.reader.selected_colour(spec.service, spec.namespace)
+            return self.reader.selected_colour(spec.service, spec.namespace, spec.conventions.colour_label)
         except Exception as exc:
             return _unread(exc, f"GET the switch of {spec.app}")
 

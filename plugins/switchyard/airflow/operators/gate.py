@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.operators.base import SwitchyardOperator
-from switchyard.engine.diagnose import Diagnosis, diagnose
-from switchyard.engine.graph import mermaid, svg
+from switchyard.release.colours import COLOURS
 from switchyard.release.evidence import ROLLOUT_INCOMPLETE
+
+if TYPE_CHECKING:
+    from switchyard.engine.diagnose import Diagnosis
 
 SCOPES = ("live", "standby", "all")
 
@@ -99,7 +101,7 @@ def gate_view(model: Any, spec: Any, scope: str, colour: str):
     if scope == "all":
         names = [n for n, c in model.components.items() if c.type_def and c.type_def.provider != "generic"]
         view, vouch, prefer = model, names, []
-    elif colour not in ("blue", "green"):
+    elif colour not in COLOURS:
         # An empty colour (the plan's XCom missing) must not widen the gate to the whole model.
         raise AirflowFailException(
             f"gate scope {scope!r} needs the colour it is about (blue or green), got {colour!r}: "
@@ -136,6 +138,7 @@ def diagnose_scope(
 ) -> tuple[Any, Diagnosis]:
     """Probe the scope live and let the engine decide: (the model view, the diagnosis). Used by the
     gate operator, and by the watch's trigger at every checkpoint."""
+    from switchyard.engine.diagnose import diagnose
     from switchyard.probes import LiveProbe  # imports the providers' hooks
 
     view, vouch, prefer = gate_view(model, spec, scope, colour)
@@ -181,6 +184,8 @@ def save_evidence(
     model: Any, view: Any, result: Diagnosis, dag_id: str, run_id: str, name: str, scope: str, colour: str
 ) -> tuple[dict[str, Any], str]:
     """Write the gate's artefacts (SVG, Mermaid, JSON); returns (the verdict report, the picture's path)."""
+    from switchyard.engine.graph import mermaid, svg
+
     verdict = result.verdict
     report = json.loads(
         json.dumps({"gate": name, "scope": scope, "colour": colour, **result.as_dict()}, default=str)

@@ -11,17 +11,12 @@ from typing import Any
 import yaml
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
-from kubernetes.client import ApiException, CoordinationV1Api, CoreV1Api
 
 from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.operators.base import ACTIVE_RUN_STATES, SwitchyardOperator, airflow_run_state
 from switchyard.airflow.triggers import MIN_DEFERRAL_SECONDS
 from switchyard.release.colours import other
 from switchyard.release.evidence import ROLLOUT_INCOMPLETE
-from switchyard.release.lock import LockHeld, ReleaseLock
-from switchyard.release.records import ReleaseHistory, now_iso
-from switchyard.release.switch import GatewaySwitch, SwitchNotVerified, TrafficSwitch, preview_service_name
-from switchyard.release.workloads import Workloads, hand_over_workers, with_tag
 
 MIGRATION_ANNOTATION = "io.switchyard.requires-migration"
 
@@ -68,6 +63,10 @@ class ReleaseLockOperator(SwitchyardOperator):
         self.action, self.version, self.ttl_seconds = action, version, ttl_seconds
 
     def execute(self, context: Context) -> str:
+        from kubernetes.client import CoordinationV1Api
+
+        from switchyard.release.lock import LockHeld, ReleaseLock
+
         lock = ReleaseLock(CoordinationV1Api(self.api_client), self.spec.app, self.spec.namespace)
         run_id, dag_id = context["run_id"], context["dag"].dag_id
         if self.action == "release":
@@ -104,6 +103,10 @@ class VersionInHistoryOperator(SwitchyardOperator):
         self.version = version
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory
+
         spec = self.spec
         records = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).read()
         known = [
@@ -146,6 +149,12 @@ class PlanReleaseOperator(SwitchyardOperator):
         self.version, self.run_migration, self.aws_conn_id = version, run_migration, aws_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory
+        from switchyard.release.switch import TrafficSwitch
+        from switchyard.release.workloads import Workloads, with_tag
+
         spec = self.spec
         switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
         live = switch.live_colour()
@@ -263,6 +272,10 @@ class BackupLiveOperator(SwitchyardOperator):
         self.live = live
 
     def execute(self, context: Context) -> str:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.workloads import Workloads
+
         spec = self.spec
         workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
         documents = []
@@ -351,6 +364,11 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         return self.plan if isinstance(self.plan, dict) else json.loads(self.plan)
 
     def execute(self, context: Context) -> Any:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory
+        from switchyard.release.workloads import Workloads
+
         plan = self._plan()
         workloads = Workloads(self.api_client, self.spec.layout, log=self.log.info)
         live = plan["live"] or plan["standby"]
@@ -427,6 +445,8 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         return self._still_ready(context, names or self.spec.layout.components(plan["standby"]), plan)
 
     def _still_ready(self, context: Context, names: list[str], plan: dict[str, Any]) -> list[str]:
+        from switchyard.release.workloads import Workloads
+
         workloads = Workloads(self.api_client, self.spec.layout, log=self.log.info)
         relapsed = {n: why for n in names for done, why in [workloads.rollout_status(n)] if not done}
         if relapsed:
@@ -458,6 +478,10 @@ class SmokeTestOperator(SwitchyardOperator):
         self.colour, self.requests_per_path = colour, requests_per_path
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from kubernetes.client import ApiException, CoreV1Api
+
+        from switchyard.release.switch import TrafficSwitch
+
         spec = self.spec
         switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
         preview = switch.ensure_preview(self.colour)
@@ -524,6 +548,17 @@ class TrafficSwitchOperator(SwitchyardOperator):
         self.workers_ready_timeout_seconds = workers_ready_timeout_seconds
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory, now_iso
+        from switchyard.release.switch import (
+            GatewaySwitch,
+            SwitchNotVerified,
+            TrafficSwitch,
+            preview_service_name,
+        )
+        from switchyard.release.workloads import Workloads, hand_over_workers
+
         spec = self.spec
         self.renew_lock(context)
         mechanism = self.mechanism or spec.switch
@@ -627,7 +662,7 @@ class MigrationJobOperator(SwitchyardOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         import time as _time
 
-        from kubernetes.client import BatchV1Api
+        from kubernetes.client import ApiException, BatchV1Api
 
         plan = self._plan()
         namespace = plan["namespace"]
@@ -694,6 +729,9 @@ class MigrationJobOperator(SwitchyardOperator):
         import time as _time
 
         from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory
 
         plan = self._plan()
         namespace, name = (
@@ -740,6 +778,8 @@ class MigrationJobOperator(SwitchyardOperator):
 
     def _logs(self, namespace: str, job: str) -> str:
         """The Job's pods' logs as text (read raw: the client would hand back a bytes repr)."""
+        from kubernetes.client import CoreV1Api
+
         core = CoreV1Api(self.api_client)
         pods = core.list_namespaced_pod(namespace, label_selector=f"job-name={job}").items
         texts = []

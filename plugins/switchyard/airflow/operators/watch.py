@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
-from kubernetes.client import CoreV1Api
 
 from switchyard.airflow.artifacts import ArtifactLink
 from switchyard.airflow.operators.base import SwitchyardOperator
 from switchyard.airflow.triggers import ReleaseWatchTrigger
 from switchyard.engine.notation import chain_text, root_text
 from switchyard.release.checkpoints import checkpoints
-from switchyard.release.records import ReleaseHistory
+
+if TYPE_CHECKING:
+    from switchyard.release.records import ReleaseHistory
 
 
 class ReleaseWatchOperator(SwitchyardOperator):
@@ -85,6 +86,10 @@ class ReleaseWatchOperator(SwitchyardOperator):
         return old
 
     def _history(self) -> ReleaseHistory:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory
+
         return ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
 
     def execute(self, context: Context) -> Any:

@@ -133,7 +133,7 @@ def live_release(cluster, spec: ReleaseSpec) -> tuple[str | None, str]:
         )
         colour = gateway.live_colour()
     else:
-        colour = cluster.selected_colour(spec.service, spec.namespace)
+        colour = cluster.selected_colour(spec.service, spec.namespace, spec.conventions.colour_label)
     if colour is None:
         return None, ""
     first = spec.layout.serving(colour)[0]
