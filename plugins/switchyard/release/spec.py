@@ -19,7 +19,10 @@ from typing import Any
 from switchyard.engine import yamlnodes as Y
 from switchyard.engine.model import Model
 from switchyard.release.colours import ColourLayout, layout
-from switchyard.release.switch import MECHANISMS
+
+# How traffic moves between colours (see switchyard.release.switch): the Service's colour selector,
+# or a gateway's upstream in a ConfigMap that names the live colour's Service.
+MECHANISMS = ("service_selector", "gateway_configmap")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,12 @@ def release_spec(model: Model) -> ReleaseSpec:
     if switch == "gateway_configmap" and not {"configmap", "key", "upstream"} <= gateway.keys():
         raise ValueError(
             f"model {model.name}: release.gateway needs configmap, key and upstream for gateway_configmap"
+        )
+    if switch == "gateway_configmap" and "{colour}" not in gateway["upstream"]:
+        raise ValueError(
+            f"model {model.name}: release.gateway.upstream {gateway['upstream']!r} must contain {{colour}} "
+            f"(e.g. {shape.service}-{{colour}}.{shape.namespace(shape.service)}.svc.cluster.local:80): "
+            "it names each colour's Service"
         )
     smoke = section.get("smoke") or {}
     migration = section.get("migration") or {}

@@ -24,7 +24,7 @@ from switchyard.release.evidence import (
     keep_traffic_on_new,
 )
 from switchyard.release.records import ReleaseHistory, now_iso
-from switchyard.release.switch import SwitchNotVerified, TrafficSwitch
+from switchyard.release.switch import SwitchNotVerified
 from switchyard.release.workloads import (
     CLEANUP_ANNOTATION,
     Workloads,
@@ -66,17 +66,17 @@ class AbortReleaseOperator(SwitchyardOperator):
         plan = ti.xcom_pull(task_ids="plan") or {}
         standby = plan.get("standby", "")
         problems: list[str] = []
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
+        switch = self.traffic_switch()
         live: str | None = None
         try:
             live = switch.live_colour()
         except Exception as exc:
-            problems.append(f"could not read service {spec.namespace}/{spec.service}: {describe_error(exc)}")
+            problems.append(f"could not read {switch.where}: {describe_error(exc)}")
         if standby and live == standby:
             raise AirflowSkipException(f"traffic moved to {standby}: the rollback handles it")
         scaled: dict[str, int] = {}
         if standby and problems and evidence.step == "switch_traffic":
-            # The switch may have patched the selector before it failed: do not turn off what may serve.
+            # The switch may have moved traffic before it failed: do not turn off what may serve.
             problems.append(f"{standby} left running: cannot tell whether it serves traffic")
         elif standby:
             workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
@@ -102,7 +102,7 @@ class AbortReleaseOperator(SwitchyardOperator):
             )
         except Exception as exc:
             problems.append(f"could not write the release record: {describe_error(exc)}")
-        where = f"traffic on {live}" if live else "traffic: unknown (service unreadable)"
+        where = f"traffic on {live}" if live else f"traffic: unknown ({switch.where} unreadable)"
         notify(
             notification_line(
                 spec.app,
@@ -236,7 +236,7 @@ def incident_report(
 class RollbackOperator(SwitchyardOperator):
     """Put traffic back on the old colour and prove it, then scale the failed colour to 0.
 
-    Immediate when the old colour is still warm (one selector patch); delayed when it was scaled
+    Immediate when the old colour is still warm (one switch through the app's mechanism); delayed when it was scaled
     down (scale it up, wait ready, gate it, then switch). A failure whose root cause is shared by
     both colours (e.g. rds) is not rolled back: the old colour depends on it too.
 
@@ -277,15 +277,15 @@ class RollbackOperator(SwitchyardOperator):
         old, new = plan.get("live"), plan.get("standby")
         history = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace)
         link = run_link(dag_id, run_id)
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
+        switch = self.traffic_switch()
         try:
             live = switch.live_colour()
         except Exception as exc:  # e.g. 403: say so once, with what is known, instead of 3 raw tracebacks
             if not plan or not switched:
                 raise AirflowSkipException(
-                    f"the switch did not move traffic; service unreadable ({describe_error(exc)})"
+                    f"the switch did not move traffic; {switch.where} unreadable ({describe_error(exc)})"
                 ) from None
-            problem = f"could not read service {spec.namespace}/{spec.service}: {describe_error(exc)}"
+            problem = f"could not read {switch.where}: {describe_error(exc)}"
             history.finish(
                 run_id,
                 "Active",
@@ -305,7 +305,7 @@ class RollbackOperator(SwitchyardOperator):
                 context,
             )
             self.decide(
-                context, evidence.failed_at(), "do not roll back: cannot read the service", problem=problem
+                context, evidence.failed_at(), f"do not roll back: cannot read {switch.where}", problem=problem
             )
             raise AirflowFailException(
                 f"rollback not done: {problem}; traffic was switched to {new}"
@@ -490,9 +490,13 @@ class CleanupOperator(SwitchyardOperator):
         if not self.old:
             self.decide(context, "first deployment", "no old colour to clean up")
             return {}
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
-        if switch.live_colour() != other(self.old):
-            raise AirflowFailException(f"cleanup refused: the Service does not select {other(self.old)}")
+        switch = self.traffic_switch()
+        live = switch.live_colour()
+        if live != other(self.old):  # never scale down what serves
+            raise AirflowFailException(
+                f"cleanup refused: {switch.where} selects {live or 'no colour'}, not {other(self.old)}; "
+                f"{self.old} may be serving"
+            )
         workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
         after = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=self.keep_hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
         scaled = {}

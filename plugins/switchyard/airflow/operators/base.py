@@ -116,6 +116,13 @@ class SwitchyardOperator(BaseOperator):
     def api_client(self):
         return resilient(self.hook.api_client)
 
+    def traffic_switch(self):
+        """The app's traffic switch (``switchyard.release.switch``), by the model's ``release.switch``:
+        every task that reads the live colour or moves traffic asks this one."""
+        from switchyard.release.switch import switch_for
+
+        return switch_for(self.spec, self.api_client, log=self.log.info)
+
     def renew_lock(self, context: Context) -> None:
         """Push this run's release lock forward (long steps call it, so a lease never runs out under
         a release that is still going). Never fails the step: the lock is a guard, not the work."""

@@ -19,7 +19,7 @@ from switchyard.airflow.triggers import MIN_DEFERRAL_SECONDS
 from switchyard.release.colours import other
 from switchyard.release.lock import LockHeld, ReleaseLock
 from switchyard.release.records import ReleaseHistory, now_iso
-from switchyard.release.switch import GatewaySwitch, SwitchNotVerified, TrafficSwitch, preview_service_name
+from switchyard.release.switch import SwitchNotVerified
 from switchyard.release.workloads import Workloads, hand_over_workers, with_tag
 
 MIGRATION_ANNOTATION = "io.switchyard.requires-migration"
@@ -128,7 +128,7 @@ class VersionInHistoryOperator(SwitchyardOperator):
 
 
 class PlanReleaseOperator(SwitchyardOperator):
-    """Which colour is live (from the Service selector), which is standby, what runs now, and
+    """Which colour is live (from the app's switch), which is standby, what runs now, and
     whether a migration is needed. Returns the plan every later task reads from XCom.
 
     :param version: the image tag to release
@@ -146,7 +146,7 @@ class PlanReleaseOperator(SwitchyardOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.spec
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
+        switch = self.traffic_switch()
         live = switch.live_colour()
         workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
         if live is None:  # first deployment (seed 004): no colour selected yet
@@ -157,23 +157,22 @@ class PlanReleaseOperator(SwitchyardOperator):
             ]
             if live_running:
                 raise AirflowFailException(
-                    f"service {spec.namespace}/{spec.service} selects no colour but deployments exist "
-                    f"({', '.join(live_running)}): point its selector at the colour that serves "
-                    "(color: blue|green) before releasing"
+                    f"{switch.where} selects no colour but deployments exist "
+                    f"({', '.join(live_running)}): {switch.instruction('blue')} (or green: the colour "
+                    "that serves) before releasing"
                 )
             # Standby manifests are rendered from the live colour, so the first colour is not ours to
             # invent: say exactly what to do, change nothing (no switch-back target, no cleanup).
             self.decide(
                 context,
-                f"service {spec.service} selects no colour and no {spec.app} deployment exists",
+                f"{switch.where} selects no colour and no {spec.app} deployment exists",
                 "stop: first deployment",
                 stops=True,
             )
             raise AirflowFailException(
                 f"first deployment of {spec.app}: there is no live colour to render the standby from. Deploy "
                 f"the first colour yourself (deployments {', '.join(spec.layout.components('blue'))} labelled "
-                f"color: blue) and set the selector of {spec.service} to color: blue; later releases go "
-                "blue ↔ green"
+                f"color: blue) and {switch.instruction('blue')}; later releases go blue ↔ green"
             )
         else:
             standby = other(live)
@@ -244,7 +243,7 @@ class PlanReleaseOperator(SwitchyardOperator):
         }
         self.decide(
             context,
-            f"service {spec.service} selects {live or 'no colour (first deployment)'} running {live_version or '-'}",
+            f"{switch.where} selects {live or 'no colour (first deployment)'} running {live_version or '-'}",
             f"release {self.version} to {standby}; migration {'yes' if needs_migration else 'no'} ({mode})",
             plan=plan,
         )
@@ -252,7 +251,8 @@ class PlanReleaseOperator(SwitchyardOperator):
 
 
 class BackupLiveOperator(SwitchyardOperator):
-    """Save the live deployments and the Service as a run artefact before anything changes."""
+    """Save the live deployments and the objects of the switch (the Service; the gateway's ConfigMap)
+    as a run artefact before anything changes."""
 
     template_fields: Sequence[str] = ("model_path", "live")
     operator_extra_links = (ArtifactLink(),)
@@ -271,14 +271,15 @@ class BackupLiveOperator(SwitchyardOperator):
             if obj is not None:
                 obj.pop("status", None)
                 documents.append(obj)
-        service = CoreV1Api(self.api_client).read_namespaced_service(spec.service, spec.namespace)
-        documents.append(self.api_client.sanitize_for_serialization(service))
+        switch = self.traffic_switch()
+        held = switch.backup()  # the Service (and the gateway's ConfigMap): what traffic goes through
+        documents.extend(held)
         text = yaml.safe_dump_all(documents, sort_keys=False)
         path = write_artifact(context["dag"].dag_id, context["run_id"], "backup-before-release.yaml", text)
         publish_artifact(context, path)
         self.decide(
             context,
-            f"{len(documents) - 1} live deployment(s) and service {spec.service}",
+            f"{len(documents) - len(held)} live deployment(s) and {switch.where}",
             f"backed up to {path}",
         )
         return str(path)
@@ -459,7 +460,7 @@ class SmokeTestOperator(SwitchyardOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.spec
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
+        switch = self.traffic_switch()
         preview = switch.ensure_preview(self.colour)
         ready, _ = switch.endpoint_pods(preview)
         if not ready:
@@ -505,10 +506,9 @@ class TrafficSwitchOperator(SwitchyardOperator):
     :param verify_timeout_seconds: how long endpoints may take to converge
     :param workers_ready_timeout_seconds: how long the handed-over queue workers may take to roll out
         before the switch returns (the gate after the switch then judges them either way)
-    :param mechanism: ``service_selector`` or ``gateway_configmap``; empty → the model's release spec
     """
 
-    template_fields: Sequence[str] = ("model_path", "target", "mechanism")
+    template_fields: Sequence[str] = ("model_path", "target")
 
     def __init__(
         self,
@@ -516,41 +516,17 @@ class TrafficSwitchOperator(SwitchyardOperator):
         target: str,
         verify_timeout_seconds: float = 60.0,
         workers_ready_timeout_seconds: float = 120.0,
-        mechanism: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.target, self.verify_timeout_seconds, self.mechanism = target, verify_timeout_seconds, mechanism
+        self.target, self.verify_timeout_seconds = target, verify_timeout_seconds
         self.workers_ready_timeout_seconds = workers_ready_timeout_seconds
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.spec
         self.renew_lock(context)
-        mechanism = self.mechanism or spec.switch
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
         try:
-            if mechanism == "gateway_configmap":
-                switch.ensure_preview(self.target)
-                gateway = GatewaySwitch(
-                    self.api_client,
-                    spec.gateway["configmap"],
-                    spec.gateway["key"],
-                    spec.namespace,
-                    spec.gateway["upstream"],
-                    log=self.log.info,
-                )
-                result = gateway.switch(self.target)
-                preview = preview_service_name(spec.service, self.target)
-                ready, _ = switch.endpoint_pods(preview)
-                expected = switch.colour_pods(self.target)
-                if not expected or ready != expected:
-                    raise SwitchNotVerified(
-                        f"gateway names {preview} but its ready endpoints {sorted(ready)} are not the "
-                        f"{len(expected)} ready {self.target} pod(s)"
-                    )
-                result.endpoints = sorted(ready)
-            else:
-                result = switch.switch(self.target, timeout=self.verify_timeout_seconds)
+            result = self.traffic_switch().switch(self.target, timeout=self.verify_timeout_seconds)
         except SwitchNotVerified as exc:
             self.decide(context, str(exc), "fail: traffic is not verified on the target colour", stops=True)
             raise AirflowFailException(str(exc)) from None
