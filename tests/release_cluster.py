@@ -49,3 +49,16 @@ def start_release_cluster(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("SWITCHYARD_ARTIFACTS_DIR", str(artifacts_dir))
     return env
+
+
+def single_model_include(directory: Path, app: str = "acme-shop") -> Path:
+    """An include directory holding one model and its scenarios, for the drift check (which maps
+    over every model of ``$SWITCHYARD_INCLUDE_DIR``) on a cluster seeded from that model alone."""
+    import shutil
+
+    include = directory / f"{app}-include"
+    (include / "models").mkdir(parents=True, exist_ok=True)
+    shutil.copy(INCLUDE / "models" / f"{app}.model.yaml", include / "models")
+    if (INCLUDE / "scenarios" / app).is_dir():
+        shutil.copytree(INCLUDE / "scenarios" / app, include / "scenarios" / app, dirs_exist_ok=True)
+    return include

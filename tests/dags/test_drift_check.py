@@ -5,7 +5,6 @@ comparisons' judgement calls, without Airflow."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,6 +19,7 @@ from switchyard.release.lock import LockHolder, ReleaseLock
 from switchyard.release.workloads import Workloads, with_tag
 from tests.dags import drift_fixtures
 from tests.dags.drift_fixtures import NAMESPACE, run_drift
+from tests.release_cluster import single_model_include
 
 # The fixtures of drift_fixtures.py, under the names the tests ask for.
 drift_dag, kube, seeded = drift_fixtures.drift_dag, drift_fixtures.kube, drift_fixtures.seeded
@@ -34,10 +34,7 @@ def acme_shop_only(tmp_path, monkeypatch) -> Path:
     """The drift check maps over every model in the include directory; the cluster of these tests
     is seeded from acme-shop alone, so they check acme-shop alone (another model, e.g. payments,
     would rightly be reported missing from this cluster)."""
-    include = tmp_path / "acme-shop-include"
-    (include / "models").mkdir(parents=True)
-    shutil.copy(ROOT / "include" / "models" / "acme-shop.model.yaml", include / "models")
-    shutil.copytree(ROOT / "include" / "scenarios" / "acme-shop", include / "scenarios" / "acme-shop")
+    include = single_model_include(tmp_path, "acme-shop")
     monkeypatch.setenv("SWITCHYARD_INCLUDE_DIR", str(include))
     return include
 

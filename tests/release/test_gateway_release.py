@@ -113,6 +113,33 @@ def test_a_release_switches_through_the_gateway_configmap(payments_env, payments
     ]
 
 
+def test_after_a_gateway_switch_the_ui_live_diagnosis_and_drift_check_read_the_gateway(
+    payments_env, payments_dag, tmp_path, monkeypatch
+):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from switchyard.airflow.ui.releases import read_app
+    from switchyard.engine.model import load_model
+    from switchyard.probes.live import live_view
+    from tests.dags.drift_fixtures import run_drift
+    from tests.release_cluster import single_model_include
+
+    assert payments_dag.test(run_conf={"version": "v2", **FAST}).state == "success"
+
+    view = read_app(MODEL)
+    assert (view.live_colour, view.live_version) == ("green", "v2"), view.problems
+    live = live_view(load_model(MODEL))
+    assert live.colour == "green" and "configmap default/api-gateway key upstream" in live.note
+    monkeypatch.setenv("SWITCHYARD_INCLUDE_DIR", str(single_model_include(tmp_path, "payments")))
+    drift = run_drift(DagBag().get_dag("drift_check"))
+    assert drift.state == "success", drift.report
+    assert drift.statuses("payments") == dict.fromkeys(
+        ["model_reasoning", "model_vs_live", "record_vs_live", "live_health"], "ok"
+    )
+    notes = drift.result("record_vs_live", "payments")["notes"]
+    assert "configmap default/api-gateway selects green, as recorded" in notes  # read from the gateway
+
+
 def test_the_next_release_after_a_gateway_switch_deploys_to_the_colour_that_does_not_serve(
     payments_env, payments_dag
 ):
