@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes.client import ApiClient, ApiException, CoreV1Api
 
+from switchyard.release.calls import REQUEST_TIMEOUT
 from switchyard.release.colours import COLOURS
 from switchyard.release.spec import MECHANISMS
 
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 COLOUR_LABEL = "color"
-REQUEST_TIMEOUT = 10.0  # seconds any single call may take
 
 
 class SwitchNotVerified(Exception):
@@ -247,9 +247,7 @@ class Switch(ABC):
             },
         }
         try:
-            self.core.create_namespaced_service(
-                self.namespace, body, _request_timeout=self.request_timeout
-            )
+            self.core.create_namespaced_service(self.namespace, body, _request_timeout=self.request_timeout)
             self.log(f"created service {name} selecting {COLOUR_LABEL}={colour}")
         except ApiException as exc:
             if exc.status != 409:

@@ -9,7 +9,6 @@ from typing import Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-from kubernetes.client import CoreV1Api
 
 from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.failures import failed_tasks
@@ -23,7 +22,7 @@ from switchyard.release.evidence import (
     first_failure,
     keep_traffic_on_new,
 )
-from switchyard.release.records import ReleaseHistory, now_iso
+from switchyard.release.records import now_iso
 from switchyard.release.switch import SwitchNotVerified
 from switchyard.release.workloads import (
     CLEANUP_ANNOTATION,
@@ -90,7 +89,7 @@ class AbortReleaseOperator(SwitchyardOperator):
                     scaled[component] = previous
         cause = evidence.cause + (f" ({'; '.join(problems)})" if problems else "")
         try:
-            ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).fail(
+            self.history().fail(
                 run_id,
                 dag_id,
                 plan.get("version") or self.version,
@@ -275,7 +274,7 @@ class RollbackOperator(SwitchyardOperator):
         timeline = failure_timeline((switched or {}).get("switched_at", ""), evidence, checkpoints or [])
         timeline.append((now_iso(), f"rollback started after {evidence.line() or 'a failed step'}"))
         old, new = plan.get("live"), plan.get("standby")
-        history = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace)
+        history = self.history()
         link = run_link(dag_id, run_id)
         switch = self.traffic_switch()
         try:
@@ -305,7 +304,10 @@ class RollbackOperator(SwitchyardOperator):
                 context,
             )
             self.decide(
-                context, evidence.failed_at(), f"do not roll back: cannot read {switch.where}", problem=problem
+                context,
+                evidence.failed_at(),
+                f"do not roll back: cannot read {switch.where}",
+                problem=problem,
             )
             raise AirflowFailException(
                 f"rollback not done: {problem}; traffic was switched to {new}"
@@ -505,7 +507,7 @@ class CleanupOperator(SwitchyardOperator):
                 continue
             workloads.annotate(component, {CLEANUP_ANNOTATION: after})
             scaled[component] = workloads.scale(component, 0)
-        history = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace)
+        history = self.history()
         history.finish(context["run_id"], "Active", cleanup_after=after)
         notify(
             notification_line(

@@ -153,7 +153,9 @@ class DriftCheckOperator(SwitchyardOperator):
         return found
 
     def history(self, spec: ReleaseSpec) -> ReleaseHistory:
-        return ReleaseHistory(self.reader.core, spec.app, spec.namespace)
+        return ReleaseHistory(
+            self.reader.core, spec.app, spec.namespace, request_timeout=self.request_timeout
+        )
 
     def selected_colour(self, spec: ReleaseSpec) -> str | dc.Unread | None:
         """The colour the app's switch sends traffic to (None: none selected)."""
@@ -245,7 +247,12 @@ class RecordVsLiveCheckOperator(DriftCheckOperator):
                 if isinstance(found, dc.Unread)
                 else next((d for d in found if d.name == component), None)
             )
-        lock = ReleaseLock(CoordinationV1Api(self.reader.core.api_client), spec.app, spec.namespace)
+        lock = ReleaseLock(
+            CoordinationV1Api(self.reader.core.api_client),
+            spec.app,
+            spec.namespace,
+            request_timeout=self.request_timeout,
+        )
         view = dc.RecordView(
             spec.app,
             spec.namespace,

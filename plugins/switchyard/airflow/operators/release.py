@@ -11,14 +11,15 @@ from typing import Any
 import yaml
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
-from kubernetes.client import ApiException, CoordinationV1Api, CoreV1Api
+from kubernetes.client import ApiException
 
 from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.operators.base import ACTIVE_RUN_STATES, SwitchyardOperator, airflow_run_state
 from switchyard.airflow.triggers import MIN_DEFERRAL_SECONDS
+from switchyard.release.calls import REQUEST_TIMEOUT
 from switchyard.release.colours import other
-from switchyard.release.lock import LockHeld, ReleaseLock
-from switchyard.release.records import ReleaseHistory, now_iso
+from switchyard.release.lock import LockHeld
+from switchyard.release.records import now_iso
 from switchyard.release.switch import SwitchNotVerified
 from switchyard.release.workloads import Workloads, hand_over_workers, with_tag
 
@@ -67,7 +68,7 @@ class ReleaseLockOperator(SwitchyardOperator):
         self.action, self.version, self.ttl_seconds = action, version, ttl_seconds
 
     def execute(self, context: Context) -> str:
-        lock = ReleaseLock(CoordinationV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        lock = self.release_lock()
         run_id, dag_id = context["run_id"], context["dag"].dag_id
         if self.action == "release":
             outcome = lock.release(run_id)
@@ -104,7 +105,7 @@ class VersionInHistoryOperator(SwitchyardOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.spec
-        records = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).read()
+        records = self.history().read()
         known = [
             r
             for r in records
@@ -186,7 +187,7 @@ class PlanReleaseOperator(SwitchyardOperator):
                 .get("image", "")
             )
             live_version = image.rsplit(":", 1)[-1] if ":" in image else ""
-            own = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).find(context["run_id"])
+            own = self.history().find(context["run_id"])
             if own and own.status == "InProgress" and own.colour == live and own.version == self.version:
                 # This run switched, then crashed before it verified (the whole run was cleared):
                 # keep the colours it planned, so it resumes at the switch's verification and goes
@@ -376,7 +377,7 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
                 results=results,
             )
             return results
-        history = ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        history = self.history()
         record = history.begin(
             context["run_id"],
             context["dag"].dag_id,
@@ -465,7 +466,7 @@ class SmokeTestOperator(SwitchyardOperator):
         ready, _ = switch.endpoint_pods(preview)
         if not ready:
             switch.sleep(2)
-        core = CoreV1Api(self.api_client)
+        core = self.core
         results: dict[str, str] = {}
         failures = []
         for path in spec.smoke_paths:
@@ -552,9 +553,7 @@ class TrafficSwitchOperator(SwitchyardOperator):
             )[0].get("image", "")
             for c in spec.layout.components(self.target)
         }
-        ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).finish(
-            context["run_id"], "Active", images=images
-        )
+        self.history().finish(context["run_id"], "Active", images=images)
         outcome = result.as_dict() | {"workers": handover, "switched_at": now_iso()}
         self.decide(
             context,
@@ -603,12 +602,10 @@ class MigrationJobOperator(SwitchyardOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         import time as _time
 
-        from kubernetes.client import BatchV1Api
-
         plan = self._plan()
         namespace = plan["namespace"]
         name = migration_job_name(plan["app"], plan["version"], context["run_id"])
-        batch = BatchV1Api(self.api_client)
+        batch = self.hook.batch_v1_client
         body = {
             "apiVersion": "batch/v1",
             "kind": "Job",
@@ -643,7 +640,7 @@ class MigrationJobOperator(SwitchyardOperator):
             },
         }
         try:
-            batch.create_namespaced_job(namespace, body)
+            batch.create_namespaced_job(namespace, body, _request_timeout=REQUEST_TIMEOUT)
             self.log.info("created job %s/%s with %s", namespace, name, plan["image"])
         except ApiException as exc:
             if exc.status != 409:
@@ -707,19 +704,20 @@ class MigrationJobOperator(SwitchyardOperator):
                 stops=True,
             )
             raise AirflowFailException(f"migration {name} failed ({failed}); last lines: {tail}")
-        spec = self.spec
-        ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).set_fields(
-            context["run_id"], migration=True
-        )
+        self.history().set_fields(context["run_id"], migration=True)
         self.decide(context, f"migration job {name} completed", "continue", job=name)
         return {"job": name, "log_lines": len(logs.splitlines())}
 
     def _logs(self, namespace: str, job: str) -> str:
         """The Job's pods' logs as text (read raw: the client would hand back a bytes repr)."""
-        core = CoreV1Api(self.api_client)
-        pods = core.list_namespaced_pod(namespace, label_selector=f"job-name={job}").items
+        core = self.core
+        pods = core.list_namespaced_pod(
+            namespace, label_selector=f"job-name={job}", _request_timeout=REQUEST_TIMEOUT
+        ).items
         texts = []
         for pod in pods:
-            raw = core.read_namespaced_pod_log(pod.metadata.name, namespace, _preload_content=False)
+            raw = core.read_namespaced_pod_log(
+                pod.metadata.name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
             texts.append(raw.data.decode("utf-8", errors="replace"))
         return "\n".join(texts)

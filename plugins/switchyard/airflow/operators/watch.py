@@ -16,7 +16,6 @@ from typing import Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
-from kubernetes.client import CoreV1Api
 
 from switchyard.airflow.artifacts import ArtifactLink
 from switchyard.airflow.operators.base import SwitchyardOperator
@@ -65,7 +64,7 @@ class ReleaseWatchOperator(SwitchyardOperator):
         return checkpoints(self.kind, float(self.duration_minutes), float(self.interval_seconds))
 
     def _history(self) -> ReleaseHistory:
-        return ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        return self.history()
 
     def execute(self, context: Context) -> Any:
         cps = self._checkpoints()
