@@ -2,7 +2,8 @@
 Airflow providers' hooks, and the small read helpers the release DAG uses.
 
 * ``LiveProbe`` (``live.py``) — the engine's ``Probe`` for every type of the catalog;
-* ``ClusterReader`` (``cluster.py``) — selectors, colours, ready pods, deployment image and replicas;
+* ``ClusterReader`` (``cluster.py``) — the views' bounded read client, deployment image and replicas
+  (the live colour is the release switch's: ``switchyard.release.switch``);
 * ``colour_metrics`` (``metrics.py``) — request rate, error ratio and p99 of one colour;
 * ``image_exists`` (``ecr.py``) — whether a release image is in ECR.
 
