@@ -108,7 +108,7 @@ def test_a_forbidden_service_read_does_not_crash_the_abort(cluster_env, release_
     assert record["status"] == "Failed" and record["failed_step"] == "deploy_standby"
     assert "403" in record["root_cause"]
     [line] = [n for n in notifications(caplog) if "FAILED before the switch" in n]
-    assert "at deploy_standby; traffic: unknown (service unreadable)" in line
+    assert "at deploy_standby; traffic: unknown (service default/acme-shop-svc unreadable)" in line
     after = cluster_state(cluster_env)
     assert after["replicas"]["acme-shop-php-fpm-green"] == 0 and after["leases"] == []
 

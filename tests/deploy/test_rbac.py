@@ -23,6 +23,7 @@ from kubernetes import client, config
 from switchyard.localenv.rbac import RbacPolicy, Request
 from switchyard.localenv.store import DEPLOYMENTS, SERVICES
 from tests.deploy.support import CRD_READER, RBAC_MANIFEST
+from tests.release_cluster import single_model_include
 
 FAST = {"grace_seconds": 0, "rollout_timeout_seconds": 60, "watch_minutes": 0, "bake_minutes": 0}
 SA_USER = "system:serviceaccount:airflow:switchyard-airflow"
@@ -138,8 +139,10 @@ def test_rollback_after_the_switch_is_allowed(rbac_cluster, release_dag):
     }
 
 
-def test_drift_check_releasing_a_stale_lock_is_allowed(rbac_cluster, drift_dag):
-    """The hourly drift check: every comparison, and the one write it may make (a stale lock)."""
+def test_drift_check_releasing_a_stale_lock_is_allowed(rbac_cluster, drift_dag, tmp_path, monkeypatch):
+    """The hourly drift check: every comparison, and the one write it may make (a stale lock).
+    The manifest grants acme-shop's objects and the cluster holds acme-shop alone: the check runs
+    over that model only."""
     from switchyard.release.colours import layout
     from switchyard.release.lock import ReleaseLock
     from switchyard.release.records import ReleaseHistory
@@ -158,6 +161,7 @@ def test_drift_check_releasing_a_stale_lock_is_allowed(rbac_cluster, drift_dag):
     ReleaseLock(client.CoordinationV1Api(api), "acme-shop", "default").acquire(
         "manual__2026-01-05T03:00:00+00:00", "release_acme_shop", "v2", ttl_seconds=6 * 3600
     )
+    monkeypatch.setenv("SWITCHYARD_INCLUDE_DIR", str(single_model_include(tmp_path, "acme-shop")))
     env.rbac.allowed.clear()
     run = drift_dag.test(run_conf={"release_stale_locks": True, "report_only": True})
     assert refusals(env.rbac) == []

@@ -1,5 +1,6 @@
-"""The release DAG's read helpers against the local environment: ClusterReader, colour_metrics
-(Prometheus HTTP API), find_image / image_exists (ECR)."""
+"""The read helpers against the local environment: ClusterReader, colour_metrics (Prometheus HTTP
+API), find_image / image_exists (ECR). The live colour and the pods behind it are the switch's
+(tests/release/test_switch.py)."""
 
 from __future__ import annotations
 
@@ -7,39 +8,12 @@ import pytest
 
 from switchyard.probes import ClusterReader, ReadFailed, colour_metrics, find_image, image_exists
 
-SERVICE, NAMESPACE = "acme-shop-svc", "default"
+NAMESPACE = "default"
 
 
 @pytest.fixture
 def cluster(airflow_connections):
     return ClusterReader(request_timeout=2.0)
-
-
-def test_the_live_colour_and_the_pods_behind_the_service(cluster):
-    assert cluster.service_selector(SERVICE, NAMESPACE) == {
-        "app": "acme-shop",
-        "component": "nginx",
-        "color": "blue",
-    }
-    assert cluster.selected_colour(SERVICE, NAMESPACE) == "blue"
-    behind = cluster.endpoint_pods(SERVICE, NAMESPACE)
-    assert len(behind) == 2 and all(p.startswith("acme-shop-nginx-blue-") for p in behind)
-    assert cluster.colour_pods(SERVICE, NAMESPACE, "blue") == behind  # what a verified switch compares
-    assert (
-        cluster.ready_pods({"app": "acme-shop", "component": "nginx", "color": "blue"}, NAMESPACE) == behind
-    )
-    assert cluster.ready_pods("app=acme-shop,component=nginx,color in (green)", NAMESPACE) == set()
-    assert cluster.colour_pods(SERVICE, NAMESPACE, "green") == set()
-
-
-def test_a_first_deployment_has_no_colour_and_no_endpoints(cluster):
-    assert cluster.selected_colour("acme-shop-nothing", NAMESPACE) is None
-    assert cluster.endpoint_pods("acme-shop-nothing", NAMESPACE) == set()
-    with pytest.raises(ReadFailed) as raised:
-        cluster.service_selector("acme-shop-nothing", NAMESPACE)
-    assert raised.value.status == "not_found"
-    with pytest.raises(ValueError, match="would match every pod"):
-        cluster.ready_pods({}, NAMESPACE)
 
 
 def test_a_deployment_image_and_replicas(local_env, cluster):
@@ -50,11 +24,11 @@ def test_a_deployment_image_and_replicas(local_env, cluster):
 
 
 def test_cluster_reads_that_are_refused_say_so(emulator, cluster):
-    refused = emulator.fault("forbidden", path="/api/v1/namespaces/default/services/*", verb="GET")
+    refused = emulator.fault("forbidden", path="/apis/apps/v1/namespaces/default/deployments/*", verb="GET")
     with refused, pytest.raises(ReadFailed) as raised:
-        cluster.selected_colour(SERVICE, NAMESPACE)  # forbidden is not "no colour"
+        cluster.deployment("acme-shop-php-fpm-blue", NAMESPACE)  # forbidden is not "absent"
     assert raised.value.status == "forbidden"
-    assert "GET services default/acme-shop-svc: HTTP 403" in str(raised.value)
+    assert "GET deployments default/acme-shop-php-fpm-blue: HTTP 403" in str(raised.value)
     assert "RBAC" in str(raised.value)  # the fix is named
 
 

@@ -127,13 +127,11 @@ class ReleaseWatchTrigger(BaseTrigger):
         Only from the colour this wait watches (never moves traffic a person moved elsewhere) and
         only onto ready pods (``switch`` refuses an empty colour). Any error leaves the move to the
         rollback task, which reads the Service again."""
-        from switchyard.release.switch import TrafficSwitch
+        from switchyard.release.switch import switch_for
 
         started = time.time()
         outcome: dict[str, Any] = {"to": self.restore_to, "why": why, "started_at": started, "done": False}
-        switch = TrafficSwitch(
-            self.history.core.api_client, self.spec.service, self.spec.namespace, log=self.log.warning
-        )
+        switch = switch_for(self.spec, self.history.core.api_client, log=self.log.warning)
         try:
             live = switch.live_colour()
             if live != self.colour:

@@ -18,6 +18,12 @@ namespace is the component's effective ``vars.namespace``, default ``default``):
 * ``operator``: a Deployment named after the component in its namespace (``external-secrets``),
   image ``<name>:stable``, and a CustomResourceDefinition ``<name without dashes, plural>.<name>.io``
   labelled ``switchyard.io/operator: <component>``.
+* a model released through a gateway (``release.switch: gateway_configmap``, seed 001): its
+  colour-selecting Service selects both colours (``app``, ``component``), each colour gets its own
+  Service ``<service>-<colour>`` selecting only it, and the gateway's ConfigMap
+  (``release.gateway.configmap``) holds the upstream naming the blue one under ``release.gateway.key``;
+  the ConfigMap is annotated ``switchyard.io/gateway-upstream-key: <key>``, which is how the
+  emulated gateway (``traffic.py``) knows which key routes the app's requests.
 * ``cdn`` and ``business_process`` have nothing to create: their facts come from outside the
   system (an operator's answer) or from what they depend on.
 
@@ -31,7 +37,7 @@ from typing import Any
 
 from switchyard.localenv.cluster import Cluster
 from switchyard.localenv.resources import BY_KIND
-from switchyard.localenv.traffic import SERVES_TRAFFIC_LABEL
+from switchyard.localenv.traffic import GATEWAY_KEY_ANNOTATION, SERVES_TRAFFIC_LABEL
 
 COLOURS = ("blue", "green")
 LIVE_COLOUR = "blue"
@@ -70,6 +76,7 @@ def seed_kubernetes(cluster: Cluster, model: Any, registry: str) -> SeedReport:
     app = model.name
     components = model.components
     serving = _serving_deployments(components)
+    gateway = _gateway(model)
     for component in components.values():
         name = component.resource or component.name
         namespace = component.vars.get("namespace") or "default"
@@ -131,29 +138,32 @@ def seed_kubernetes(cluster: Cluster, model: Any, registry: str) -> SeedReport:
                 if d in components and components[d].type == "deployment"
             ]
             selector = {"app": app}
+            per_colour = any(colour_of(t.name) for t in targets)
             if targets:
                 selector["component"] = component_label(targets[0].name, app)
-                if any(colour_of(t.name) for t in targets):
+                if per_colour and not gateway:
                     selector["color"] = LIVE_COLOUR
-            _create(
-                cluster,
-                report,
-                "Service",
-                namespace,
-                {
-                    "metadata": {
-                        "name": name,
-                        "labels": {"app": app},
-                        "annotations": {"switchyard.io/model-component": component.name},
+            _create(cluster, report, "Service", namespace, _service(name, component.name, app, selector))
+            if gateway and per_colour:  # each colour's own Service: what the gateway's upstream names
+                for colour in COLOURS:
+                    body = _service(f"{name}-{colour}", component.name, app, {**selector, "color": colour})
+                    body["metadata"]["labels"]["color"] = colour
+                    _create(cluster, report, "Service", namespace, body)
+                configmap, key, upstream = gateway
+                _create(
+                    cluster,
+                    report,
+                    "ConfigMap",
+                    namespace,
+                    {
+                        "metadata": {
+                            "name": configmap,
+                            "labels": {"app": app},
+                            "annotations": {GATEWAY_KEY_ANNOTATION: key},
+                        },
+                        "data": {key: upstream.format(colour=LIVE_COLOUR)},
                     },
-                    "spec": {
-                        "selector": selector,
-                        "ports": [
-                            {"name": "http", "port": 80, "targetPort": CONTAINER_PORT, "protocol": "TCP"}
-                        ],
-                    },
-                },
-            )
+                )
         elif kind == "ingress":
             backends = [
                 components[d].resource or d
@@ -189,6 +199,33 @@ def seed_kubernetes(cluster: Cluster, model: Any, registry: str) -> SeedReport:
         elif kind in NOT_SEEDED:
             report.skipped[component.name] = NOT_SEEDED[kind]
     return report
+
+
+def _service(name: str, component: str, app: str, selector: dict[str, str]) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "labels": {"app": app},
+            "annotations": {"switchyard.io/model-component": component},
+        },
+        "spec": {
+            "selector": selector,
+            "ports": [{"name": "http", "port": 80, "targetPort": CONTAINER_PORT, "protocol": "TCP"}],
+        },
+    }
+
+
+def _gateway(model: Any) -> tuple[str, str, str] | None:
+    """(configmap, key, upstream template) when the model is released through a gateway ConfigMap."""
+    from switchyard.release.spec import release_spec
+
+    try:
+        spec = release_spec(model)
+    except ValueError:  # no blue/green shape: nothing to release, nothing to seed for it
+        return None
+    if spec.switch != "gateway_configmap":
+        return None
+    return spec.gateway["configmap"], spec.gateway["key"], spec.gateway["upstream"]
 
 
 def _serving_deployments(components: dict[str, Any]) -> set[str]:

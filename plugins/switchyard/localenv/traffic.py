@@ -10,7 +10,11 @@ for deployments no Service reaches in the model):
   is the mean ``error_rate`` of its ready pods, and 1.0 when it has none (requests get 503);
 * p99 latency = base latency + the largest ``latency_ms`` among their ready pods.
 
-A colour that the Service does not select gets no traffic (rate 0, ratio NaN, as Prometheus gives
+An app behind a gateway (a ConfigMap annotated ``switchyard.io/gateway-upstream-key: <key>``, as the
+seeder makes it for ``release.switch: gateway_configmap``) receives its requests on the colour of
+the Service the key's upstream names (``<service>[.<namespace>...]:<port>``), and on no other.
+
+A colour that the Service (or the gateway) does not select gets no traffic (rate 0, ratio NaN, as Prometheus gives
 for 0/0); a colour with no Deployment at all has no series (empty result).
 """
 
@@ -23,11 +27,12 @@ from typing import Any
 
 from switchyard.localenv.behaviours import BehaviourTable
 from switchyard.localenv.controller import pod_ready
-from switchyard.localenv.store import DEPLOYMENTS, PODS, SERVICES, ObjectStore
+from switchyard.localenv.store import CONFIG_MAPS, DEPLOYMENTS, PODS, SERVICES, ObjectStore
 from switchyard.release.conventions import APP_LABEL, COLOUR_LABEL
 
 SERVES_TRAFFIC_LABEL = "switchyard.io/serves-traffic"
-COLOR_LABEL = COLOUR_LABEL  # the demo app follows the default conventions (release.conventions)
+GATEWAY_KEY_ANNOTATION = "switchyard.io/gateway-upstream-key"
+COLOR_LABEL = COLOUR_LABEL  # the demo apps follow the default conventions (release.conventions)
 BASE_LATENCY_SECONDS = 0.045
 DEFAULT_RPS = 20.0
 
@@ -96,12 +101,29 @@ class TrafficModel:
 
     def _live_colours(self) -> dict[tuple[str, str], set[str]]:
         live: dict[tuple[str, str], set[str]] = {}
-        for service in self.store.list(SERVICES):
-            selector = (service.get("spec") or {}).get("selector") or {}
+        services = self.store.list(SERVICES)
+        by_name = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in services}
+        gated: set[tuple[str, str]] = set()  # apps whose requests go through a gateway
+        for configmap in self.store.list(CONFIG_MAPS):
+            key = ((configmap["metadata"].get("annotations")) or {}).get(GATEWAY_KEY_ANNOTATION)
+            if not key:
+                continue
+            namespace = configmap["metadata"]["namespace"]
+            app = ((configmap["metadata"].get("labels")) or {}).get(APP_LABEL)
+            if app:
+                gated.add((namespace, app))
+            host = str((configmap.get("data") or {}).get(key, "")).strip().split(":", 1)[0]
+            labels = host.split(".")
+            target = (labels[1] if len(labels) > 1 and labels[1] else namespace, labels[0])
+            selector = ((by_name.get(target) or {}).get("spec") or {}).get("selector") or {}
             if APP_LABEL in selector and COLOR_LABEL in selector:
-                live.setdefault((service["metadata"]["namespace"], selector[APP_LABEL]), set()).add(
-                    selector[COLOR_LABEL]
-                )
+                gated.add((target[0], selector[APP_LABEL]))
+                live.setdefault((target[0], selector[APP_LABEL]), set()).add(selector[COLOR_LABEL])
+        for service in services:
+            selector = (service.get("spec") or {}).get("selector") or {}
+            key = (service["metadata"]["namespace"], selector.get(APP_LABEL))
+            if APP_LABEL in selector and COLOR_LABEL in selector and key not in gated:
+                live.setdefault(key, set()).add(selector[COLOR_LABEL])
         return live
 
     def _colour(

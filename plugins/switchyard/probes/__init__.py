@@ -5,7 +5,8 @@ bounded by a timeout and a failed read reported as unknown, never as healthy.
 * ``LiveProbe`` (``live.py``) — the engine's ``Probe`` for every type of the catalog (families in
   ``kubernetes.py``, ``aws.py``; shared reads in ``cache.py``, answers in ``observation.py``,
   clients in ``clients.py``, error mapping in ``errors.py``);
-* ``ClusterReader`` (``cluster.py``) — selectors, colours, ready pods, deployment image and replicas;
+* ``ClusterReader`` (``cluster.py``) — the views' bounded read client, deployment image and replicas
+  (the live colour is the release switch's: ``switchyard.release.switch``);
 * ``colour_metrics`` (``metrics.py``) — request rate, error ratio and p99 of one colour;
 * ``image_exists`` (``ecr.py``) — whether a release image is in ECR.
 

@@ -171,15 +171,12 @@ def live_view(
 
 
 def _selected_colour(spec: Any, reader: Any) -> tuple[str | None, str]:
-    """(colour the switch selects, where it was read)."""
-    if spec.switch == "gateway_configmap":
-        from switchyard.release.switch import GatewaySwitch
+    """(colour the app's switch selects, where it was read); a failed read raises ``ReadFailed``."""
+    from switchyard.probes.errors import from_kubernetes
+    from switchyard.release.switch import switch_for
 
-        gateway = spec.gateway
-        selected = GatewaySwitch(
-            reader.core.api_client, gateway["configmap"], gateway["key"], spec.namespace, gateway["upstream"]
-        ).live_colour()
-        return selected, f"configmap {spec.namespace}/{gateway['configmap']}"
-    return reader.selected_colour(
-        spec.service, spec.namespace, spec.conventions.colour_label
-    ), f"service {spec.namespace}/{spec.service} selector"
+    switch = switch_for(spec, reader.core.api_client, request_timeout=reader.request_timeout)
+    try:
+        return switch.live_colour(), switch.source
+    except Exception as exc:
+        raise from_kubernetes(exc, f"GET {switch.where}") from exc

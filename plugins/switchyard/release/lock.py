@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from kubernetes.client import ApiException, CoordinationV1Api, V1Lease, V1LeaseSpec, V1ObjectMeta
 
+from switchyard.release.calls import REQUEST_TIMEOUT
+
 ANNOTATION = "switchyard.io/"
 
 
@@ -65,13 +67,20 @@ def _holder(lease: V1Lease) -> LockHolder:
 class ReleaseLock:
     """The Lease ``switchyard-release-<app>``; holder identity = the Airflow run id."""
 
-    def __init__(self, api: CoordinationV1Api, app: str, namespace: str) -> None:
+    def __init__(
+        self, api: CoordinationV1Api, app: str, namespace: str, request_timeout: float = REQUEST_TIMEOUT
+    ) -> None:
         self.api, self.app, self.namespace = api, app, namespace
+        self.request_timeout = request_timeout
         self.name = lease_name(app)
 
     def holder(self) -> LockHolder | None:
         try:
-            return _holder(self.api.read_namespaced_lease(self.name, self.namespace))
+            return _holder(
+                self.api.read_namespaced_lease(
+                    self.name, self.namespace, _request_timeout=self.request_timeout
+                )
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -106,12 +115,14 @@ class ReleaseLock:
             ),
         )
         try:
-            self.api.create_namespaced_lease(self.namespace, body)
+            self.api.create_namespaced_lease(self.namespace, body, _request_timeout=self.request_timeout)
             return "acquired"
         except ApiException as exc:
             if exc.status != 409:
                 raise
-        current = self.api.read_namespaced_lease(self.name, self.namespace)
+        current = self.api.read_namespaced_lease(
+            self.name, self.namespace, _request_timeout=self.request_timeout
+        )
         holder = _holder(current)
         if holder.run_id == run_id:
             return "already held by this run"
@@ -126,11 +137,17 @@ class ReleaseLock:
         if ended or expired:
             body.metadata.resource_version = current.metadata.resource_version
             try:  # replace with the read resourceVersion: if another run won the race, we get 409
-                self.api.replace_namespaced_lease(self.name, self.namespace, body)
+                self.api.replace_namespaced_lease(
+                    self.name, self.namespace, body, _request_timeout=self.request_timeout
+                )
             except ApiException as exc:
                 if exc.status == 409:
                     raise LockHeld(
-                        _holder(self.api.read_namespaced_lease(self.name, self.namespace)).describe(self.app)
+                        _holder(
+                            self.api.read_namespaced_lease(
+                                self.name, self.namespace, _request_timeout=self.request_timeout
+                            )
+                        ).describe(self.app)
                     ) from None
                 raise
             why = "its run is over" if ended else "its lease expired and Airflow could not be asked"
@@ -140,7 +157,9 @@ class ReleaseLock:
     def _read_held_by(self, run_id: str) -> tuple[V1Lease | None, str]:
         """(the lease, "") when ``run_id`` holds it; (None, why not) otherwise."""
         try:
-            current = self.api.read_namespaced_lease(self.name, self.namespace)
+            current = self.api.read_namespaced_lease(
+                self.name, self.namespace, _request_timeout=self.request_timeout
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None, "not held"
@@ -155,7 +174,12 @@ class ReleaseLock:
         current, why_not = self._read_held_by(run_id)
         if current is None:
             return why_not + (": not renewed" if why_not != "not held" else "")
-        self.api.patch_namespaced_lease(self.name, self.namespace, {"spec": {"renewTime": _micro(_now())}})
+        self.api.patch_namespaced_lease(
+            self.name,
+            self.namespace,
+            {"spec": {"renewTime": _micro(_now())}},
+            _request_timeout=self.request_timeout,
+        )
         return "renewed"
 
     def release(self, run_id: str) -> str:
@@ -168,6 +192,7 @@ class ReleaseLock:
                 self.name,
                 self.namespace,
                 body={"preconditions": {"resourceVersion": current.metadata.resource_version}},
+                _request_timeout=self.request_timeout,
             )
         except ApiException as exc:
             if exc.status == 404:

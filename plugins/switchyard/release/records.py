@@ -18,6 +18,8 @@ from typing import Any
 
 from kubernetes.client import ApiException, CoreV1Api
 
+from switchyard.release.calls import REQUEST_TIMEOUT
+
 KEEP = 10
 STATUSES = ("InProgress", "Active", "Superseded", "Failed", "RolledBack")
 DATA_KEY = "history.json"
@@ -109,8 +111,16 @@ FIELD_DESCRIPTIONS = {
 class ReleaseHistory:
     """Read and update the records of one app."""
 
-    def __init__(self, core: CoreV1Api, app: str, namespace: str, keep: int = KEEP) -> None:
+    def __init__(
+        self,
+        core: CoreV1Api,
+        app: str,
+        namespace: str,
+        keep: int = KEEP,
+        request_timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
         self.core, self.app, self.namespace, self.keep = core, app, namespace, keep
+        self.request_timeout = request_timeout
         self.name = configmap_name(app)
 
     def read(self) -> list[ReleaseRecord]:
@@ -119,7 +129,9 @@ class ReleaseHistory:
 
     def _read(self) -> tuple[list[ReleaseRecord], str | None]:
         try:
-            cm = self.core.read_namespaced_config_map(self.name, self.namespace)
+            cm = self.core.read_namespaced_config_map(
+                self.name, self.namespace, _request_timeout=self.request_timeout
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return [], None
@@ -137,7 +149,9 @@ class ReleaseHistory:
         """The records that parse, and one line per entry that does not (for views: one broken
         record is shown as unreadable, never hides the others)."""
         try:
-            cm = self.core.read_namespaced_config_map(self.name, self.namespace)
+            cm = self.core.read_namespaced_config_map(
+                self.name, self.namespace, _request_timeout=self.request_timeout
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return [], []
@@ -184,10 +198,14 @@ class ReleaseHistory:
             }
             try:
                 if version is None:
-                    self.core.create_namespaced_config_map(self.namespace, body)
+                    self.core.create_namespaced_config_map(
+                        self.namespace, body, _request_timeout=self.request_timeout
+                    )
                 else:
                     body["metadata"]["resourceVersion"] = version
-                    self.core.replace_namespaced_config_map(self.name, self.namespace, body)
+                    self.core.replace_namespaced_config_map(
+                        self.name, self.namespace, body, _request_timeout=self.request_timeout
+                    )
                 return updated
             except ApiException as exc:
                 if exc.status != 409:

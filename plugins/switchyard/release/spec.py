@@ -30,8 +30,9 @@ from switchyard.engine.model import Model
 from switchyard.release import conventions as conv
 from switchyard.release.colours import ColourLayout, layout
 
-# How traffic can move (release.switch). switchyard.release.switch implements each; it is not
-# imported here because the DAG files read the spec at parse time and the switch needs the
+# How traffic moves between colours: the Service's colour selector, or a gateway's upstream in a
+# ConfigMap that names the live colour's Service. switchyard.release.switch implements each; it is
+# not imported here because the DAG files read the spec at parse time and the switch needs the
 # Kubernetes client (tests/release/test_spec_conventions.py checks the two lists agree).
 MECHANISMS = ("service_selector", "gateway_configmap")
 
@@ -88,6 +89,12 @@ def release_spec(model: Model) -> ReleaseSpec:
     if switch == "gateway_configmap" and not {"configmap", "key", "upstream"} <= gateway.keys():
         raise ValueError(
             f"model {model.name}: release.gateway needs configmap, key and upstream for gateway_configmap"
+        )
+    if switch == "gateway_configmap" and "{colour}" not in gateway["upstream"]:
+        raise ValueError(
+            f"model {model.name}: release.gateway.upstream {gateway['upstream']!r} must contain {{colour}} "
+            f"(e.g. {shape.service}-{{colour}}.{shape.namespace(shape.service)}.svc.cluster.local:80): "
+            "it names each colour's Service"
         )
     smoke = section.get("smoke") or {}
     migration = section.get("migration") or {}

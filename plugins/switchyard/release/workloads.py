@@ -15,6 +15,7 @@ from typing import Any
 
 from kubernetes.client import ApiClient, ApiException, AppsV1Api, CoreV1Api
 
+from switchyard.release.calls import REQUEST_TIMEOUT
 from switchyard.release.colours import ColourLayout, colour_of, other
 
 Obj = dict[str, Any]
@@ -138,6 +139,7 @@ class Workloads:
     api_client: ApiClient
     layout: ColourLayout
     log: Callable[[str], None] = print
+    request_timeout: float = REQUEST_TIMEOUT
 
     @property
     def apps(self) -> AppsV1Api:
@@ -149,7 +151,9 @@ class Workloads:
 
     def read(self, component: str) -> Obj | None:
         try:
-            obj = self.apps.read_namespaced_deployment(component, self.layout.namespace(component))
+            obj = self.apps.read_namespaced_deployment(
+                component, self.layout.namespace(component), _request_timeout=self.request_timeout
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -159,7 +163,9 @@ class Workloads:
     def apply(self, body: Obj, dry_run: bool = False) -> str:
         """Create or replace a Deployment; returns what happened."""
         name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
-        kwargs = {"dry_run": "All"} if dry_run else {}
+        kwargs: dict[str, Any] = {"_request_timeout": self.request_timeout}
+        if dry_run:
+            kwargs["dry_run"] = "All"
         for _attempt in range(5):
             try:
                 self.apps.create_namespaced_deployment(namespace, body, **kwargs)
@@ -167,7 +173,9 @@ class Workloads:
             except ApiException as exc:
                 if exc.status != 409:
                     raise
-            current = self.apps.read_namespaced_deployment(name, namespace)
+            current = self.apps.read_namespaced_deployment(
+                name, namespace, _request_timeout=self.request_timeout
+            )
             body = copy.deepcopy(body)
             body["metadata"]["resourceVersion"] = current.metadata.resource_version
             try:
@@ -222,7 +230,9 @@ class Workloads:
         """Set replicas; returns the previous count (None when the deployment does not exist)."""
         namespace = self.layout.namespace(component)
         try:
-            current = self.apps.read_namespaced_deployment_scale(component, namespace)
+            current = self.apps.read_namespaced_deployment_scale(
+                component, namespace, _request_timeout=self.request_timeout
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -230,13 +240,16 @@ class Workloads:
         previous = current.spec.replicas or 0
         if previous != replicas:
             self.apps.patch_namespaced_deployment_scale(
-                component, namespace, {"spec": {"replicas": replicas}}
+                component, namespace, {"spec": {"replicas": replicas}}, _request_timeout=self.request_timeout
             )
         return previous
 
     def annotate(self, component: str, annotations: dict[str, str | None]) -> None:
         self.apps.patch_namespaced_deployment(
-            component, self.layout.namespace(component), {"metadata": {"annotations": annotations}}
+            component,
+            self.layout.namespace(component),
+            {"metadata": {"annotations": annotations}},
+            _request_timeout=self.request_timeout,
         )
 
     def rollout_status(self, component: str, stale_deadline: str = "") -> tuple[bool, str]:
@@ -252,7 +265,9 @@ class Workloads:
         if obj is None:
             return ""
         selector = ",".join(f"{k}={v}" for k, v in obj["spec"]["selector"].get("matchLabels", {}).items())
-        pods = self.core.list_namespaced_pod(self.layout.namespace(component), label_selector=selector)
+        pods = self.core.list_namespaced_pod(
+            self.layout.namespace(component), label_selector=selector, _request_timeout=self.request_timeout
+        )
         reasons = []
         for pod in pods.items:
             for cs in pod.status.container_statuses or []:

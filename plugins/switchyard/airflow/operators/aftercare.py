@@ -45,10 +45,7 @@ class AbortReleaseOperator(SwitchyardOperator):
         self.version = version
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from kubernetes.client import CoreV1Api
 
-        from switchyard.release.records import ReleaseHistory
-        from switchyard.release.switch import TrafficSwitch
         from switchyard.release.workloads import Workloads
 
         ti = context["ti"]
@@ -63,17 +60,17 @@ class AbortReleaseOperator(SwitchyardOperator):
         plan = ti.xcom_pull(task_ids="plan") or {}
         standby = plan.get("standby", "")
         problems: list[str] = []
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
+        switch = self.traffic_switch()
         live: str | None = None
         try:
             live = switch.live_colour()
         except Exception as exc:
-            problems.append(f"could not read service {spec.namespace}/{spec.service}: {describe_error(exc)}")
+            problems.append(f"could not read {switch.where}: {describe_error(exc)}")
         if standby and live == standby:
             raise AirflowSkipException(f"traffic moved to {standby}: the rollback handles it")
         scaled: dict[str, int] = {}
         if standby and problems and evidence.step == "switch_traffic":
-            # The switch may have patched the selector before it failed: do not turn off what may serve.
+            # The switch may have moved traffic before it failed: do not turn off what may serve.
             problems.append(f"{standby} left running: cannot tell whether it serves traffic")
         elif standby:
             workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
@@ -88,7 +85,7 @@ class AbortReleaseOperator(SwitchyardOperator):
         cause = evidence.cause + (f" ({'; '.join(problems)})" if problems else "")
         told = evidence.root_text() + (f" ({'; '.join(problems)})" if problems else "")
         try:
-            ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).fail(
+            self.history().fail(
                 run_id,
                 dag_id,
                 plan.get("version") or self.version,
@@ -101,7 +98,7 @@ class AbortReleaseOperator(SwitchyardOperator):
             )
         except Exception as exc:
             problems.append(f"could not write the release record: {describe_error(exc)}")
-        where = f"traffic on {live}" if live else "traffic: unknown (service unreadable)"
+        where = f"traffic on {live}" if live else f"traffic: unknown ({switch.where} unreadable)"
         notify(
             notification_line(
                 spec.app,
@@ -236,7 +233,7 @@ def incident_report(
 class RollbackOperator(SwitchyardOperator):
     """Put traffic back on the old colour and prove it, then scale the failed colour to 0.
 
-    Immediate when the old colour is still warm (one selector patch); delayed when it was scaled
+    Immediate when the old colour is still warm (one switch through the app's mechanism); delayed when it was scaled
     down (scale it up, wait ready, gate it, then switch). A failure whose root cause is shared by
     both colours (e.g. rds) is not rolled back: the old colour depends on it too.
 
@@ -265,10 +262,9 @@ class RollbackOperator(SwitchyardOperator):
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from kubernetes.client import CoreV1Api
 
-        from switchyard.release.records import ReleaseHistory, now_iso
-        from switchyard.release.switch import SwitchNotVerified, TrafficSwitch
+        from switchyard.release.records import now_iso
+        from switchyard.release.switch import SwitchNotVerified
         from switchyard.release.workloads import Workloads, deadline_exceeded_at, hand_over_workers
 
         ti = context["ti"]
@@ -281,17 +277,17 @@ class RollbackOperator(SwitchyardOperator):
         timeline = failure_timeline((switched or {}).get("switched_at", ""), evidence, checkpoints or [])
         timeline.append((now_iso(), f"rollback started after {evidence.line() or 'a failed step'}"))
         old, new = plan.get("live"), plan.get("standby")
-        history = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace)
+        history = self.history()
         link = run_link(dag_id, run_id)
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
+        switch = self.traffic_switch()
         try:
             live = switch.live_colour()
         except Exception as exc:  # e.g. 403: say so once, with what is known, instead of 3 raw tracebacks
             if not plan or not switched:
                 raise AirflowSkipException(
-                    f"the switch did not move traffic; service unreadable ({describe_error(exc)})"
+                    f"the switch did not move traffic; {switch.where} unreadable ({describe_error(exc)})"
                 ) from None
-            problem = f"could not read service {spec.namespace}/{spec.service}: {describe_error(exc)}"
+            problem = f"could not read {switch.where}: {describe_error(exc)}"
             history.finish(
                 run_id,
                 "Active",
@@ -311,7 +307,10 @@ class RollbackOperator(SwitchyardOperator):
                 context,
             )
             self.decide(
-                context, evidence.failed_at(), "do not roll back: cannot read the service", problem=problem
+                context,
+                evidence.failed_at(),
+                f"do not roll back: cannot read {switch.where}",
+                problem=problem,
             )
             raise AirflowFailException(
                 f"rollback not done: {problem}; traffic was switched to {new}"
@@ -549,10 +548,7 @@ class CleanupOperator(SwitchyardOperator):
         self.old, self.keep_hours = old, keep_hours
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from kubernetes.client import CoreV1Api
 
-        from switchyard.release.records import ReleaseHistory
-        from switchyard.release.switch import TrafficSwitch
         from switchyard.release.workloads import CLEANUP_ANNOTATION, Workloads
 
         spec = self.spec
@@ -561,9 +557,13 @@ class CleanupOperator(SwitchyardOperator):
         if not self.old:
             self.decide(context, "first deployment", "no old colour to clean up")
             return {}
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
-        if switch.live_colour() != other(self.old):
-            raise AirflowFailException(f"cleanup refused: the Service does not select {other(self.old)}")
+        switch = self.traffic_switch()
+        live = switch.live_colour()
+        if live != other(self.old):  # never scale down what serves
+            raise AirflowFailException(
+                f"cleanup refused: {switch.where} selects {live or 'no colour'}, not {other(self.old)}; "
+                f"{self.old} may be serving"
+            )
         workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
         after = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=self.keep_hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
         scaled = {}
@@ -572,7 +572,7 @@ class CleanupOperator(SwitchyardOperator):
                 continue
             workloads.annotate(component, {CLEANUP_ANNOTATION: after})
             scaled[component] = workloads.scale(component, 0)
-        history = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace)
+        history = self.history()
         history.finish(context["run_id"], "Active", cleanup_after=after)
         notify(
             notification_line(

@@ -112,23 +112,54 @@ class SwitchyardOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> KubernetesHook:
+        """The provider's hook, its client made the release client (``resilient``) before any of
+        the hook's API objects (``core_v1_client``, ``batch_v1_client``...) is built on it."""
         from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 
-        return KubernetesHook(conn_id=self.kubernetes_conn_id)
+        hook = KubernetesHook(conn_id=self.kubernetes_conn_id)
+        resilient(hook.api_client)
+        return hook
 
     @cached_property
     def api_client(self):
-        return resilient(self.hook.api_client)
+        return self.hook.api_client
+
+    @property
+    def core(self):
+        """The hook's ``CoreV1Api`` (one per task, on the release client)."""
+        return self.hook.core_v1_client
+
+    @cached_property
+    def coordination(self):
+        """``CoordinationV1Api`` on the hook's client (the hook has no accessor for it)."""
+        from kubernetes.client import CoordinationV1Api
+
+        return CoordinationV1Api(self.api_client)
+
+    def history(self):
+        """The app's release records (``switchyard.release.records.ReleaseHistory``)."""
+        from switchyard.release.records import ReleaseHistory
+
+        return ReleaseHistory(self.core, self.spec.app, self.spec.namespace)
+
+    def release_lock(self):
+        """The app's release lock (``switchyard.release.lock.ReleaseLock``)."""
+        from switchyard.release.lock import ReleaseLock
+
+        return ReleaseLock(self.coordination, self.spec.app, self.spec.namespace)
+
+    def traffic_switch(self):
+        """The app's traffic switch (``switchyard.release.switch``), by the model's ``release.switch``:
+        every task that reads the live colour or moves traffic asks this one."""
+        from switchyard.release.switch import switch_for
+
+        return switch_for(self.spec, self.api_client, log=self.log.info)
 
     def renew_lock(self, context: Context) -> None:
         """Push this run's release lock forward (long steps call it, so a lease never runs out under
         a release that is still going). Never fails the step: the lock is a guard, not the work."""
-        from kubernetes.client import CoordinationV1Api
-
-        from switchyard.release.lock import ReleaseLock
-
         try:
-            lock = ReleaseLock(CoordinationV1Api(self.api_client), self.spec.app, self.spec.namespace)
+            lock = self.release_lock()
             self.log.info("release lock: %s", lock.renew(context["run_id"]))
         except Exception as exc:  # reported, not raised
             self.log.warning("could not renew the release lock: %s", exc)

@@ -153,29 +153,28 @@ class DriftCheckOperator(SwitchyardOperator):
         return found
 
     def history(self, spec: ReleaseSpec) -> ReleaseHistory:
-        return ReleaseHistory(self.reader.core, spec.app, spec.namespace)
+        return ReleaseHistory(
+            self.reader.core, spec.app, spec.namespace, request_timeout=self.request_timeout
+        )
 
     def selected_colour(self, spec: ReleaseSpec) -> str | dc.Unread | None:
-        """The colour the switch mechanism sends traffic to (None: none selected)."""
+        """The colour the app's switch sends traffic to (None: none selected)."""
+        switch = self.app_switch(spec)
         try:
-            if spec.switch == "gateway_configmap":
-                from switchyard.release.switch import GatewaySwitch
-
-                return GatewaySwitch(
-                    self.reader.core.api_client,
-                    spec.gateway["configmap"],
-                    spec.gateway["key"],
-                    spec.namespace,
-                    spec.gateway["upstream"],
-                ).live_colour()
-            return self.reader.selected_colour(spec.service, spec.namespace, spec.conventions.colour_label)
+            return switch.live_colour()
         except Exception as exc:
-            return _unread(exc, f"GET the switch of {spec.app}")
+            return _unread(exc, f"GET {switch.where}")
 
     def switch_object(self, spec: ReleaseSpec) -> str:
-        if spec.switch == "gateway_configmap":
-            return f"configmap {spec.namespace}/{spec.gateway['configmap']}"
-        return f"service {spec.namespace}/{spec.service}"
+        return self.app_switch(spec).where
+
+    def app_switch(self, spec: ReleaseSpec):
+        """The app's traffic switch on the check's bounded read client."""
+        from switchyard.release.switch import switch_for
+
+        return switch_for(
+            spec, self.reader.core.api_client, log=self.log.info, request_timeout=self.request_timeout
+        )
 
 
 class ModelReasoningCheckOperator(DriftCheckOperator):
@@ -248,7 +247,12 @@ class RecordVsLiveCheckOperator(DriftCheckOperator):
                 if isinstance(found, dc.Unread)
                 else next((d for d in found if d.name == component), None)
             )
-        lock = ReleaseLock(CoordinationV1Api(self.reader.core.api_client), spec.app, spec.namespace)
+        lock = ReleaseLock(
+            CoordinationV1Api(self.reader.core.api_client),
+            spec.app,
+            spec.namespace,
+            request_timeout=self.request_timeout,
+        )
         view = dc.RecordView(
             spec.app,
             spec.namespace,

@@ -15,6 +15,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.operators.base import ACTIVE_RUN_STATES, SwitchyardOperator, airflow_run_state
 from switchyard.airflow.triggers import MIN_DEFERRAL_SECONDS
+from switchyard.release.calls import REQUEST_TIMEOUT
 from switchyard.release.colours import other
 from switchyard.release.evidence import ROLLOUT_INCOMPLETE
 
@@ -63,11 +64,9 @@ class ReleaseLockOperator(SwitchyardOperator):
         self.action, self.version, self.ttl_seconds = action, version, ttl_seconds
 
     def execute(self, context: Context) -> str:
-        from kubernetes.client import CoordinationV1Api
+        from switchyard.release.lock import LockHeld
 
-        from switchyard.release.lock import LockHeld, ReleaseLock
-
-        lock = ReleaseLock(CoordinationV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        lock = self.release_lock()
         run_id, dag_id = context["run_id"], context["dag"].dag_id
         if self.action == "release":
             outcome = lock.release(run_id)
@@ -103,12 +102,9 @@ class VersionInHistoryOperator(SwitchyardOperator):
         self.version = version
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from kubernetes.client import CoreV1Api
-
-        from switchyard.release.records import ReleaseHistory
 
         spec = self.spec
-        records = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).read()
+        records = self.history().read()
         known = [
             r
             for r in records
@@ -132,7 +128,7 @@ class VersionInHistoryOperator(SwitchyardOperator):
 
 
 class PlanReleaseOperator(SwitchyardOperator):
-    """Which colour is live (from the Service selector), which is standby, what runs now, and
+    """Which colour is live (from the app's switch), which is standby, what runs now, and
     whether a migration is needed. Returns the plan every later task reads from XCom.
 
     :param version: the image tag to release
@@ -149,14 +145,11 @@ class PlanReleaseOperator(SwitchyardOperator):
         self.version, self.run_migration, self.aws_conn_id = version, run_migration, aws_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from kubernetes.client import CoreV1Api
 
-        from switchyard.release.records import ReleaseHistory
-        from switchyard.release.switch import TrafficSwitch
         from switchyard.release.workloads import Workloads, with_tag
 
         spec = self.spec
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace)
+        switch = self.traffic_switch()
         live = switch.live_colour()
         workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
         if live is None:  # first deployment (seed 004): no colour selected yet
@@ -167,23 +160,22 @@ class PlanReleaseOperator(SwitchyardOperator):
             ]
             if live_running:
                 raise AirflowFailException(
-                    f"service {spec.namespace}/{spec.service} selects no colour but deployments exist "
-                    f"({', '.join(live_running)}): point its selector at the colour that serves "
-                    "(color: blue|green) before releasing"
+                    f"{switch.where} selects no colour but deployments exist "
+                    f"({', '.join(live_running)}): {switch.instruction('blue')} (or green: the colour "
+                    "that serves) before releasing"
                 )
             # Standby manifests are rendered from the live colour, so the first colour is not ours to
             # invent: say exactly what to do, change nothing (no switch-back target, no cleanup).
             self.decide(
                 context,
-                f"service {spec.service} selects no colour and no {spec.app} deployment exists",
+                f"{switch.where} selects no colour and no {spec.app} deployment exists",
                 "stop: first deployment",
                 stops=True,
             )
             raise AirflowFailException(
                 f"first deployment of {spec.app}: there is no live colour to render the standby from. Deploy "
                 f"the first colour yourself (deployments {', '.join(spec.layout.components('blue'))} labelled "
-                f"color: blue) and set the selector of {spec.service} to color: blue; later releases go "
-                "blue ↔ green"
+                f"color: blue) and {switch.instruction('blue')}; later releases go blue ↔ green"
             )
         else:
             standby = other(live)
@@ -197,7 +189,7 @@ class PlanReleaseOperator(SwitchyardOperator):
                 .get("image", "")
             )
             live_version = image.rsplit(":", 1)[-1] if ":" in image else ""
-            own = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).find(context["run_id"])
+            own = self.history().find(context["run_id"])
             if own and own.status == "InProgress" and own.colour == live and own.version == self.version:
                 # This run switched, then crashed before it verified (the whole run was cleared):
                 # keep the colours it planned, so it resumes at the switch's verification and goes
@@ -254,7 +246,7 @@ class PlanReleaseOperator(SwitchyardOperator):
         }
         self.decide(
             context,
-            f"service {spec.service} selects {live or 'no colour (first deployment)'} running {live_version or '-'}",
+            f"{switch.where} selects {live or 'no colour (first deployment)'} running {live_version or '-'}",
             f"release {self.version} to {standby}; migration {'yes' if needs_migration else 'no'} ({mode})",
             plan=plan,
         )
@@ -262,7 +254,8 @@ class PlanReleaseOperator(SwitchyardOperator):
 
 
 class BackupLiveOperator(SwitchyardOperator):
-    """Save the live deployments and the Service as a run artefact before anything changes."""
+    """Save the live deployments and the objects of the switch (the Service; the gateway's ConfigMap)
+    as a run artefact before anything changes."""
 
     template_fields: Sequence[str] = ("model_path", "live")
     operator_extra_links = (ArtifactLink(),)
@@ -272,7 +265,6 @@ class BackupLiveOperator(SwitchyardOperator):
         self.live = live
 
     def execute(self, context: Context) -> str:
-        from kubernetes.client import CoreV1Api
 
         from switchyard.release.workloads import Workloads
 
@@ -285,14 +277,15 @@ class BackupLiveOperator(SwitchyardOperator):
             if obj is not None:
                 obj.pop("status", None)
                 documents.append(obj)
-        service = CoreV1Api(self.api_client).read_namespaced_service(spec.service, spec.namespace)
-        documents.append(self.api_client.sanitize_for_serialization(service))
+        switch = self.traffic_switch()
+        held = switch.backup()  # the Service (and the gateway's ConfigMap): what traffic goes through
+        documents.extend(held)
         text = yaml.safe_dump_all(documents, sort_keys=False)
         path = write_artifact(context["dag"].dag_id, context["run_id"], "backup-before-release.yaml", text)
         publish_artifact(context, path)
         self.decide(
             context,
-            f"{len(documents) - 1} live deployment(s) and service {spec.service}",
+            f"{len(documents) - len(held)} live deployment(s) and {switch.where}",
             f"backed up to {path}",
         )
         return str(path)
@@ -364,9 +357,7 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
         return self.plan if isinstance(self.plan, dict) else json.loads(self.plan)
 
     def execute(self, context: Context) -> Any:
-        from kubernetes.client import CoreV1Api
 
-        from switchyard.release.records import ReleaseHistory
         from switchyard.release.workloads import Workloads
 
         plan = self._plan()
@@ -394,7 +385,7 @@ class StandbyDeploymentsOperator(SwitchyardOperator):
                 results=results,
             )
             return results
-        history = ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        history = self.history()
         record = history.begin(
             context["run_id"],
             context["dag"].dag_id,
@@ -478,17 +469,15 @@ class SmokeTestOperator(SwitchyardOperator):
         self.colour, self.requests_per_path = colour, requests_per_path
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from kubernetes.client import ApiException, CoreV1Api
-
-        from switchyard.release.switch import TrafficSwitch
+        from kubernetes.client import ApiException
 
         spec = self.spec
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
+        switch = self.traffic_switch()
         preview = switch.ensure_preview(self.colour)
         ready, _ = switch.endpoint_pods(preview)
         if not ready:
             switch.sleep(2)
-        core = CoreV1Api(self.api_client)
+        core = self.core
         results: dict[str, str] = {}
         failures = []
         for path in spec.smoke_paths:
@@ -529,10 +518,9 @@ class TrafficSwitchOperator(SwitchyardOperator):
     :param verify_timeout_seconds: how long endpoints may take to converge
     :param workers_ready_timeout_seconds: how long the handed-over queue workers may take to roll out
         before the switch returns (the gate after the switch then judges them either way)
-    :param mechanism: ``service_selector`` or ``gateway_configmap``; empty → the model's release spec
     """
 
-    template_fields: Sequence[str] = ("model_path", "target", "mechanism")
+    template_fields: Sequence[str] = ("model_path", "target")
 
     def __init__(
         self,
@@ -540,52 +528,24 @@ class TrafficSwitchOperator(SwitchyardOperator):
         target: str,
         verify_timeout_seconds: float = 60.0,
         workers_ready_timeout_seconds: float = 120.0,
-        mechanism: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.target, self.verify_timeout_seconds, self.mechanism = target, verify_timeout_seconds, mechanism
+        self.target, self.verify_timeout_seconds = target, verify_timeout_seconds
         self.workers_ready_timeout_seconds = workers_ready_timeout_seconds
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from kubernetes.client import CoreV1Api
 
-        from switchyard.release.records import ReleaseHistory, now_iso
+        from switchyard.release.records import now_iso
         from switchyard.release.switch import (
-            GatewaySwitch,
             SwitchNotVerified,
-            TrafficSwitch,
-            preview_service_name,
         )
         from switchyard.release.workloads import Workloads, hand_over_workers
 
         spec = self.spec
         self.renew_lock(context)
-        mechanism = self.mechanism or spec.switch
-        switch = TrafficSwitch(self.api_client, spec.service, spec.namespace, log=self.log.info)
         try:
-            if mechanism == "gateway_configmap":
-                switch.ensure_preview(self.target)
-                gateway = GatewaySwitch(
-                    self.api_client,
-                    spec.gateway["configmap"],
-                    spec.gateway["key"],
-                    spec.namespace,
-                    spec.gateway["upstream"],
-                    log=self.log.info,
-                )
-                result = gateway.switch(self.target)
-                preview = preview_service_name(spec.service, self.target)
-                ready, _ = switch.endpoint_pods(preview)
-                expected = switch.colour_pods(self.target)
-                if not expected or ready != expected:
-                    raise SwitchNotVerified(
-                        f"gateway names {preview} but its ready endpoints {sorted(ready)} are not the "
-                        f"{len(expected)} ready {self.target} pod(s)"
-                    )
-                result.endpoints = sorted(ready)
-            else:
-                result = switch.switch(self.target, timeout=self.verify_timeout_seconds)
+            result = self.traffic_switch().switch(self.target, timeout=self.verify_timeout_seconds)
         except SwitchNotVerified as exc:
             self.decide(context, str(exc), "fail: traffic is not verified on the target colour", stops=True)
             raise AirflowFailException(str(exc)) from None
@@ -611,9 +571,7 @@ class TrafficSwitchOperator(SwitchyardOperator):
             )[0].get("image", "")
             for c in spec.layout.components(self.target)
         }
-        ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).finish(
-            context["run_id"], "Active", images=images
-        )
+        self.history().finish(context["run_id"], "Active", images=images)
         outcome = result.as_dict() | {"workers": handover, "switched_at": now_iso()}
         self.decide(
             context,
@@ -662,12 +620,12 @@ class MigrationJobOperator(SwitchyardOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         import time as _time
 
-        from kubernetes.client import ApiException, BatchV1Api
+        from kubernetes.client import ApiException
 
         plan = self._plan()
         namespace = plan["namespace"]
         name = migration_job_name(plan["app"], plan["version"], context["run_id"])
-        batch = BatchV1Api(self.api_client)
+        batch = self.hook.batch_v1_client
         body = {
             "apiVersion": "batch/v1",
             "kind": "Job",
@@ -702,7 +660,7 @@ class MigrationJobOperator(SwitchyardOperator):
             },
         }
         try:
-            batch.create_namespaced_job(namespace, body)
+            batch.create_namespaced_job(namespace, body, _request_timeout=REQUEST_TIMEOUT)
             self.log.info("created job %s/%s with %s", namespace, name, plan["image"])
         except ApiException as exc:
             if exc.status != 409:
@@ -729,9 +687,6 @@ class MigrationJobOperator(SwitchyardOperator):
         import time as _time
 
         from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
-        from kubernetes.client import CoreV1Api
-
-        from switchyard.release.records import ReleaseHistory
 
         plan = self._plan()
         namespace, name = (
@@ -769,21 +724,20 @@ class MigrationJobOperator(SwitchyardOperator):
                 stops=True,
             )
             raise AirflowFailException(f"migration {name} failed ({failed}); last lines: {tail}")
-        spec = self.spec
-        ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace).set_fields(
-            context["run_id"], migration=True
-        )
+        self.history().set_fields(context["run_id"], migration=True)
         self.decide(context, f"migration job {name} completed", "continue", job=name)
         return {"job": name, "log_lines": len(logs.splitlines())}
 
     def _logs(self, namespace: str, job: str) -> str:
         """The Job's pods' logs as text (read raw: the client would hand back a bytes repr)."""
-        from kubernetes.client import CoreV1Api
-
-        core = CoreV1Api(self.api_client)
-        pods = core.list_namespaced_pod(namespace, label_selector=f"job-name={job}").items
+        core = self.core
+        pods = core.list_namespaced_pod(
+            namespace, label_selector=f"job-name={job}", _request_timeout=REQUEST_TIMEOUT
+        ).items
         texts = []
         for pod in pods:
-            raw = core.read_namespaced_pod_log(pod.metadata.name, namespace, _preload_content=False)
+            raw = core.read_namespaced_pod_log(
+                pod.metadata.name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
             texts.append(raw.data.decode("utf-8", errors="replace"))
         return "\n".join(texts)

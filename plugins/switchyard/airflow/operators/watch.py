@@ -86,11 +86,7 @@ class ReleaseWatchOperator(SwitchyardOperator):
         return old
 
     def _history(self) -> ReleaseHistory:
-        from kubernetes.client import CoreV1Api
-
-        from switchyard.release.records import ReleaseHistory
-
-        return ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        return self.history()
 
     def execute(self, context: Context) -> Any:
         cps = self._checkpoints()

@@ -121,19 +121,10 @@ def read_app(
 
 def live_release(cluster, spec: ReleaseSpec) -> tuple[str | None, str]:
     """(live colour, the version its first serving deployment runs) — (None, "") before a first release."""
-    if spec.switch == "gateway_configmap":
-        from switchyard.release.switch import GatewaySwitch
+    from switchyard.release.switch import switch_for
 
-        gateway = GatewaySwitch(
-            cluster.core.api_client,
-            spec.gateway["configmap"],
-            spec.gateway["key"],
-            spec.namespace,
-            spec.gateway["upstream"],
-        )
-        colour = gateway.live_colour()
-    else:
-        colour = cluster.selected_colour(spec.service, spec.namespace, spec.conventions.colour_label)
+    switch = switch_for(spec, cluster.core.api_client, request_timeout=cluster.request_timeout)
+    colour = switch.live_colour()
     if colour is None:
         return None, ""
     first = spec.layout.serving(colour)[0]
