@@ -10,6 +10,14 @@ for deployments no Service reaches in the model):
   is the mean ``error_rate`` of its ready pods, and 1.0 when it has none (requests get 503);
 * p99 latency = base latency + the largest ``latency_ms`` among their ready pods.
 
+A load-generator Job's running pod (label ``switchyard.io/step: load-test``, env ``TARGET_URL``
+and ``RPS``: see ``switchyard.release.loadtest``) adds ``RPS`` to the colour the Service named in
+``TARGET_URL`` selects. A behaviour with ``capacity_rps`` saturates: above that many requests per
+second per ready pod the excess is answered 503 and latency rises (``Behaviour.overload``).
+
+A preview Service (labelled ``app.kubernetes.io/managed-by: switchyard``) is not a live route:
+its colour gets no share of the app's RPS through it.
+
 A colour that the Service does not select gets no traffic (rate 0, ratio NaN, as Prometheus gives
 for 0/0); a colour with no Deployment at all has no series (empty result).
 """
@@ -24,10 +32,12 @@ from typing import Any
 from switchyard.localenv.behaviours import BehaviourTable
 from switchyard.localenv.controller import pod_ready
 from switchyard.localenv.store import DEPLOYMENTS, PODS, SERVICES, ObjectStore
+from switchyard.release.loadtest import LOAD_TEST_STEP, STEP_LABEL
 
 SERVES_TRAFFIC_LABEL = "switchyard.io/serves-traffic"
 COLOR_LABEL = "color"
 APP_LABEL = "app"
+MANAGED_BY = "app.kubernetes.io/managed-by"
 BASE_LATENCY_SECONDS = 0.045
 DEFAULT_RPS = 20.0
 
@@ -90,13 +100,46 @@ class TrafficModel:
                 key = (d["metadata"]["namespace"], labels[APP_LABEL], labels[COLOR_LABEL])
                 groups.setdefault(key, []).append(d)
             live = self._live_colours()
+            load = self.load_rps()
             for (namespace, app, colour), members in sorted(groups.items()):
-                result.append(self._colour(namespace, app, colour, members, live))
+                result.append(
+                    self._colour(namespace, app, colour, members, live, load.get((namespace, app, colour), 0.0))
+                )
         return result
+
+    def load_rps(self) -> dict[tuple[str, str, str], float]:
+        """Requests per second the running load-generator pods send, by (namespace, app, colour)."""
+        load: dict[tuple[str, str, str], float] = {}
+        for pod in self.store.list(PODS, None, f"{STEP_LABEL}={LOAD_TEST_STEP}"):
+            if (pod.get("status") or {}).get("phase") != "Running":
+                continue
+            for container in (pod.get("spec") or {}).get("containers") or []:
+                env = {e.get("name"): e.get("value") for e in container.get("env") or []}
+                target = self._target_colour(env.get("TARGET_URL") or "", pod["metadata"]["namespace"])
+                try:
+                    rps = float(env.get("RPS") or 0)
+                except ValueError:
+                    continue
+                if target and rps > 0:
+                    load[target] = load.get(target, 0.0) + rps
+        return load
+
+    def _target_colour(self, url: str, pod_namespace: str) -> tuple[str, str, str] | None:
+        """(namespace, app, colour) the Service in ``http://<service>[.<namespace>...][:port]/...`` selects."""
+        host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+        parts = host.split(".")
+        name, namespace = parts[0], parts[1] if len(parts) > 1 else pod_namespace
+        service = self.store.find(SERVICES, namespace, name)
+        selector = ((service or {}).get("spec") or {}).get("selector") or {}
+        if APP_LABEL not in selector or COLOR_LABEL not in selector:
+            return None
+        return namespace, selector[APP_LABEL], selector[COLOR_LABEL]
 
     def _live_colours(self) -> dict[tuple[str, str], set[str]]:
         live: dict[tuple[str, str], set[str]] = {}
         for service in self.store.list(SERVICES):
+            if (service["metadata"].get("labels") or {}).get(MANAGED_BY) == "switchyard":
+                continue  # a preview Service: it gets only what is sent to it (smoke tests, load tests)
             selector = (service.get("spec") or {}).get("selector") or {}
             if APP_LABEL in selector and COLOR_LABEL in selector:
                 live.setdefault((service["metadata"]["namespace"], selector[APP_LABEL]), set()).add(
@@ -111,8 +154,10 @@ class TrafficModel:
         colour: str,
         deployments: list[dict],
         live: dict[tuple[str, str], set[str]],
+        load_rps: float = 0.0,
     ) -> ColourFigures:
         rps = self.rps(namespace, app) if colour in live.get((namespace, app), set()) else 0.0
+        rps += load_rps
         success, latency_ms = 1.0, 0.0
         for deployment in deployments:
             selector = ",".join(
@@ -127,9 +172,17 @@ class TrafficModel:
                 for p in ready
                 for c in (p["spec"].get("containers") or [])[:1]
             ]
-            share = sum(b.error_rate for b in behaviours) / len(behaviours)
+            per_pod = rps / len(ready)
+            overloads = [b.overload(per_pod) for b in behaviours]
+            share = sum(
+                1.0 - (1.0 - b.error_rate) * (1.0 - shed)
+                for b, (shed, _) in zip(behaviours, overloads, strict=True)
+            ) / len(behaviours)
             success *= 1.0 - share
-            latency_ms = max([latency_ms] + [b.latency_ms for b in behaviours])
+            latency_ms = max(
+                [latency_ms]
+                + [b.latency_ms + extra for b, (_, extra) in zip(behaviours, overloads, strict=True)]
+            )
         return ColourFigures(
             namespace, app, colour, rps, rps * (1.0 - success), BASE_LATENCY_SECONDS + latency_ms / 1000.0
         )
