@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -74,11 +75,22 @@ PARAM_HELP = {
     "back anyway (the old version must cope with the new schema); stop leaves traffic where it is "
     "and asks a person.",
     "dry_run": "Only run the checks before the release; change nothing in the cluster.",
+    "load_test": "Load the new colour before the switch (the runbook's performance baseline): a Job "
+    "sends load_rps requests per second to its preview Service for load_seconds, and the release "
+    "stops if errors, p99, CPU or memory break the thresholds or fall far behind the live colour. "
+    "Default from the model's release.load_test.",
+    "load_rps": "Requests per second the load test sends to the new colour.",
+    "load_seconds": "How long the load test runs, in seconds.",
 }
 
 
-def release_params(rollback: bool = False) -> dict[str, Param]:
+def release_params(rollback: bool = False, load_test: Any = None) -> dict[str, Param]:
+    """The trigger form. ``load_test``: the model's ``release.load_test`` (defaults of the load
+    test's params); the rollback DAG has no load test (it goes back to a version that served)."""
+    from switchyard.release.loadtest import LoadTestSpec
+
     h = PARAM_HELP
+    load = load_test or LoadTestSpec()
     if rollback:
         return {
             "version": Param(type="string", pattern=IMAGE_TAG, description=h["rollback_version"]),
@@ -125,7 +137,26 @@ def release_params(rollback: bool = False) -> dict[str, Param]:
             "proceed", enum=["proceed", "stop"], description=h["on_migrated_rollback"]
         ),
         "dry_run": Param(False, type="boolean", description=h["dry_run"]),
+        "load_test": Param("on" if load.enabled else "off", enum=["off", "on"], description=h["load_test"]),
+        "load_rps": Param(load.rps, type="number", minimum=1, maximum=100000, description=h["load_rps"]),
+        "load_seconds": Param(
+            load.seconds, type="integer", minimum=10, maximum=6 * 3600, description=h["load_seconds"]
+        ),
     }
+
+
+def load_test_defaults(model_file: Path) -> Any:
+    """The model's ``release.load_test`` (the built-in defaults when the model cannot be read: the
+    DAG then shows the model's error, see ``model_problem``)."""
+    from switchyard.engine.errors import SwitchyardError
+    from switchyard.engine.model import load_model
+    from switchyard.release.loadtest import LoadTestSpec
+    from switchyard.release.spec import release_spec
+
+    try:
+        return release_spec(load_model(model_file)).load_test
+    except (SwitchyardError, ValueError, OSError):
+        return LoadTestSpec()
 
 
 def model_problem(model_file: Path) -> str:
@@ -165,7 +196,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         # The Lease lock serialises releases of an app (across this and the rollback DAG): a second run
         # fails fast at `lock` naming the holder, rather than waiting unseen in the queue.
         max_active_runs=4,
-        params=release_params(rollback),
+        params=release_params(rollback, None if rollback else load_test_defaults(model_file)),
         render_template_as_native_obj=True,
         tags=["switchyard", kind, app],
         doc_md=doc,

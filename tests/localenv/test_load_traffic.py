@@ -86,3 +86,27 @@ def test_errors_and_latency_rise_with_rps(cluster):
     assert ratio == pytest.approx(0.6)
     assert p99 == pytest.approx(0.045 + 2000 * 1.5 / 1000)
     assert _figures(cluster)["blue"][1] == 0.0  # v1 has no capacity limit
+
+
+def test_cpu_and_memory_of_the_loaded_pods_against_their_limits(cluster):
+    from switchyard.localenv.prometheus import evaluate
+    from switchyard.release import conventions as promql
+
+    def ratio(query: str) -> float | None:
+        result = evaluate(query, cluster.traffic.figures(), cluster.traffic.pod_usage())
+        return result[0][1] if result else None
+
+    green = ["shop-green"]
+    assert ratio(promql.cpu_ratio(green)) is None  # no limits on these pods: nothing to hold them to
+    body = cluster.store.get(DEPLOYMENTS, "default", "shop-green")
+    body["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "limits": {"cpu": "500m", "memory": "512Mi"}
+    }
+    cluster.store.replace(DEPLOYMENTS, "default", "shop-green", body)
+    cluster.controller.advance(30)
+    idle = ratio(promql.cpu_ratio(green))
+    _load(cluster, 100, 300)
+    cluster.controller.advance(5)
+    loaded = ratio(promql.cpu_ratio(green))
+    assert idle == pytest.approx(0.02 / 0.5) and loaded == pytest.approx((0.02 + 0.005 * 50) / 0.5)
+    assert ratio(promql.memory_ratio(green)) == pytest.approx((96 + 50) / 512)

@@ -15,6 +15,9 @@ and ``RPS``: see ``switchyard.release.loadtest``) adds ``RPS`` to the colour the
 ``TARGET_URL`` selects. A behaviour with ``capacity_rps`` saturates: above that many requests per
 second per ready pod the excess is answered 503 and latency rises (``Behaviour.overload``).
 
+Pods' CPU and memory (``pod_usage``, cAdvisor's figures) are a base plus a share per request per
+second the pod receives, against the limits of its first container.
+
 A preview Service (labelled ``app.kubernetes.io/managed-by: switchyard``) is not a live route:
 its colour gets no share of the app's RPS through it.
 
@@ -40,6 +43,11 @@ APP_LABEL = "app"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 BASE_LATENCY_SECONDS = 0.045
 DEFAULT_RPS = 20.0
+# What a pod uses: a base plus a share per request per second it receives.
+BASE_CPU_CORES = 0.02
+CPU_CORES_PER_RPS = 0.005
+BASE_MEMORY_BYTES = 96 * 2**20
+MEMORY_BYTES_PER_RPS = 2**20
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,48 @@ class ColourFigures:
     @property
     def error_ratio(self) -> float:
         return self.error_rate / self.request_rate if self.request_rate else math.nan
+
+
+@dataclass(frozen=True)
+class PodUsage:
+    namespace: str
+    pod: str
+    container: str
+    cpu_cores: float
+    memory_bytes: float
+    cpu_limit_cores: float | None
+    memory_limit_bytes: float | None
+
+
+_MEMORY_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+
+
+def cpu_cores(quantity: Any) -> float | None:
+    """A Kubernetes CPU quantity ("500m", "1", 0.5) in cores; None when absent or unreadable."""
+    if quantity in (None, ""):
+        return None
+    text = str(quantity)
+    try:
+        return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+    except ValueError:
+        return None
+
+
+def memory_bytes(quantity: Any) -> float | None:
+    """A Kubernetes memory quantity ("256Mi", "1G", 1048576) in bytes; None when absent or unreadable."""
+    if quantity in (None, ""):
+        return None
+    text = str(quantity)
+    for suffix in sorted(_MEMORY_UNITS, key=len, reverse=True):
+        if text.endswith(suffix):
+            try:
+                return float(text[: -len(suffix)]) * _MEMORY_UNITS[suffix]
+            except ValueError:
+                return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 class TrafficModel:
@@ -83,29 +133,68 @@ class TrafficModel:
                 "apps": {f"{ns}/{app}": r for (ns, app), r in self._rps.items()},
             }
 
+    def _groups(self) -> dict[tuple[str, str, str], list[dict]]:
+        """Serving Deployments by (namespace, app, colour); the caller holds the store's lock."""
+        groups: dict[tuple[str, str, str], list[dict]] = {}
+        for d in self.store.list(DEPLOYMENTS):
+            labels = ((d["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
+            if labels.get(SERVES_TRAFFIC_LABEL) == "false" or APP_LABEL not in labels or COLOR_LABEL not in labels:
+                continue
+            key = (d["metadata"]["namespace"], labels[APP_LABEL], labels[COLOR_LABEL])
+            groups.setdefault(key, []).append(d)
+        return groups
+
+    def _colour_rps(self, namespace: str, app: str, colour: str, live: Any, load: Any) -> float:
+        rps = self.rps(namespace, app) if colour in live.get((namespace, app), set()) else 0.0
+        return rps + load.get((namespace, app, colour), 0.0)
+
     def figures(self) -> list[ColourFigures]:
         """One entry per (namespace, app, colour) that has at least one Deployment."""
         result = []
         with self.store.lock:
-            deployments = self.store.list(DEPLOYMENTS)
-            groups: dict[tuple[str, str, str], list[dict]] = {}
-            for d in deployments:
-                labels = ((d["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
-                if (
-                    labels.get(SERVES_TRAFFIC_LABEL) == "false"
-                    or APP_LABEL not in labels
-                    or COLOR_LABEL not in labels
-                ):
-                    continue
-                key = (d["metadata"]["namespace"], labels[APP_LABEL], labels[COLOR_LABEL])
-                groups.setdefault(key, []).append(d)
+            groups = self._groups()
             live = self._live_colours()
             load = self.load_rps()
             for (namespace, app, colour), members in sorted(groups.items()):
-                result.append(
-                    self._colour(namespace, app, colour, members, live, load.get((namespace, app, colour), 0.0))
-                )
+                rps = self._colour_rps(namespace, app, colour, live, load)
+                result.append(self._colour(namespace, app, colour, members, rps))
         return result
+
+    def pod_usage(self) -> list[PodUsage]:
+        """CPU and memory of every ready pod of the serving Deployments, rising with the requests
+        per second each receives, and the limits its first container declares (None: no limit)."""
+        result = []
+        with self.store.lock:
+            live = self._live_colours()
+            load = self.load_rps()
+            for (namespace, app, colour), members in sorted(self._groups().items()):
+                rps = self._colour_rps(namespace, app, colour, live, load)
+                for deployment in members:
+                    ready = self._ready_pods(deployment)
+                    for pod in ready:
+                        per_pod = rps / len(ready)
+                        container = (pod["spec"].get("containers") or [{}])[0]
+                        limits = (container.get("resources") or {}).get("limits") or {}
+                        result.append(
+                            PodUsage(
+                                namespace,
+                                pod["metadata"]["name"],
+                                container.get("name", "app"),
+                                BASE_CPU_CORES + CPU_CORES_PER_RPS * per_pod,
+                                BASE_MEMORY_BYTES + MEMORY_BYTES_PER_RPS * per_pod,
+                                cpu_cores(limits.get("cpu")),
+                                memory_bytes(limits.get("memory")),
+                            )
+                        )
+        return result
+
+    def _ready_pods(self, deployment: dict) -> list[dict]:
+        selector = ",".join(
+            f"{k}={v}" for k, v in (deployment["spec"]["selector"].get("matchLabels") or {}).items()
+        )
+        return [
+            p for p in self.store.list(PODS, deployment["metadata"]["namespace"], selector) if pod_ready(p)
+        ]
 
     def load_rps(self) -> dict[tuple[str, str, str], float]:
         """Requests per second the running load-generator pods send, by (namespace, app, colour)."""
@@ -153,17 +242,11 @@ class TrafficModel:
         app: str,
         colour: str,
         deployments: list[dict],
-        live: dict[tuple[str, str], set[str]],
-        load_rps: float = 0.0,
+        rps: float,
     ) -> ColourFigures:
-        rps = self.rps(namespace, app) if colour in live.get((namespace, app), set()) else 0.0
-        rps += load_rps
         success, latency_ms = 1.0, 0.0
         for deployment in deployments:
-            selector = ",".join(
-                f"{k}={v}" for k, v in (deployment["spec"]["selector"].get("matchLabels") or {}).items()
-            )
-            ready = [p for p in self.store.list(PODS, namespace, selector) if pod_ready(p)]
+            ready = self._ready_pods(deployment)
             if not ready:
                 success = 0.0
                 continue

@@ -9,6 +9,7 @@ the reference engine ignores), with defaults derived from the model itself.
       migration: {from: acme-shop-php-fpm, command: ["./migrate", "up"]}
       thresholds: {error_ratio: 0.001, p99_seconds: 5.0}
       shared: [rds, redis]                 # dependencies both colours use: no rollback when one fails
+      load_test: {enabled: false, rps: 100, seconds: 300, thresholds: {cpu_ratio: 0.7}}  # see loadtest.py
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from switchyard.engine import yamlnodes as Y
 from switchyard.engine.model import Model
 from switchyard.release.colours import ColourLayout, layout
+from switchyard.release.loadtest import LoadTestSpec, load_test_spec
 from switchyard.release.switch import MECHANISMS
 
 
@@ -37,6 +39,7 @@ class ReleaseSpec:
     max_error_ratio: float = 0.001  # the runbook's "error rate < 0.1 %"
     max_p99_seconds: float = 5.0  # the runbook's "P99 latency < 5 s"
     shared: tuple[str, ...] = ()  # dependencies both colours use: a failure there is not rolled back
+    load_test: LoadTestSpec = field(default_factory=LoadTestSpec)
 
     @property
     def service(self) -> str:
@@ -101,4 +104,5 @@ def release_spec(model: Model) -> ReleaseSpec:
         max_error_ratio=float(thresholds.get("error_ratio", 0.001)),
         max_p99_seconds=float(thresholds.get("p99_seconds", 5.0)),
         shared=tuple(shared),
+        load_test=load_test_spec(section.get("load_test"), f"model {model.name}"),
     )
