@@ -1,7 +1,7 @@
 """Blue/green release: the runbook of seed 003 as a DAG, one DAG per model in include/models/.
 
     lock → plan → pre-checks → deploy standby → standby gate → migration → smoke tests
-         → approval → switch → live-path gate → watch (5 min) → bake (2 h) → cleanup
+         → load test (optional) → approval → switch → live-path gate → watch (5 min) → bake (2 h) → cleanup
 
 Every step is behind a model gate or a check that names what it saw. A failure before the switch
 scales the standby colour back to 0; a failure after it rolls traffic back to the old colour
@@ -38,6 +38,7 @@ from switchyard.airflow.operators.release import (
     VersionInHistoryOperator,
 )
 from switchyard.airflow.operators.summary import summarise_release
+from switchyard.airflow.operators.validation import LoadTestOperator
 from switchyard.airflow.operators.watch import ReleaseWatchOperator
 
 MODELS = Path(__file__).resolve().parents[1] / "include" / "models"
@@ -75,10 +76,9 @@ PARAM_HELP = {
     "back anyway (the old version must cope with the new schema); stop leaves traffic where it is "
     "and asks a person.",
     "dry_run": "Only run the checks before the release; change nothing in the cluster.",
-    "load_test": "Load the new colour before the switch (the runbook's performance baseline): a Job "
-    "sends load_rps requests per second to its preview Service for load_seconds, and the release "
-    "stops if errors, p99, CPU or memory break the thresholds or fall far behind the live colour. "
-    "Default from the model's release.load_test.",
+    "load_test": "Load the new colour before traffic moves: a Job sends it requests at the rate and "
+    "for the time below, and the release stops if errors, latency, CPU or memory break the limits "
+    "or fall far behind the live colour. The default comes from the app's model.",
     "load_rps": "Requests per second the load test sends to the new colour.",
     "load_seconds": "How long the load test runs, in seconds.",
 }
@@ -270,7 +270,25 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
         )
 
-        @task.branch(task_id="approval_needed")
+        # The validation phase (runbook section 3): the standby under load, judged against the
+        # thresholds and the live colour; a failure stops the release before the switch.
+        @task.branch(task_id="load_test_needed")
+        def load_test_needed(params=None) -> str:
+            return "load_test" if params.get("load_test") == "on" else "no_load_test"
+
+        def load_test_step() -> LoadTestOperator:
+            return LoadTestOperator(
+                task_id="load_test",
+                execution_timeout=timedelta(hours=7),  # load_seconds ≤ 6 h
+                model_path=model,
+                plan=PLAN,
+                rps="{{ params.load_rps }}",
+                seconds="{{ params.load_seconds }}",
+                interval_seconds="{{ params.watch_interval_seconds }}",
+                retries=0,  # a second try would load the standby again: a person decides
+            )
+
+        @task.branch(task_id="approval_needed", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
         def approval_needed(params=None) -> str:
             return "approve" if params["require_approval"] else "no_approval"
 
@@ -337,7 +355,14 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
 
         plan >> pre_checks >> dry_run_or_release() >> [dry_run_done, deploy]
         deploy >> standby_gate >> migration_needed() >> [migrate, no_migration] >> smoke
-        smoke >> approval_needed() >> [approve, no_approval] >> switch
+        approval = approval_needed()
+        if kind == "rollback":  # back to a version that served: no load test
+            smoke >> approval
+        else:
+            load_test = load_test_step()
+            smoke >> load_test_needed() >> [load_test, EmptyOperator(task_id="no_load_test")] >> approval
+            load_test >> abort_standby
+        approval >> [approve, no_approval] >> switch
         switch >> post_switch_gate >> watch >> bake >> cleanup
         [switch, post_switch_gate, watch, bake] >> rollback
         [deploy, standby_gate, migrate, smoke, approve, switch, rollback] >> abort_standby

@@ -21,6 +21,7 @@ STEPS = (
     "standby_gate",
     "migrate",
     "smoke_tests",
+    "load_test",
     "approve",
     "switch_traffic",
     "live_path_gate_after_switch",
