@@ -10,6 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from switchyard.cli import main
+from switchyard.release.loadtest import LoadTestSpec
 from switchyard.release.schema import SCHEMA_PATH, release_schema
 from switchyard.release.spec import ReleaseSpec
 
@@ -51,6 +52,7 @@ def test_the_schema_documents_every_key_the_release_spec_reads():
         "migration",
         "thresholds",
         "shared",
+        "load_test",
     }
     documented = []
 
@@ -66,6 +68,15 @@ def test_the_schema_documents_every_key_the_release_spec_reads():
     thresholds = section["properties"]["thresholds"]["properties"]
     assert thresholds["error_ratio"]["default"] == ReleaseSpec.max_error_ratio
     assert thresholds["p99_seconds"]["default"] == ReleaseSpec.max_p99_seconds
+    load, default = section["properties"]["load_test"]["properties"], LoadTestSpec()
+    assert (load["enabled"]["default"], load["rps"]["default"], load["seconds"]["default"]) == (
+        default.enabled,
+        default.rps,
+        default.seconds,
+    )
+    assert load["min_samples"]["default"] == default.min_samples
+    assert load["thresholds"]["properties"]["cpu_ratio"]["default"] == default.max_cpu_ratio
+    assert load["thresholds"]["properties"]["memory_ratio"]["default"] == default.max_memory_ratio
 
 
 def test_the_example_model_is_valid(capsys):
@@ -95,6 +106,7 @@ def test_the_example_model_is_valid(capsys):
             2,
         ),
         ("  migration: {command: [./migrate]}\n", "release.migration.from is required", 2),
+        ("  load_test: {rps: 0}\n", "release.load_test.rps: 0 is less than or equal to the minimum of 0", 2),
         (
             "  migration: {from: acme-shop-php}\n",
             "release.migration.from 'acme-shop-php' is not a per-colour tier",
@@ -120,7 +132,7 @@ def test_an_unknown_key_lists_the_known_ones(capsys, tmp_path):
     _, _, problems = validate(capsys, with_release(tmp_path, "  treshholds: {}\n"))
     assert (
         problems[0]["fix"]
-        == "expected one of: image_repository, switch, gateway, smoke, migration, thresholds, shared"
+        == "expected one of: image_repository, switch, gateway, smoke, migration, thresholds, shared, load_test"
     )
 
 
