@@ -81,6 +81,8 @@ def test_a_load_test_that_passes_lets_the_release_switch(cluster_env, release_da
     assert "rate " in decision["load_test"] and "CPU " in decision["load_test"]
     [record] = _history(cluster_env)
     assert record["status"] == "Active" and record["checkpoints"]["load_test"]["results"][0]["passed"]
+    summary = _xcom(run, "summary")
+    assert summary["load_test"]["passed"] and "load test passed: " in summary["note"]
 
 
 def test_a_version_that_degrades_under_load_is_stopped_before_the_switch(cluster_env, release_dag):
@@ -105,3 +107,5 @@ def test_a_version_that_degrades_under_load_is_stopped_before_the_switch(cluster
     [record] = _history(cluster_env)
     assert record["status"] == "Failed" and record["failed_step"] == "load_test"
     assert record["root_cause"] == "acme-shop-nginx-green"
+    note = _xcom(run, "summary")["note"]
+    assert "failed at load_test" in note and "load test FAILED: " in note and "errors " in note
