@@ -110,3 +110,34 @@ def test_cpu_and_memory_of_the_loaded_pods_against_their_limits(cluster):
     loaded = ratio(promql.cpu_ratio(green))
     assert idle == pytest.approx(0.02 / 0.5) and loaded == pytest.approx((0.02 + 0.005 * 50) / 0.5)
     assert ratio(promql.memory_ratio(green)) == pytest.approx((96 + 50) / 512)
+
+
+def test_an_nginx_canary_ingress_sends_its_weight_to_the_previewed_colour(cluster):
+    from switchyard.localenv.store import INGRESSES
+    from switchyard.release.canary import canary_body
+
+    main = {
+        "metadata": {"name": "shop", "namespace": "default"},
+        "spec": {
+            "ingressClassName": "nginx",
+            "rules": [
+                {
+                    "host": "shop.local",
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": "shop", "port": {"number": 80}}},
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+    cluster.store.create(INGRESSES, "default", main)
+    cluster.traffic.set_rps("default", "shop", 40)
+    cluster.store.create(INGRESSES, "default", canary_body(main, "shop-green", 5, "run-1"))
+    figures = _figures(cluster)
+    assert figures["green"][0] == pytest.approx(2.0) and figures["blue"][0] == pytest.approx(38.0)

@@ -18,6 +18,10 @@ second per ready pod the excess is answered 503 and latency rises (``Behaviour.o
 Pods' CPU and memory (``pod_usage``, cAdvisor's figures) are a base plus a share per request per
 second the pod receives, against the limits of its first container.
 
+An ingress-nginx canary Ingress (``nginx.ingress.kubernetes.io/canary: "true"``, ``canary-weight``)
+sends its weight in percent of the app's RPS to the colour its backend Service selects, taken from
+the colour the app's Service selects.
+
 A preview Service (labelled ``app.kubernetes.io/managed-by: switchyard``) is not a live route:
 its colour gets no share of the app's RPS through it.
 
@@ -34,7 +38,9 @@ from typing import Any
 
 from switchyard.localenv.behaviours import BehaviourTable
 from switchyard.localenv.controller import pod_ready
-from switchyard.localenv.store import DEPLOYMENTS, PODS, SERVICES, ObjectStore
+from switchyard.localenv.store import DEPLOYMENTS, INGRESSES, PODS, SERVICES, ObjectStore
+from switchyard.release.canary import CANARY as CANARY_ANNOTATION
+from switchyard.release.canary import CANARY_WEIGHT as CANARY_WEIGHT_ANNOTATION
 from switchyard.release.loadtest import LOAD_TEST_STEP, STEP_LABEL
 
 SERVES_TRAFFIC_LABEL = "switchyard.io/serves-traffic"
@@ -144,9 +150,42 @@ class TrafficModel:
             groups.setdefault(key, []).append(d)
         return groups
 
-    def _colour_rps(self, namespace: str, app: str, colour: str, live: Any, load: Any) -> float:
-        rps = self.rps(namespace, app) if colour in live.get((namespace, app), set()) else 0.0
+    def _colour_rps(
+        self, namespace: str, app: str, colour: str, live: Any, load: Any, canary: Any = None
+    ) -> float:
+        """The app's RPS on the colour its Service selects, less what canary Ingresses send to other
+        colours; their share on a canary colour; plus the load generators' RPS."""
+        app_rps, selected = self.rps(namespace, app), live.get((namespace, app), set())
+        weights = {c: w for (n, a, c), w in (canary or {}).items() if (n, a) == (namespace, app)}
+        moved = min(1.0, sum(w for c, w in weights.items() if c not in selected))
+        rps = app_rps * (1.0 - moved) if colour in selected else app_rps * weights.get(colour, 0.0)
         return rps + load.get((namespace, app, colour), 0.0)
+
+    def canary_weights(self) -> dict[tuple[str, str, str], float]:
+        """Share of the app's traffic (0..1) each ingress-nginx canary Ingress sends, by the
+        (namespace, app, colour) its backend Service selects."""
+        weights: dict[tuple[str, str, str], float] = {}
+        for ingress in self.store.list(INGRESSES):
+            annotations = ingress["metadata"].get("annotations") or {}
+            if annotations.get(CANARY_ANNOTATION) != "true":
+                continue
+            try:
+                weight = min(max(float(annotations.get(CANARY_WEIGHT_ANNOTATION) or 0), 0.0), 100.0) / 100
+            except ValueError:
+                continue
+            namespace = ingress["metadata"]["namespace"]
+            spec = ingress.get("spec") or {}
+            names = {
+                (path.get("backend") or {}).get("service", {}).get("name")
+                for rule in spec.get("rules") or []
+                for path in (rule.get("http") or {}).get("paths") or []
+            } | {((spec.get("defaultBackend") or {}).get("service") or {}).get("name")}
+            for name in sorted(n for n in names if n):
+                target = self._target_colour(f"http://{name}.{namespace}", namespace)
+                if target:
+                    weights[target] = weights.get(target, 0.0) + weight
+                    break  # one share per Ingress
+        return weights
 
     def figures(self) -> list[ColourFigures]:
         """One entry per (namespace, app, colour) that has at least one Deployment."""
@@ -154,9 +193,9 @@ class TrafficModel:
         with self.store.lock:
             groups = self._groups()
             live = self._live_colours()
-            load = self.load_rps()
+            load, canary = self.load_rps(), self.canary_weights()
             for (namespace, app, colour), members in sorted(groups.items()):
-                rps = self._colour_rps(namespace, app, colour, live, load)
+                rps = self._colour_rps(namespace, app, colour, live, load, canary)
                 result.append(self._colour(namespace, app, colour, members, rps))
         return result
 
@@ -166,9 +205,9 @@ class TrafficModel:
         result = []
         with self.store.lock:
             live = self._live_colours()
-            load = self.load_rps()
+            load, canary = self.load_rps(), self.canary_weights()
             for (namespace, app, colour), members in sorted(self._groups().items()):
-                rps = self._colour_rps(namespace, app, colour, live, load)
+                rps = self._colour_rps(namespace, app, colour, live, load, canary)
                 for deployment in members:
                     ready = self._ready_pods(deployment)
                     for pod in ready:
