@@ -1,7 +1,7 @@
 """Blue/green release: the runbook of seed 003 as a DAG, one DAG per model in include/models/.
 
     lock → plan → pre-checks → deploy standby → standby gate → migration → smoke tests
-         → load test (optional) → approval → switch → live-path gate → watch (5 min) → bake (2 h) → cleanup
+         → load test (optional) → canary (optional) → approval → switch → live-path gate → watch (5 min) → bake (2 h) → cleanup
 
 Every step is behind a model gate or a check that names what it saw. A failure before the switch
 scales the standby colour back to 0; a failure after it rolls traffic back to the old colour
@@ -38,7 +38,7 @@ from switchyard.airflow.operators.release import (
     VersionInHistoryOperator,
 )
 from switchyard.airflow.operators.summary import summarise_release
-from switchyard.airflow.operators.validation import LoadTestOperator
+from switchyard.airflow.operators.validation import CanaryOperator, LoadTestOperator
 from switchyard.airflow.operators.watch import ReleaseWatchOperator
 
 MODELS = Path(__file__).resolve().parents[1] / "include" / "models"
@@ -81,6 +81,10 @@ PARAM_HELP = {
     "or fall far behind the live colour. The default comes from the app's model.",
     "load_rps": "Requests per second the load test sends to the new colour.",
     "load_seconds": "How long the load test runs, in seconds.",
+    "canary_percent": "Share of the real traffic (in percent) sent to the new colour before the full "
+    "switch, to compare it with the live colour; 0 means no canary. Needs an ingress-nginx Ingress.",
+    "canary_minutes": "How long the canary runs, checked every sampling interval; a failed check "
+    "takes its traffic away and stops the release.",
 }
 
 
@@ -141,6 +145,10 @@ def release_params(rollback: bool = False, load_test: Any = None) -> dict[str, P
         "load_rps": Param(load.rps, type="number", minimum=1, maximum=100000, description=h["load_rps"]),
         "load_seconds": Param(
             load.seconds, type="integer", minimum=10, maximum=6 * 3600, description=h["load_seconds"]
+        ),
+        "canary_percent": Param(0, type="number", minimum=0, maximum=50, description=h["canary_percent"]),
+        "canary_minutes": Param(
+            10, type="number", minimum=0.1, maximum=24 * 60, description=h["canary_minutes"]
         ),
     }
 
@@ -216,6 +224,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             model_path=model,
             version=VERSION,
             run_migration="no" if rollback else "{{ params.run_migration }}",
+            canary_percent=0 if rollback else "{{ params.canary_percent }}",
         )
         if rollback:
             (
@@ -288,6 +297,24 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
                 retries=0,  # a second try would load the standby again: a person decides
             )
 
+        # The optional canary: a share of the real traffic on the standby through an ingress-nginx
+        # canary Ingress, compared with live at every check; an abort takes the share away.
+        @task.branch(task_id="canary_needed", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+        def canary_needed(params=None) -> str:
+            return "canary" if float(params.get("canary_percent") or 0) > 0 else "no_canary"
+
+        def canary_step() -> CanaryOperator:
+            return CanaryOperator(
+                task_id="canary",
+                execution_timeout=timedelta(hours=25),  # canary_minutes ≤ 24 h
+                model_path=model,
+                plan=PLAN,
+                percent="{{ params.canary_percent }}",
+                minutes="{{ params.canary_minutes }}",
+                interval_seconds="{{ params.watch_interval_seconds }}",
+                retries=0,
+            )
+
         @task.branch(task_id="approval_needed", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
         def approval_needed(params=None) -> str:
             return "approve" if params["require_approval"] else "no_approval"
@@ -356,12 +383,14 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         plan >> pre_checks >> dry_run_or_release() >> [dry_run_done, deploy]
         deploy >> standby_gate >> migration_needed() >> [migrate, no_migration] >> smoke
         approval = approval_needed()
-        if kind == "rollback":  # back to a version that served: no load test
+        if kind == "rollback":  # back to a version that served: no load test, no canary
             smoke >> approval
         else:
-            load_test = load_test_step()
-            smoke >> load_test_needed() >> [load_test, EmptyOperator(task_id="no_load_test")] >> approval
-            load_test >> abort_standby
+            load_test, no_load_test = load_test_step(), EmptyOperator(task_id="no_load_test")
+            canary, no_canary = canary_step(), EmptyOperator(task_id="no_canary")
+            validation = smoke >> load_test_needed() >> [load_test, no_load_test]
+            validation >> canary_needed() >> [canary, no_canary] >> approval
+            [load_test, canary] >> abort_standby
         approval >> [approve, no_approval] >> switch
         switch >> post_switch_gate >> watch >> bake >> cleanup
         [switch, post_switch_gate, watch, bake] >> rollback

@@ -126,7 +126,7 @@ class LoadTestTrigger(BaseTrigger):
             if exc.status != 404:
                 self.log.warning("could not delete load generator job %s: %s", self.job, exc.reason)
 
-    def _sample(self) -> dict[str, Any]:
+    def _sample(self, usage: bool = True) -> dict[str, Any]:
         from switchyard.probes.errors import ReadFailed
         from switchyard.probes.metrics import colour_metrics, colour_usage
 
@@ -143,13 +143,13 @@ class LoadTestTrigger(BaseTrigger):
                     "error_ratio": m.error_ratio,
                     "p99_seconds": m.p99_seconds,
                 }
-                if side == "standby":
-                    usage = colour_usage(
+                if side == "standby" and usage:
+                    pods = colour_usage(
                         self.spec.namespace,
                         self.spec.layout.serving(colour),
                         prometheus_conn_id=self.prometheus_conn_id,
                     )
-                    figures |= {"cpu_ratio": usage.cpu_ratio, "memory_ratio": usage.memory_ratio}
+                    figures |= {"cpu_ratio": pods.cpu_ratio, "memory_ratio": pods.memory_ratio}
             except ReadFailed as exc:
                 if side == "standby":
                     return {"status": exc.status, "detail": exc.detail, "at": sample["at"]}
@@ -167,13 +167,12 @@ class LoadTestTrigger(BaseTrigger):
         path = next((p for p in shortest_paths(view, {}, FactStore()) if p[-1] == component), [component])
         return component, path
 
-    def _gate(self, result: dict[str, Any]) -> dict[str, Any]:
+    def _gate(self, result: dict[str, Any], name: str = "load test standby gate") -> dict[str, Any]:
         """The standby gate on the (loaded) colour names the root cause; when only the metrics see
         the problem, the colour's first serving tier is named, marked as metrics evidence."""
         from switchyard.airflow.artifacts import artifact_url
         from switchyard.airflow.operators.gate import diagnose_scope, save_evidence
 
-        name = "load test standby gate"
         view, diagnosis = diagnose_scope(
             self.model,
             self.spec,
@@ -191,14 +190,17 @@ class LoadTestTrigger(BaseTrigger):
         report, picture = save_evidence(
             self.model, view, diagnosis, self.dag_id, self.run_id, name, "standby", self.colour
         )
-        if verdict.passed:
+        if verdict.passed and not result["problems"]:
+            root, chain = "", []
+        elif verdict.passed:
             root, chain = self._serving_entry()
         else:
             root, chain = verdict.root_cause, list(verdict.chain)
             result["problems"].insert(0, f"model gate {verdict.outcome}: {verdict.summary()}")
+            result["passed"] = False
         return result | {
             "gate": verdict.outcome,
-            "evidence": "metrics" if verdict.passed else "model",
+            "evidence": "model" if not verdict.passed else "metrics" if result["problems"] else "",
             "root_cause": root,
             "chain": chain,
             "artifact_url": artifact_url(picture),
@@ -207,14 +209,14 @@ class LoadTestTrigger(BaseTrigger):
             },
         }
 
-    def _record(self, result: dict[str, Any]) -> None:
+    def _record(self, result: dict[str, Any], kind: str = "load_test") -> None:
         from kubernetes.client import CoreV1Api
 
         from switchyard.release.records import ReleaseHistory
 
         try:
             ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace).add_checkpoint(
-                self.run_id, "load_test", result
+                self.run_id, kind, result
             )
         except Exception as exc:  # the record is the report, not the test: never fail the wait for it
             self.log.warning("could not record the load test in the release record: %s", exc)
@@ -290,3 +292,122 @@ class LoadTestTrigger(BaseTrigger):
         if early > 0:
             await asyncio.sleep(early)
         yield TriggerEvent({"status": "passed" if result["passed"] else "failed", "result": result})
+
+
+class CanaryTrigger(LoadTestTrigger):
+    """The canary's checks (the runbook: 20 checks 30 s apart for 10 minutes), run whole in the
+    triggerer like the bake: the standby's and the live colour's figures sampled at the sampling
+    interval (a sample over the fixed thresholds ends the wait at once), and at each check the
+    standby gate plus the comparison with live. Each check's result goes into the release record
+    as it happens (``checkpoints.canary``), so a restart goes on at the check reached."""
+
+    def __init__(
+        self,
+        *,
+        started_at: float,
+        checks: list[list[Any]],
+        percent: float,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("job", "")
+        kwargs.setdefault("namespace", "")
+        kwargs.setdefault("rps", 0.0)
+        kwargs.setdefault("deadline", 0.0)
+        super().__init__(**kwargs)
+        self.started_at = float(started_at)
+        self.checks = [(float(offset), str(label)) for offset, label in checks]
+        self.percent = float(percent)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        path, kwargs = super().serialize()
+        for key in ("job", "namespace", "rps", "deadline"):
+            kwargs.pop(key)
+        kwargs |= {
+            "started_at": self.started_at,
+            "checks": [[offset, label] for offset, label in self.checks],
+            "percent": self.percent,
+        }
+        return path, kwargs
+
+    def _recorded(self) -> list[dict[str, Any]]:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory
+
+        history = ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        return list(history.checkpoint_progress(self.run_id, "canary").get("results", []))
+
+    def _check(self, index: int, sample: dict[str, Any], breach: str) -> dict[str, Any]:
+        from switchyard.release.canary import compare
+
+        spec, load = self.spec, self.spec.load_test
+        standby = sample.get("standby") or {"status": sample.get("status"), "detail": sample.get("detail")}
+        problems = [f"metrics: {breach}"] if breach else []
+        problems += compare(
+            standby,
+            sample.get("live") or {},
+            max_error_ratio=spec.max_error_ratio,
+            max_p99_seconds=spec.max_p99_seconds,
+            p99_vs_live=load.max_p99_vs_live,
+            p99_floor_seconds=load.p99_floor_seconds,
+            error_ratio_vs_live=load.max_error_ratio_vs_live,
+            colour=self.colour,
+        )
+        label = self.checks[index][1]
+        result = {
+            "checkpoint": index + 1,
+            "label": f"canary {label}",
+            "at": time.time(),
+            "sampled_at": sample.get("at"),
+            "passed": not problems,
+            "problems": list(dict.fromkeys(problems)),
+            "metrics": {"standby": standby, "live": sample.get("live") or {}, "percent": self.percent},
+        }
+        result = self._gate(result, f"canary check {index + 1}")
+        self._record(result, "canary")
+        self._renew_lock()
+        line = f"canary check {index + 1}/{len(self.checks)} ({label}) on {self.colour} at {self.percent:g} %"
+        if result["passed"]:
+            self.log.info("%s passed: %s", line, standby)
+        else:
+            self.log.warning("%s failed: %s", line, "; ".join(result["problems"]))
+        return result
+
+    def _renew_lock(self) -> None:
+        from kubernetes.client import CoordinationV1Api
+
+        from switchyard.release.lock import ReleaseLock
+
+        try:
+            lock = ReleaseLock(CoordinationV1Api(self.api_client), self.spec.app, self.spec.namespace)
+            self.log.info("release lock: %s", lock.renew(self.run_id))
+        except Exception as exc:  # the lock is a guard, not the work
+            self.log.warning("could not renew the release lock: %s", exc)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from switchyard.release.checkpoints import breach as over_thresholds
+
+        began = time.monotonic()
+        spec = await asyncio.to_thread(lambda: self.spec)
+        results = await asyncio.to_thread(self._recorded)
+        failed = next((r for r in results if not r.get("passed")), None)
+        index = len(results)
+        while failed is None and index < len(self.checks):
+            due = self.started_at + self.checks[index][0]
+            while True:
+                sample = await asyncio.to_thread(self._sample, False)
+                standby = sample.get("standby") or {}
+                why = over_thresholds(standby, spec.max_error_ratio, spec.max_p99_seconds, self.colour)
+                remaining = due - time.time()
+                if why or remaining <= 0:
+                    break
+                await asyncio.sleep(min(self.sample_seconds, remaining))
+            result = await asyncio.to_thread(self._check, index, sample, why)
+            results.append(result)
+            if not result["passed"]:
+                failed = result
+            index += 1
+        early = MIN_DEFERRAL_SECONDS - (time.monotonic() - began)
+        if early > 0:
+            await asyncio.sleep(early)
+        yield TriggerEvent({"status": "failed" if failed else "passed", "results": results})

@@ -22,6 +22,7 @@ STEPS = (
     "migrate",
     "smoke_tests",
     "load_test",
+    "canary",
     "approve",
     "switch_traffic",
     "live_path_gate_after_switch",

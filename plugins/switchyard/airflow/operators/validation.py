@@ -17,7 +17,7 @@ from kubernetes.client import ApiException, BatchV1Api
 
 from switchyard.airflow.artifacts import ArtifactLink
 from switchyard.airflow.operators.base import SwitchyardOperator
-from switchyard.airflow.validation_triggers import LoadTestTrigger
+from switchyard.airflow.validation_triggers import CanaryTrigger, LoadTestTrigger
 from switchyard.release import loadtest
 from switchyard.release.switch import TrafficSwitch
 
@@ -187,3 +187,145 @@ def figures_line(figures: dict[str, Any], limits: dict[str, Any]) -> str:
         f"memory {pct(figures.get('memory_ratio'))} (< {pct(limits.get('max_memory_ratio'))})",
     ]
     return ", ".join(parts)
+
+
+class CanaryOperator(SwitchyardOperator):
+    """Send ``percent`` of the real traffic to the standby through an ingress-nginx canary Ingress,
+    check it against the live colour at every interval for ``minutes`` (in the triggerer), then
+    remove the canary Ingress: the switch takes it from there. A failed check aborts: weight 0,
+    the canary Ingress removed, and the release stops before the switch naming the root cause.
+
+    :param plan: the release plan (standby and live colours)
+    :param percent: share of the traffic for the standby (0: nothing to do)
+    :param minutes: how long the canary runs
+    :param interval_seconds: sampling interval and check spacing (checks at least 10 s apart)
+    """
+
+    template_fields: Sequence[str] = ("model_path", "plan", "percent", "minutes", "interval_seconds")
+    operator_extra_links = (ArtifactLink(),)
+    ui_color = "#fff8e1"
+
+    def __init__(
+        self,
+        *,
+        plan: Any,
+        percent: Any,
+        minutes: Any,
+        interval_seconds: Any = 30,
+        aws_conn_id: str = "aws_default",
+        prometheus_conn_id: str = "prometheus_default",
+        max_probes: int = 80,
+        deadline_seconds: float = 120.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.plan, self.percent, self.minutes, self.interval_seconds = (
+            plan,
+            percent,
+            minutes,
+            interval_seconds,
+        )
+        self.aws_conn_id, self.prometheus_conn_id = aws_conn_id, prometheus_conn_id
+        self.max_probes, self.deadline_seconds = max_probes, deadline_seconds
+
+    def _plan(self) -> dict[str, Any]:
+        return self.plan if isinstance(self.plan, dict) else json.loads(self.plan)
+
+    def _ingress(self) -> Any:
+        from switchyard.release.canary import CanaryIngress
+
+        return CanaryIngress(self.api_client, self.spec.service, self.spec.namespace, log=self.log.info)
+
+    def _checks(self) -> list[tuple[float, str]]:
+        from switchyard.release.checkpoints import checkpoints
+
+        return checkpoints("watch", float(self.minutes), float(self.interval_seconds))
+
+    def execute(self, context: Context) -> Any:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.canary import CANARY, CANARY_WEIGHT, canary_refusal
+        from switchyard.release.records import ReleaseHistory
+
+        spec, plan = self.spec, self._plan()
+        percent, checks = float(self.percent), self._checks()
+        if percent <= 0 or not checks:
+            self.decide(context, f"canary {percent:g} % for {self.minutes} min", "nothing to do")
+            return []
+        refusal = canary_refusal(spec.switch, percent) or self._ingress().refusal()
+        if refusal:
+            self.decide(context, refusal, "stop before the switch", stops=True)
+            raise AirflowFailException(refusal)
+        self.renew_lock(context)
+        standby, run_id = plan["standby"], context["run_id"]
+        preview = TrafficSwitch(self.api_client, spec.service, spec.namespace).ensure_preview(standby)
+        history = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace)
+        progress = history.start_checkpoints(run_id, "canary", time.time()) or {
+            "started_at": time.time(),
+            "results": [],
+        }
+        name = self._ingress().ensure(preview, percent, run_id)
+        self.log.info(
+            'canary: ingress %s (%s: "true", %s: "%g") sends %g %% of the traffic to %s; %d check(s): %s',
+            name,
+            CANARY,
+            CANARY_WEIGHT,
+            round(percent),
+            round(percent),
+            preview,
+            len(checks),
+            "; ".join(label for _, label in checks),
+        )
+        self.defer(
+            trigger=CanaryTrigger(
+                model_path=self.model_path,
+                colour=standby,
+                live=plan.get("live", ""),
+                started_at=progress["started_at"],
+                checks=[[offset, label] for offset, label in checks],
+                percent=percent,
+                sample_seconds=max(1.0, float(self.interval_seconds)),
+                dag_id=context["dag"].dag_id,
+                run_id=run_id,
+                kubernetes_conn_id=self.kubernetes_conn_id,
+                aws_conn_id=self.aws_conn_id,
+                prometheus_conn_id=self.prometheus_conn_id,
+                max_probes=self.max_probes,
+                deadline_seconds=self.deadline_seconds,
+            ),
+            method_name="finish",
+        )
+
+    def finish(self, context: Context, event: dict[str, Any]) -> Any:
+        """Remove the canary Ingress (weight 0 first), publish the checks, pass or fail."""
+        results = event.get("results") or []
+        removed = self._ingress().remove()
+        ti = context["ti"]
+        ti.xcom_push(key="checkpoints", value=results)
+        ti.xcom_push(
+            key="canary", value={"percent": float(self.percent), "removed": removed, "checks": results}
+        )
+        if results and results[-1].get("artifact_url"):
+            ti.xcom_push(key="artifact_url", value=results[-1]["artifact_url"])
+            ti.task.published_artifact_url = results[-1]["artifact_url"]
+        failed = next((r for r in results if not r.get("passed")), None)
+        if failed is None:
+            self.decide(
+                context,
+                f"{len(results)} canary check(s) at {float(self.percent):g} % passed",
+                f"canary ingress removed ({', '.join(removed) or 'none left'}); go on to the switch",
+            )
+            return {"checks": len(results), "removed": removed}
+        line = f"canary check {failed['checkpoint']}/{len(self._checks())} on {failed.get('label', '')}"
+        problems = "; ".join(failed.get("problems") or [])
+        root, chain = failed.get("root_cause") or "", failed.get("chain") or []
+        cause = f"root cause {root} ({' → '.join(chain)})" if root else "no root cause named"
+        self.decide(
+            context,
+            f"{line}: {problems}",
+            f"abort the canary: weight 0, ingress removed ({', '.join(removed) or 'none left'}); stop before the switch",
+            stops=True,
+            root_cause=root,
+            chain=chain,
+        )
+        raise AirflowFailException(f"canary aborted at check {failed['checkpoint']} — {cause}: {problems}")
