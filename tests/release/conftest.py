@@ -13,3 +13,10 @@ def cluster_env(local_env, tmp_path, monkeypatch, airflow_db):
     env = start_release_cluster(local_env, tmp_path, tmp_path / "artifacts", monkeypatch)
     yield env
     env.stop()
+
+
+@pytest.fixture
+def emulator_for():
+    from switchyard.localenv.client import EmulatorClient
+
+    return lambda env: EmulatorClient(env.kube_url)
