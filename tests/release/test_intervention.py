@@ -42,8 +42,10 @@ def _xcom(run, task_id: str, key: str = "return_value"):
     return ti.xcom_pull(task_ids=task_id, key=key)
 
 
-def _step_in_during_the_bake(env, action: str, user: str, reason: str) -> threading.Thread:
-    """Once the bake has recorded its first checkpoint, ask for ``action`` as a person would."""
+def _step_in_during_the_bake(
+    env, action: str, user: str, reason: str, kind: str = "bake"
+) -> threading.Thread:
+    """Once the bake (or ``kind``) has recorded its first checkpoint, ask for ``action`` as a person would."""
     done: dict = {}
 
     def act() -> None:
@@ -51,7 +53,7 @@ def _step_in_during_the_bake(env, action: str, user: str, reason: str) -> thread
         while time.monotonic() < deadline:
             try:
                 records = _history(env).read()
-                progress = (records[-1].checkpoints or {}).get("bake") if records else None
+                progress = (records[-1].checkpoints or {}).get(kind) if records else None
                 if progress and progress.get("results"):
                     _history(env).request_intervention(records[-1].run_id, action, user, reason)
                     done["at_checkpoint"] = len(progress["results"])
@@ -111,3 +113,22 @@ def test_a_request_names_its_problems(cluster_env):
     with pytest.raises(ValueError, match="must be one of abort, promote"):
         history.request_intervention("nope", "pause", "alice")
     assert json.dumps(history.intervention("nope")) == "{}"
+
+
+def test_abort_during_the_canary_stops_before_the_switch(cluster_env, release_dag):
+    client.NetworkingV1Api(_api(cluster_env)).patch_namespaced_ingress(
+        "acme-shop-ingress", "default", {"spec": {"ingressClassName": "nginx"}}
+    )
+    person = _step_in_during_the_bake(cluster_env, "abort", "carol", "wrong build", kind="canary")
+    conf = RUN | {"bake_minutes": 0, "watch_interval_seconds": 10, "canary_percent": 5, "canary_minutes": 1}
+    run = release_dag.test(run_conf=conf)
+    person.join(5)
+
+    assert person.done.get("at_checkpoint"), "the abort was never requested"
+    assert run.state == "failed"
+    assert _states(run)["canary"] == "failed" and _states(run)["switch_traffic"] == "upstream_failed"
+    ingresses = client.NetworkingV1Api(_api(cluster_env)).list_namespaced_ingress("default").items
+    assert [i.metadata.name for i in ingresses] == ["acme-shop-ingress"]  # the canary Ingress is gone
+    [record] = _history(cluster_env).read()
+    assert record.status == "Failed" and record.failed_step == "canary"
+    assert record.root_cause == "aborted by carol: wrong build"

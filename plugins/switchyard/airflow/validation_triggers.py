@@ -373,6 +373,36 @@ class CanaryTrigger(LoadTestTrigger):
             self.log.warning("%s failed: %s", line, "; ".join(result["problems"]))
         return result
 
+    def _intervention(self) -> dict[str, Any]:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory
+
+        history = ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        return history.intervention(self.run_id)
+
+    def _aborted(self, index: int, sample: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+        from switchyard.release.records import intervention_line
+
+        line = intervention_line(request)
+        self.log.warning("canary of %s at check %d: %s", self.colour, index + 1, line)
+        result = {
+            "checkpoint": index + 1,
+            "label": f"canary {self.checks[index][1]}",
+            "at": time.time(),
+            "sampled_at": sample.get("at"),
+            "passed": False,
+            "gate": "",
+            "evidence": "person",
+            "root_cause": "",
+            "chain": [],
+            "metrics": {"standby": sample.get("standby") or {}, "live": sample.get("live") or {}},
+            "problems": [line],
+            "intervention": request,
+        }
+        self._record(result, "canary")
+        return result
+
     def _renew_lock(self) -> None:
         from kubernetes.client import CoordinationV1Api
 
@@ -392,16 +422,23 @@ class CanaryTrigger(LoadTestTrigger):
         results = await asyncio.to_thread(self._recorded)
         failed = next((r for r in results if not r.get("passed")), None)
         index = len(results)
+        request: dict[str, Any] = {}
         while failed is None and index < len(self.checks):
             due = self.started_at + self.checks[index][0]
             while True:
                 sample = await asyncio.to_thread(self._sample, False)
                 standby = sample.get("standby") or {}
                 why = over_thresholds(standby, spec.max_error_ratio, spec.max_p99_seconds, self.colour)
+                request = await asyncio.to_thread(self._intervention)
                 remaining = due - time.time()
-                if why or remaining <= 0:
+                if why or remaining <= 0 or request:
                     break
                 await asyncio.sleep(min(self.sample_seconds, remaining))
+            if request:  # a person's abort (stop before the switch) or promote (skip the rest)
+                if request.get("action") == "abort":
+                    failed = await asyncio.to_thread(self._aborted, index, sample, request)
+                    results.append(failed)
+                break
             result = await asyncio.to_thread(self._check, index, sample, why)
             results.append(result)
             if not result["passed"]:
@@ -410,4 +447,6 @@ class CanaryTrigger(LoadTestTrigger):
         early = MIN_DEFERRAL_SECONDS - (time.monotonic() - began)
         if early > 0:
             await asyncio.sleep(early)
-        yield TriggerEvent({"status": "failed" if failed else "passed", "results": results})
+        yield TriggerEvent(
+            {"status": "failed" if failed else "passed", "results": results, "intervention": request}
+        )

@@ -309,6 +309,20 @@ class CanaryOperator(SwitchyardOperator):
             ti.xcom_push(key="artifact_url", value=results[-1]["artifact_url"])
             ti.task.published_artifact_url = results[-1]["artifact_url"]
         failed = next((r for r in results if not r.get("passed")), None)
+        request = event.get("intervention") or {}
+        if request:
+            ti.xcom_push(key="intervention", value=request)
+        if failed is None and request.get("action") == "promote":
+            from switchyard.release.records import intervention_line
+
+            self.decide(
+                context,
+                f"{intervention_line(request)} after {len(results)} canary check(s)",
+                f"canary ingress removed ({', '.join(removed) or 'none left'}); remaining "
+                f"{len(self._checks()) - len(results)} check(s) skipped; go on to the switch",
+                intervention=request,
+            )
+            return {"checks": len(results), "removed": removed, "promoted_by": request.get("user")}
         if failed is None:
             self.decide(
                 context,
@@ -319,7 +333,13 @@ class CanaryOperator(SwitchyardOperator):
         line = f"canary check {failed['checkpoint']}/{len(self._checks())} on {failed.get('label', '')}"
         problems = "; ".join(failed.get("problems") or [])
         root, chain = failed.get("root_cause") or "", failed.get("chain") or []
-        cause = f"root cause {root} ({' → '.join(chain)})" if root else "no root cause named"
+        cause = (
+            f"root cause {root} ({' → '.join(chain)})"
+            if root
+            else "a person stepped in"
+            if failed.get("intervention")
+            else "no root cause named"
+        )
         self.decide(
             context,
             f"{line}: {problems}",
