@@ -197,6 +197,15 @@ class ReleaseWatchTrigger(BaseTrigger):
             self.log.warning("%s failed: %s", line, "; ".join(result["problems"]))
         return result
 
+    def _intervention(self) -> dict[str, Any]:
+        """A person's abort/promote request in the release record ({} when none, or unreadable: a
+        failed read must never end a healthy watch)."""
+        try:
+            return self.history.intervention(self.run_id)
+        except Exception as exc:
+            self.log.warning("could not read the release record for an abort/promote request: %s", exc)
+            return {}
+
     def _intervened(self, index: int, sample: dict[str, Any], request: dict[str, Any]) -> list[dict[str, Any]]:
         """A person's request as the checkpoint it ends the wait at: abort fails it (the rollback
         names "aborted by <user>: <reason>"); promote records nothing (the rest is skipped)."""
@@ -249,7 +258,7 @@ class ReleaseWatchTrigger(BaseTrigger):
                 sample = await asyncio.to_thread(self._sample)
                 samples += 1
                 why = breach(sample, self.spec.max_error_ratio, self.spec.max_p99_seconds, self.colour)
-                request = await asyncio.to_thread(self.history.intervention, self.run_id)
+                request = await asyncio.to_thread(self._intervention)
                 remaining = due - time.time()
                 if why or remaining <= 0 or request:
                     break

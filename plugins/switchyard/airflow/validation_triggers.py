@@ -379,7 +379,11 @@ class CanaryTrigger(LoadTestTrigger):
         from switchyard.release.records import ReleaseHistory
 
         history = ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
-        return history.intervention(self.run_id)
+        try:
+            return history.intervention(self.run_id)
+        except Exception as exc:  # a failed read must never end a healthy canary
+            self.log.warning("could not read the release record for an abort/promote request: %s", exc)
+            return {}
 
     def _aborted(self, index: int, sample: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
         from switchyard.release.records import intervention_line
