@@ -1,7 +1,7 @@
 """Blue/green release: the runbook of seed 003 as a DAG, one DAG per model in include/models/.
 
     lock → plan → pre-checks → deploy standby → standby gate → migration → smoke tests
-         → approval → switch → live-path gate → watch (5 min) → bake (2 h) → cleanup
+         → load test (optional) → canary (optional) → approval → switch → live-path gate → watch (5 min) → bake (2 h) → cleanup
 
 Every step is behind a model gate or a check that names what it saw. A failure before the switch
 scales the standby colour back to 0; a failure after it rolls traffic back to the old colour
@@ -18,6 +18,7 @@ import os
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -40,6 +41,7 @@ from switchyard.airflow.operators.release import (
     VersionInHistoryOperator,
 )
 from switchyard.airflow.operators.summary import summarise_release
+from switchyard.airflow.operators.validation import CanaryOperator, LoadTestOperator
 from switchyard.airflow.operators.watch import ReleaseWatchOperator
 from switchyard.airflow.params import shared_schema
 
@@ -89,16 +91,30 @@ PARAM_HELP = {
     "back anyway (the old version must cope with the new schema); stop leaves traffic where it is "
     "and asks a person.",
     "dry_run": "Only run the checks before the release; change nothing in the cluster.",
+    "load_test": "Load the new colour before traffic moves: a Job sends it requests at the rate and "
+    "for the time below, and the release stops if errors, latency, CPU or memory break the limits "
+    "or fall far behind the live colour. The default comes from the app's model.",
+    "load_rps": "Requests per second the load test sends to the new colour.",
+    "load_seconds": "How long the load test runs, in seconds.",
+    "canary_percent": "Share of the real traffic (in percent) sent to the new colour before the full "
+    "switch, to compare it with the live colour; 0 means no canary. Needs an ingress-nginx Ingress.",
+    "canary_minutes": "How long the canary runs, checked every sampling interval; a failed check "
+    "takes its traffic away and stops the release.",
 }
 
 
-def release_params(rollback: bool = False) -> dict[str, Param]:
-    """The trigger form's parameters; their copies (one per task, made by Airflow) share the schema."""
-    return {name: shared_schema(param) for name, param in _release_params(rollback).items()}
+def release_params(rollback: bool = False, load_test: Any = None) -> dict[str, Param]:
+    """The trigger form's parameters; their copies (one per task, made by Airflow) share the schema.
+    ``load_test``: the model's ``release.load_test`` (defaults of the load test's params); the
+    rollback DAG has no load test (it goes back to a version that served)."""
+    return {name: shared_schema(param) for name, param in _release_params(rollback, load_test).items()}
 
 
-def _release_params(rollback: bool) -> dict[str, Param]:
+def _release_params(rollback: bool, load_test: Any) -> dict[str, Param]:
+    from switchyard.release.loadtest import LoadTestSpec
+
     h = PARAM_HELP
+    load = load_test or LoadTestSpec()
     if rollback:
         return {
             "version": Param(type="string", pattern=IMAGE_TAG, description=h["rollback_version"]),
@@ -145,23 +161,45 @@ def _release_params(rollback: bool) -> dict[str, Param]:
             "proceed", enum=["proceed", "stop"], description=h["on_migrated_rollback"]
         ),
         "dry_run": Param(False, type="boolean", description=h["dry_run"]),
+        "load_test": Param("on" if load.enabled else "off", enum=["off", "on"], description=h["load_test"]),
+        "load_rps": Param(load.rps, type="number", minimum=1, maximum=100000, description=h["load_rps"]),
+        "load_seconds": Param(
+            load.seconds, type="integer", minimum=10, maximum=6 * 3600, description=h["load_seconds"]
+        ),
+        "canary_percent": Param(0, type="number", minimum=0, maximum=50, description=h["canary_percent"]),
+        "canary_minutes": Param(
+            10, type="number", minimum=0.1, maximum=24 * 60, description=h["canary_minutes"]
+        ),
     }
 
 
-@cache
+def load_test_defaults(model_file: Path) -> Any:
+    """The model's ``release.load_test`` (the built-in defaults when the model cannot be read: the
+    DAG then shows the model's error, see ``model_problem``)."""
+    from switchyard.release.loadtest import LoadTestSpec
+
+    spec, _ = _release_spec(model_file)
+    return spec.load_test if spec is not None else LoadTestSpec()
+
+
 def model_problem(model_file: Path) -> str:
     """Why the model cannot drive a release ("" when it can): checked at parse time, so a broken
-    model shows its error on its own DAG while the other models' DAGs load normally. Once per file
-    and parse (the release and rollback DAGs share the answer), the type catalog read once."""
+    model shows its error on its own DAG while the other models' DAGs load normally."""
+    return _release_spec(model_file)[1]
+
+
+@cache
+def _release_spec(model_file: Path) -> tuple[Any, str]:
+    """(the model's release spec, "") or (None, why not): once per file and parse (the release and
+    rollback DAGs, their params and their check share it), the type catalog read once."""
     from switchyard.engine.errors import SwitchyardError
     from switchyard.engine.model import load_model
     from switchyard.release.spec import release_spec
 
     try:
-        release_spec(load_model(model_file, _catalog()))
+        return release_spec(load_model(model_file, _catalog())), ""
     except (SwitchyardError, ValueError, OSError) as exc:
-        return str(exc)
-    return ""
+        return None, str(exc)
 
 
 @cache
@@ -171,7 +209,7 @@ def _catalog():
     return load_catalog()
 
 
-# The three branches: plain functions and BranchPythonOperator rather than @task.branch inside the
+# The branches: plain functions and BranchPythonOperator rather than @task.branch inside the
 # DAG function (the decorator machinery, built again for every DAG, was a fifth of the parse time).
 def dry_run_or_release(params=None) -> str:
     return "dry_run_done" if params["dry_run"] else "deploy_standby"
@@ -181,12 +219,20 @@ def migration_needed(ti=None) -> str:
     return "migrate" if ti.xcom_pull(task_ids="plan")["run_migration"] else "no_migration"
 
 
+def load_test_needed(params=None) -> str:
+    return "load_test" if params.get("load_test") == "on" else "no_load_test"
+
+
+def canary_needed(params=None) -> str:
+    return "canary" if float(params.get("canary_percent") or 0) > 0 else "no_canary"
+
+
 def approval_needed(params=None) -> str:
     return "approve" if params["require_approval"] else "no_approval"
 
 
-def branch(decide) -> BranchPythonOperator:
-    return BranchPythonOperator(task_id=decide.__name__, python_callable=decide)
+def branch(decide, trigger_rule: str = TriggerRule.ALL_SUCCESS) -> BranchPythonOperator:
+    return BranchPythonOperator(task_id=decide.__name__, python_callable=decide, trigger_rule=trigger_rule)
 
 
 def release_dag(model_file: Path, rollback: bool = False) -> DAG:
@@ -212,7 +258,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         # The Lease lock serialises releases of an app (across this and the rollback DAG): a second run
         # fails fast at `lock` naming the holder, rather than waiting unseen in the queue.
         max_active_runs=4,
-        params=release_params(rollback),
+        params=release_params(rollback, None if rollback else load_test_defaults(model_file)),
         render_template_as_native_obj=True,
         tags=["switchyard", kind, app],
         doc_md=doc,
@@ -232,6 +278,7 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             model_path=model,
             version=VERSION,
             run_migration="no" if rollback else "{{ params.run_migration }}",
+            canary_percent=0 if rollback else "{{ params.canary_percent }}",
         )
         if rollback:
             (
@@ -283,6 +330,34 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             colour=STANDBY,
             trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
         )
+
+        # The validation phase (runbook section 3): the standby under load, judged against the
+        # thresholds and the live colour; a failure stops the release before the switch.
+        def load_test_step() -> LoadTestOperator:
+            return LoadTestOperator(
+                task_id="load_test",
+                execution_timeout=timedelta(hours=7),  # load_seconds ≤ 6 h
+                model_path=model,
+                plan=PLAN,
+                rps="{{ params.load_rps }}",
+                seconds="{{ params.load_seconds }}",
+                interval_seconds="{{ params.watch_interval_seconds }}",
+                retries=0,  # a second try would load the standby again: a person decides
+            )
+
+        # The optional canary: a share of the real traffic on the standby through an ingress-nginx
+        # canary Ingress, compared with live at every check; an abort takes the share away.
+        def canary_step() -> CanaryOperator:
+            return CanaryOperator(
+                task_id="canary",
+                execution_timeout=timedelta(hours=25),  # canary_minutes ≤ 24 h
+                model_path=model,
+                plan=PLAN,
+                percent="{{ params.canary_percent }}",
+                minutes="{{ params.canary_minutes }}",
+                interval_seconds="{{ params.watch_interval_seconds }}",
+                retries=0,
+            )
 
         approve = ReleaseApprovalOperator(
             task_id="approve",
@@ -356,7 +431,18 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         migration_branch = branch(migration_needed)
         deploy >> standby_gate >> migration_branch >> [migrate, no_migration] >> smoke
         deploy >> migration_branch  # a standby gate that passed on a failed rollout goes no further
-        smoke >> branch(approval_needed) >> [approve, no_approval] >> switch
+        # after the optional steps' branches: one of each pair is skipped
+        approval = branch(approval_needed, TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+        if kind == "rollback":  # back to a version that served: no load test, no canary
+            smoke >> approval
+        else:
+            load_test, no_load_test = load_test_step(), EmptyOperator(task_id="no_load_test")
+            canary, no_canary = canary_step(), EmptyOperator(task_id="no_canary")
+            validation = smoke >> branch(load_test_needed) >> [load_test, no_load_test]
+            canary_branch = branch(canary_needed, TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+            validation >> canary_branch >> [canary, no_canary] >> approval
+            [load_test, canary] >> abort_standby
+        approval >> [approve, no_approval] >> switch
         switch >> post_switch_gate >> watch >> bake >> cleanup
         [switch, post_switch_gate, watch, bake] >> rollback
         [deploy, standby_gate, migrate, smoke, approve, switch, rollback] >> abort_standby

@@ -10,6 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from switchyard.cli import main
+from switchyard.release.loadtest import LoadTestSpec
 from switchyard.release.schema import SCHEMA_PATH, release_schema
 from switchyard.release.spec import ReleaseSpec
 
@@ -55,6 +56,7 @@ def test_the_schema_documents_every_key_the_release_spec_reads():
         "labels",
         "metrics",
         "restore_replicas",
+        "load_test",
     }
     documented = []
 
@@ -82,6 +84,15 @@ def test_the_schema_documents_every_key_the_release_spec_reads():
         conventions.latency_bucket_metric,
     )
     assert section["properties"]["restore_replicas"]["default"] == ReleaseSpec.restore_replicas
+    load, default = section["properties"]["load_test"]["properties"], LoadTestSpec()
+    assert (load["enabled"]["default"], load["rps"]["default"], load["seconds"]["default"]) == (
+        default.enabled,
+        default.rps,
+        default.seconds,
+    )
+    assert load["min_samples"]["default"] == default.min_samples
+    assert load["thresholds"]["properties"]["cpu_ratio"]["default"] == default.max_cpu_ratio
+    assert load["thresholds"]["properties"]["memory_ratio"]["default"] == default.max_memory_ratio
 
 
 def test_the_example_model_is_valid(capsys):
@@ -111,6 +122,7 @@ def test_the_example_model_is_valid(capsys):
             2,
         ),
         ("  migration: {command: [./migrate]}\n", "release.migration.from is required", 2),
+        ("  load_test: {rps: 0}\n", "release.load_test.rps: 0 is less than or equal to the minimum of 0", 2),
         (
             "  migration: {from: acme-shop-php}\n",
             "release.migration.from 'acme-shop-php' is not a per-colour tier",
@@ -137,7 +149,7 @@ def test_an_unknown_key_lists_the_known_ones(capsys, tmp_path):
     assert (
         problems[0]["fix"]
         == "expected one of: image_repository, switch, gateway, smoke, migration, thresholds, shared, "
-        "namespace, labels, metrics, restore_replicas"
+        "namespace, labels, metrics, restore_replicas, load_test"
     )
 
 

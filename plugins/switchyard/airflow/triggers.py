@@ -254,6 +254,49 @@ class ReleaseWatchTrigger(BaseTrigger):
             self.log.warning("%s failed: %s", line, "; ".join(result["problems"]))
         return result
 
+    def _intervention(self) -> dict[str, Any]:
+        """A person's abort/promote request in the release record ({} when none, or unreadable: a
+        failed read must never end a healthy watch)."""
+        try:
+            return self.history.intervention(self.run_id)
+        except Exception as exc:
+            self.log.warning("could not read the release record for an abort/promote request: %s", exc)
+            return {}
+
+    def _intervened(
+        self,
+        index: int,
+        sample: dict[str, Any],
+        request: dict[str, Any],
+        restored: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """A person's request as the checkpoint it ends the wait at: abort fails it (the rollback
+        names "aborted by <user>: <reason>"); promote records nothing (the rest is skipped)."""
+        from switchyard.release.records import intervention_line
+
+        line = intervention_line(request)
+        self.log.warning("%s of %s at checkpoint %d: %s", self.kind, self.colour, index + 1, line)
+        if request.get("action") != "abort":
+            return []
+        result = {
+            "checkpoint": index + 1,
+            "label": self.checkpoints[index][1],
+            "at": time.time(),
+            "sampled_at": sample.get("at"),
+            "passed": False,
+            "gate": "",
+            "evidence": "person",
+            "root_cause": "",
+            "chain": [],
+            "metrics": sample,
+            "problems": [line],
+            "intervention": request,
+        }
+        if restored is not None:
+            result["traffic_restored"] = restored
+        self.history.add_checkpoint(self.run_id, self.kind, result)
+        return [result]
+
     # ------------------------------------------------------------------ the wait
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from switchyard.release.checkpoints import breach
@@ -271,6 +314,7 @@ class ReleaseWatchTrigger(BaseTrigger):
         failed = next((r for r in results if not r.get("passed")), None)
         index = len(results)
         samples = 0
+        request: dict[str, Any] = {}
         while failed is None and index < len(self.checkpoints):
             due = self.started_at + self.checkpoints[index][0]
             sample: dict[str, Any] = {}
@@ -279,11 +323,18 @@ class ReleaseWatchTrigger(BaseTrigger):
                 sample = await asyncio.to_thread(self._sample)
                 samples += 1
                 why = breach(sample, self.spec.max_error_ratio, self.spec.max_p99_seconds, self.colour)
+                request = await asyncio.to_thread(self._intervention)
                 remaining = due - time.time()
-                if why or remaining <= 0:
+                if why or remaining <= 0 or request:
                     break
                 await asyncio.sleep(min(self.sample_seconds, remaining))
             restored = None
+            if request:  # a person's abort (→ rollback) or promote (skip the rest), issue 13
+                if request.get("action") == "abort" and self.restore_to:
+                    restored = await asyncio.to_thread(self._restore_traffic, "aborted by a person")
+                results.extend(await asyncio.to_thread(self._intervened, index, sample, request, restored))
+                failed = results[-1] if request["action"] == "abort" else None
+                break
             if why:
                 self.log.warning("breach while waiting for checkpoint %d: %s", index + 1, why)
                 if self.restore_to:  # traffic first: the diagnosis can wait, users cannot
@@ -302,5 +353,6 @@ class ReleaseWatchTrigger(BaseTrigger):
                 "results": results,
                 "samples": samples,
                 "at": time.time(),
+                "intervention": request,
             }
         )

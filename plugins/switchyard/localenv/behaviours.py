@@ -66,6 +66,18 @@ class Behaviour:
     job_seconds: float = 3.0
     logs: tuple[str, ...] = ()
     requires_migration: bool = False  # published as an annotation of the image's manifest in ECR
+    # Saturation: above this many requests per second per ready pod (0 = no limit) the excess is
+    # answered 503 and each request beyond it adds latency, so a version can pass its smoke tests
+    # and the live traffic and still fail under a load test (errors and latency rise with RPS).
+    capacity_rps: float = 0.0
+    overload_latency_ms: float = 2000.0  # p99 added per 100 % over capacity
+
+    def overload(self, rps_per_pod: float) -> tuple[float, float]:
+        """(share of requests shed with 503, p99 milliseconds added) at ``rps_per_pod``."""
+        if self.capacity_rps <= 0 or rps_per_pod <= self.capacity_rps:
+            return 0.0, 0.0
+        over = rps_per_pod / self.capacity_rps - 1.0
+        return 1.0 - self.capacity_rps / rps_per_pod, self.overload_latency_ms * over
 
     @property
     def serves(self) -> bool:
@@ -108,6 +120,8 @@ class Behaviour:
                 "ready_seconds",
                 "restart_interval",
                 "job_seconds",
+                "capacity_rps",
+                "overload_latency_ms",
             ):
                 if name in data:
                     data[name] = float(data[name])
@@ -115,6 +129,8 @@ class Behaviour:
             raise ConfigError(f"{where}: {name} must be a number, got {data[name]!r}") from exc
         if not 0.0 <= data.get("error_rate", 0.0) <= 1.0:
             raise ConfigError(f"{where}: rate must be between 0 and 1, got {data['error_rate']}")
+        if data.get("capacity_rps", 0.0) < 0:
+            raise ConfigError(f"{where}: capacity_rps must be 0 (no limit) or positive")
         if data.get("restart_interval", 1.0) <= 0:
             raise ConfigError(f"{where}: restart_interval must be positive")
         data["logs"] = tuple(str(line) for line in data.get("logs") or ())

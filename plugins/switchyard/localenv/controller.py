@@ -11,6 +11,7 @@ the old pods serving, as on a real cluster.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import json
@@ -39,6 +40,7 @@ from switchyard.localenv.store import (
     now_iso,
     owner_reference,
 )
+from switchyard.release.loadtest import LOAD_TEST_STEP, STEP_LABEL
 
 Obj = dict[str, Any]
 NODE_NAME = "switchyard-local-node"
@@ -605,7 +607,7 @@ class WorkloadController:
         statuses, events = [], []
         for container in spec.get("containers") or []:
             cname, image = container.get("name", "main"), container.get("image", "")
-            behaviour = self.behaviours.lookup(image)
+            behaviour = load_generator_behaviour(self.behaviours.lookup(image), meta, container)
             csim = sim.containers.get(cname)
             if csim is None:
                 csim = sim.containers[cname] = ContainerSim(behaviour, sim.born)
@@ -1053,6 +1055,19 @@ def _change_times(csim: ContainerSim, run_to_completion: bool) -> list[float]:
     if b.kind == "crash_loop":
         return [start, start + min(1.0, b.restart_interval / 2), start + b.restart_interval]
     return [start, start + b.ready_seconds]
+
+
+def load_generator_behaviour(behaviour: Behaviour, meta: Obj, container: Obj) -> Behaviour:
+    """A load-generator pod (label ``switchyard.io/step: load-test``) runs for its ``DURATION``
+    seconds, whatever its image's behaviour says about Jobs; other pods keep their behaviour."""
+    if (meta.get("labels") or {}).get(STEP_LABEL) != LOAD_TEST_STEP:
+        return behaviour
+    env = {e.get("name"): e.get("value") for e in container.get("env") or []}
+    try:
+        seconds = float(env.get("DURATION") or "")
+    except ValueError:
+        return behaviour
+    return dataclasses.replace(behaviour, job_seconds=seconds) if seconds > 0 else behaviour
 
 
 def pod_ready(pod: Obj) -> bool:

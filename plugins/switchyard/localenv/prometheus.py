@@ -3,7 +3,9 @@
 Answers ``GET|POST /api/v1/query`` in Prometheus' JSON format for a small PromQL subset: vector
 selectors with ``=``, ``!=``, ``=~``, ``!~`` matchers, ``rate``/``irate``/``increase`` over a range,
 ``sum``/``avg``/``max``/``min``/``count`` with ``by (...)``, ``histogram_quantile``, the arithmetic
-operators and number literals — enough for the queries in ``switchyard.release.conventions``. The
+operators and number literals — enough for the queries in ``switchyard.release.conventions``.
+Pods' CPU (cAdvisor's counter), memory and limits (gauges, as instant vectors) come from
+``TrafficModel.pod_usage``. The
 series are synthesised from ``TrafficModel`` at query time (see ``traffic.py`` for how), so a
 behaviour change shows up in the next query. Anything else is answered ``400 bad_data`` with the
 reason, as Prometheus does.
@@ -18,8 +20,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchyard.localenv.httpbase import JsonHandler, Response
-from switchyard.localenv.traffic import ColourFigures, TrafficModel
-from switchyard.release.conventions import APP_LABEL, COLOUR_LABEL, LATENCY_BUCKET_METRIC, REQUESTS_METRIC
+from switchyard.localenv.traffic import ColourFigures, PodUsage, TrafficModel
+from switchyard.release.conventions import (
+    APP_LABEL,
+    COLOUR_LABEL,
+    CPU_USAGE_METRIC,
+    LATENCY_BUCKET_METRIC,
+    LIMITS_METRIC,
+    MEMORY_USAGE_METRIC,
+    REQUESTS_METRIC,
+)
 
 Labels = tuple[tuple[str, str], ...]
 Vector = list[tuple[Labels, float]]
@@ -50,8 +60,11 @@ class RangeSelector:
 
 
 # ----------------------------------------------------------------- series
-def synthesise(figures: list[ColourFigures]) -> dict[str, Vector]:
-    """Per-second rates of each emulated counter series, by metric name."""
+GAUGES = {MEMORY_USAGE_METRIC, LIMITS_METRIC}  # served as instant vectors; the rest are counters
+
+
+def synthesise(figures: list[ColourFigures], usage: list[PodUsage] = ()) -> dict[str, Vector]:
+    """Per-second rates of each emulated counter series (values of the gauges), by metric name."""
     series: dict[str, Vector] = {
         REQUESTS_METRIC: [],
         LATENCY_BUCKET_METRIC: [],
@@ -71,6 +84,17 @@ def synthesise(figures: list[ColourFigures]) -> dict[str, Vector]:
         series[LATENCY_BUCKET_METRIC].append(((*base, ("le", "+Inf")), f.request_rate))
         series["http_request_duration_seconds_count"].append((base, f.request_rate))
         series["http_request_duration_seconds_sum"].append((base, f.request_rate * p99 * 0.5))
+    series.update({CPU_USAGE_METRIC: [], MEMORY_USAGE_METRIC: [], LIMITS_METRIC: []})
+    for u in usage:
+        pod = (("namespace", u.namespace), ("pod", u.pod), ("container", u.container))
+        series[CPU_USAGE_METRIC].append((pod, u.cpu_cores))
+        series[MEMORY_USAGE_METRIC].append((pod, u.memory_bytes))
+        if u.cpu_limit_cores is not None:
+            series[LIMITS_METRIC].append(((*pod, ("resource", "cpu"), ("unit", "core")), u.cpu_limit_cores))
+        if u.memory_limit_bytes is not None:
+            series[LIMITS_METRIC].append(
+                ((*pod, ("resource", "memory"), ("unit", "byte")), u.memory_limit_bytes)
+            )
     return series
 
 
@@ -228,6 +252,12 @@ class _Evaluator:
                     self.take(",")
             self.take("}")
         token = self.peek()
+        if metric in GAUGES and (not token or token[0] != "dur"):
+            return [
+                (labels, value)
+                for labels, value in self.series.get(metric, [])
+                if all(_match(dict(labels).get(n, ""), op, v) for n, op, v in matchers)
+            ]
         if not token or token[0] != "dur":
             raise QueryError(
                 f"{metric}: the emulator only serves counters through rate(), irate() or "
@@ -312,8 +342,8 @@ def _histogram_quantile(q: float, buckets: Vector) -> Vector:
     return result
 
 
-def evaluate(query: str, figures: list[ColourFigures]) -> float | Vector:
-    return _Evaluator(query, synthesise(figures)).evaluate()
+def evaluate(query: str, figures: list[ColourFigures], usage: list[PodUsage] = ()) -> float | Vector:
+    return _Evaluator(query, synthesise(figures, usage)).evaluate()
 
 
 def _format_value(value: float) -> str:
@@ -324,9 +354,11 @@ def _format_value(value: float) -> str:
     return repr(float(value)) if value != int(value) else str(int(value))
 
 
-def query_response(query: str, figures: list[ColourFigures], at: float | None = None) -> dict[str, Any]:
+def query_response(
+    query: str, figures: list[ColourFigures], at: float | None = None, usage: list[PodUsage] = ()
+) -> dict[str, Any]:
     """The body of a successful ``/api/v1/query`` answer (raises ``QueryError``)."""
-    result = evaluate(query, figures)
+    result = evaluate(query, figures, usage)
     ts = at if at is not None else time.time()
     if isinstance(result, float):
         return {"status": "success", "data": {"resultType": "scalar", "result": [ts, _format_value(result)]}}
@@ -380,7 +412,8 @@ class PrometheusHandler(JsonHandler):
         except ValueError:
             at = None  # an RFC 3339 time: the emulator only knows "now"
         try:
-            body = query_response(query, self.traffic.figures(), at)
+            usage = self.traffic.pod_usage() if "container_" in query or LIMITS_METRIC in query else []
+            body = query_response(query, self.traffic.figures(), at, usage)
         except QueryError as exc:
             raise Response(400, {"status": "error", "errorType": "bad_data", "error": str(exc)}) from exc
         raise Response(200, body)

@@ -58,6 +58,31 @@ def colour_metrics(
     )
 
 
+@dataclass(frozen=True)
+class ColourUsage:
+    cpu_ratio: float | None  # CPU used / CPU limits of the pods (None: no limits or no pods)
+    memory_ratio: float | None  # memory working set / memory limits
+
+
+def colour_usage(
+    namespace: str,
+    deployments: list[str],
+    *,
+    prometheus_conn_id: str = "prometheus_default",
+    request_timeout: float = 10.0,
+    window: str = promql.DEFAULT_WINDOW,
+) -> ColourUsage:
+    """CPU and memory of the Deployments' pods as shares of their limits (cAdvisor and
+    kube-state-metrics through Prometheus). Pods without limits give None: nothing to hold them to."""
+    from airflow.providers.http.hooks.http import HttpHook
+
+    hook = HttpHook(method="GET", http_conn_id=prometheus_conn_id)
+    return ColourUsage(
+        cpu_ratio=instant_value(hook, promql.cpu_ratio(deployments, namespace, window), request_timeout),
+        memory_ratio=instant_value(hook, promql.memory_ratio(deployments, namespace), request_timeout),
+    )
+
+
 def instant_value(hook: Any, query: str, request_timeout: float) -> float | None:
     """The single value of an instant query; None for an empty result or NaN."""
     import requests

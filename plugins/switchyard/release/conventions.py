@@ -47,6 +47,12 @@ class Conventions:
 
 DEFAULT = Conventions()
 
+# Pods' CPU and memory: cAdvisor (through the kubelet) and kube-state-metrics, as a standard
+# kube-prometheus-stack scrapes them; pods are selected by name (cAdvisor has no pod labels).
+CPU_USAGE_METRIC = "container_cpu_usage_seconds_total"
+MEMORY_USAGE_METRIC = "container_memory_working_set_bytes"
+LIMITS_METRIC = "kube_pod_container_resource_limits"
+
 # An AWS resource whose id the model does not know (a CloudFront distribution) is found by this tag,
 # or, where a resource has no tags on its summary, by this prefix in its comment.
 RESOURCE_ID_TAG = "switchyard:resource-id"
@@ -97,3 +103,26 @@ def latency_quantile(
     selector = colour_selector(app, colour, namespace, conventions)
     bucket = conventions.latency_bucket_metric
     return f"histogram_quantile({quantile}, sum by (le) (rate({bucket}{{{selector}}}[{window}])))"
+
+
+def pods_of(deployments: list[str]) -> str:
+    """A regex of the pods of Deployments: ``<deployment>-<replica set hash>-<suffix>``."""
+    return f"({'|'.join(deployments)})-[a-z0-9]+-[a-z0-9]+"
+
+
+def cpu_ratio(deployments: list[str], namespace: str = "default", window: str = DEFAULT_WINDOW) -> str:
+    """CPU the Deployments' pods use, as a share of their containers' CPU limits (no limits: empty)."""
+    pods = f'namespace="{namespace}",pod=~"{pods_of(deployments)}"'
+    return (
+        f'sum(rate({CPU_USAGE_METRIC}{{{pods},container!=""}}[{window}]))'
+        f' / sum({LIMITS_METRIC}{{{pods},resource="cpu"}})'
+    )
+
+
+def memory_ratio(deployments: list[str], namespace: str = "default") -> str:
+    """Memory working set of the Deployments' pods, as a share of their containers' memory limits."""
+    pods = f'namespace="{namespace}",pod=~"{pods_of(deployments)}"'
+    return (
+        f'sum({MEMORY_USAGE_METRIC}{{{pods},container!=""}})'
+        f' / sum({LIMITS_METRIC}{{{pods},resource="memory"}})'
+    )

@@ -23,6 +23,8 @@ STEPS = (
     "standby_gate",
     "migrate",
     "smoke_tests",
+    "load_test",
+    "canary",
     "approve",
     "switch_traffic",
     "live_path_gate_after_switch",

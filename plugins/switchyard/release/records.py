@@ -55,6 +55,9 @@ class ReleaseRecord:
     # here, with the release, so a triggerer or worker restart resumes at the checkpoint reached.
     checkpoints: dict[str, Any] = field(default_factory=dict)
     reason: str = ""  # why a person asked for it (the rollback DAG's reason param)
+    # A person's hand on the wheel while the release waits (canary, watch, bake): {"action": abort |
+    # promote, "user", "reason", "at"}; the waiting trigger reads it at every sample.
+    intervention: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReleaseRecord:
@@ -98,6 +101,7 @@ FIELD_TYPES: dict[str, type] = {
     "cleanup_after": str,
     "checkpoints": dict,
     "reason": str,
+    "intervention": dict,
 }
 FIELD_DESCRIPTIONS = {
     int: "a whole number",
@@ -106,6 +110,16 @@ FIELD_DESCRIPTIONS = {
     list: "a list of strings",
     bool: "true or false",
 }
+
+
+INTERVENTIONS = ("abort", "promote")
+
+
+def intervention_line(request: dict[str, Any]) -> str:
+    """``aborted by <user>: <reason>`` / ``promoted by <user>: <reason>``."""
+    verb = {"abort": "aborted", "promote": "promoted"}.get(request.get("action", ""), "?")
+    reason = request.get("reason") or "no reason given"
+    return f"{verb} by {request.get('user') or 'someone'}: {reason}"
 
 
 class ReleaseHistory:
@@ -347,6 +361,45 @@ class ReleaseHistory:
             return records
 
         self.update(change)
+
+    def request_intervention(self, run_id: str, action: str, user: str, reason: str = "") -> ReleaseRecord:
+        """A person asks the waiting release to ``abort`` (roll back / stop now) or ``promote``
+        (skip the remaining checkpoints). The first request stands: a second one is refused."""
+        if action not in INTERVENTIONS:
+            raise ValueError(f"action {action!r} must be one of {', '.join(INTERVENTIONS)}")
+        if not user.strip():
+            raise ValueError("an intervention names who asks for it (user is empty)")
+        found: list[ReleaseRecord] = []
+
+        def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:
+            found.clear()
+            for record in records:
+                if record.run_id == run_id:
+                    if record.intervention:
+                        raise ValueError(
+                            f"release #{record.number} already has a request: {intervention_line(record.intervention)}"
+                        )
+                    if record.status not in ("InProgress", "Active"):
+                        raise ValueError(
+                            f"release #{record.number} is {record.status}: nothing is waiting to {action}"
+                        )
+                    record.intervention = {
+                        "action": action,
+                        "user": user.strip(),
+                        "reason": reason.strip()[:500],
+                        "at": now_iso(),
+                    }
+                    found.append(record)
+            return records
+
+        self.update(change)
+        if not found:
+            raise ValueError(f"no release record of run {run_id} for {self.app}")
+        return found[0]
+
+    def intervention(self, run_id: str) -> dict[str, Any]:
+        record = self.find(run_id)
+        return dict(record.intervention) if record else {}
 
     def mark(self, number: int, **fields: Any) -> None:
         def change(records: list[ReleaseRecord]) -> list[ReleaseRecord]:

@@ -17,6 +17,7 @@ the reference engine ignores), with defaults derived from the model itself.
 
 Every key is optional; the defaults are the conventions of ``conventions`` (acme-shop's). A value
 of the wrong kind is refused naming its key (``release.labels.colour: ...``).
+      load_test: {enabled: false, rps: 100, seconds: 300, thresholds: {cpu_ratio: 0.7}}  # see loadtest.py
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from switchyard.engine import yamlnodes as Y
 from switchyard.engine.model import Model
 from switchyard.release import conventions as conv
 from switchyard.release.colours import ColourLayout, layout
+from switchyard.release.loadtest import LoadTestSpec, load_test_spec
 
 # How traffic moves between colours: the Service's colour selector, or a gateway's upstream in a
 # ConfigMap that names the live colour's Service. switchyard.release.switch implements each; it is
@@ -54,6 +56,7 @@ class ReleaseSpec:
     shared: tuple[str, ...] = ()  # dependencies both colours use: a failure there is not rolled back
     conventions: conv.Conventions = conv.DEFAULT  # label keys, the app label's value, metric names
     restore_replicas: int = conv.RESTORE_REPLICAS
+    load_test: LoadTestSpec = field(default_factory=LoadTestSpec)
 
     @property
     def service(self) -> str:
@@ -131,6 +134,7 @@ def release_spec(model: Model) -> ReleaseSpec:
         shared=tuple(shared),
         conventions=conventions,
         restore_replicas=_restore_replicas(model, section),
+        load_test=load_test_spec(section.get("load_test"), f"model {model.name}"),
     )
 
 

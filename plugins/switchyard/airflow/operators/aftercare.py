@@ -82,6 +82,15 @@ class AbortReleaseOperator(SwitchyardOperator):
                     continue
                 if previous is not None:  # only what exists is reported as scaled down
                     scaled[component] = previous
+        if evidence.step in ("canary", "approve", "switch_traffic"):
+            # a canary that did not end cleanly (its task killed, the trigger lost) may still send
+            # traffic to the standby being scaled down: weight 0 and remove it
+            from switchyard.release.canary import CanaryIngress
+
+            try:
+                CanaryIngress(self.api_client, spec.service, spec.namespace, log=self.log.info).remove()
+            except Exception as exc:
+                problems.append(f"could not remove the canary ingress: {describe_error(exc)}")
         cause = evidence.cause + (f" ({'; '.join(problems)})" if problems else "")
         told = evidence.root_text() + (f" ({'; '.join(problems)})" if problems else "")
         try:

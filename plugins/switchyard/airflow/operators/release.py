@@ -134,21 +134,46 @@ class PlanReleaseOperator(SwitchyardOperator):
     :param version: the image tag to release
     :param run_migration: ``auto`` (the image says so in ECR), ``yes`` or ``no``
     :param aws_conn_id: AWS connection for the ECR lookup
+    :param canary_percent: the canary's share of the traffic (0: no canary); a split the app's
+        switch or Ingress cannot make is refused here, before anything changes
     """
 
-    template_fields: Sequence[str] = ("model_path", "version", "run_migration")
+    template_fields: Sequence[str] = ("model_path", "version", "run_migration", "canary_percent")
 
     def __init__(
-        self, *, version: str, run_migration: str = "auto", aws_conn_id: str = "aws_default", **kwargs: Any
+        self,
+        *,
+        version: str,
+        run_migration: str = "auto",
+        aws_conn_id: str = "aws_default",
+        canary_percent: Any = 0,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.version, self.run_migration, self.aws_conn_id = version, run_migration, aws_conn_id
+        self.canary_percent = canary_percent
+
+    def _canary_refusal(self) -> str:
+        from switchyard.release.canary import CanaryIngress, canary_refusal
+
+        percent = float(self.canary_percent or 0)
+        if percent <= 0:
+            return ""
+        spec = self.spec
+        return (
+            canary_refusal(spec.switch, percent)
+            or CanaryIngress(self.api_client, spec.service, spec.namespace, log=self.log.info).refusal()
+        )
 
     def execute(self, context: Context) -> dict[str, Any]:
 
         from switchyard.release.workloads import Workloads, with_tag
 
         spec = self.spec
+        refusal = self._canary_refusal()
+        if refusal:
+            self.decide(context, refusal, "refuse the canary: nothing changed", stops=True)
+            raise AirflowFailException(refusal)
         switch = self.traffic_switch()
         live = switch.live_colour()
         workloads = Workloads(self.api_client, spec.layout, log=self.log.info)

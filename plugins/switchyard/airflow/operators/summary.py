@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from switchyard.release.evidence import BEFORE_TRAFFIC_MOVES, GATES, first_failure
+from switchyard.release.records import intervention_line
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,14 @@ def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:
     if root_cause and evidence.chain:
         root_cause += f"; chain: {evidence.chain_text()}"
     rollback = ti.xcom_pull(task_ids="rollback") or {}
+    load = ti.xcom_pull(task_ids="load_test", key="load_test") or {}
+    stepped_in = [
+        (step, request)
+        for step in ("canary", "watch", "bake")
+        for request in [ti.xcom_pull(task_ids=step, key="intervention")]
+        if request
+    ]
+    load_line = (ti.xcom_pull(task_ids="load_test", key="decision") or {}).get("load_test", "")
     live_now = switch.get("target") if switch else plan.get("live", "") or abort.get("traffic_on", "")
     outcome = "switched" if switch else ("dry run" if params.get("dry_run") else "not switched")
     if rollback:
@@ -49,6 +58,13 @@ def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:
         "root_cause": root_cause or evidence.cause,
         "failed_step": evidence.step,
     }
+    if load:
+        summary["load_test"] = {
+            "passed": bool(load.get("passed")),
+            "figures": load.get("figures") or {},
+            "thresholds": load.get("thresholds") or {},
+            "problems": load.get("problems") or [],
+        }
     note = (
         f"{summary['app']} {summary['version']}: {outcome}; traffic on {live_now or 'unknown'}"
         + (f" (was {summary['from']})" if plan.get("live") else "")
@@ -57,6 +73,8 @@ def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:
         + (f"; {failure}" if failure else "")
         + (f"; root cause: {root_cause}" if root_cause else "")
         + (f"; reason: {params['reason']}" if params.get("reason") else "")
+        + (f"; load test {'passed' if load.get('passed') else 'FAILED'}: {load_line}" if load else "")
+        + "".join(f"; {intervention_line(r)} (during the {step})" for step, r in stepped_in)
     )
     summary["note"] = note[:1000]
     log.info("RELEASE SUMMARY: %s", summary["note"])

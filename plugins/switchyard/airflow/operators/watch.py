@@ -160,6 +160,20 @@ class ReleaseWatchOperator(SwitchyardOperator):
             if last.get("verdict"):
                 ti.xcom_push(key="verdict", value=last["verdict"])
         failed = next((r for r in results if not r.get("passed")), None)
+        request = event.get("intervention") or {}
+        if failed is None and request.get("action") == "promote":
+            from switchyard.release.records import intervention_line
+
+            line = intervention_line(request)
+            skipped = len(cps) - len(results)
+            ti.xcom_push(key="intervention", value=request)
+            self.decide(
+                context,
+                f"{line} after {len(results)} checkpoint(s) of the {self.kind} on {self.colour}",
+                f"continue: {skipped} remaining checkpoint(s) skipped",
+                intervention=request,
+            )
+            return results
         if failed is None:
             self.decide(
                 context,
@@ -181,8 +195,12 @@ class ReleaseWatchOperator(SwitchyardOperator):
         cause = (
             f"root cause {root_text(root_cause, state)}; chain: {chain_text(chain, state)}"
             if root_cause and root_cause != "none"
+            else "a person stepped in"
+            if failed.get("intervention")
             else f"{self.colour}: the gate named no root cause"
         )
+        if failed.get("intervention"):
+            ti.xcom_push(key="intervention", value=failed["intervention"])
         self.decide(
             context,
             f"{line}: {problems}",

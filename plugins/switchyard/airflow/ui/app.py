@@ -1,7 +1,12 @@
 """The FastAPI app of the Releases view, mounted by the api-server at ``/switchyard``:
 
 * ``GET /switchyard/releases`` — the Releases page (HTML);
-* ``GET /switchyard/artifacts/<dag_id>/<run_id>/<file>`` — a run artefact (a directory gives a list).
+* ``GET /switchyard/artifacts/<dag_id>/<run_id>/<file>`` — a run artefact (a directory gives a list);
+* ``POST /switchyard/dags/<dag_id>/runs/<run_id>/intervention`` with JSON ``{"action": "abort" |
+  "promote", "reason": "..."}`` — a person steps in while the release waits (canary, watch,
+  bake): the request goes into the release record with the caller's name, and the waiting
+  trigger acts on it at its next sample. Needs edit permission on the DAG's runs; JSON only (a
+  cross-site form cannot send it).
 
 Both sit behind Airflow's authentication (the UI's session cookie or a bearer token, as the REST
 API) and the auth manager's read permission on DAG runs — of the DAG named in the path for
@@ -13,10 +18,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+
+class InterventionRequest(BaseModel):
+    action: Literal["abort", "promote"]
+    reason: str = Field("", max_length=500)
 
 
 def _authorised():
@@ -25,6 +37,20 @@ def _authorised():
     from airflow.api_fastapi.core_api.security import requires_access_dag
 
     return Depends(requires_access_dag("GET", DagAccessEntity.RUN))
+
+
+def _may_edit_runs():
+    """Edit permission on the runs of the DAG named in the path (a person stepping in)."""
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+    from airflow.api_fastapi.core_api.security import requires_access_dag
+
+    return Depends(requires_access_dag("PUT", DagAccessEntity.RUN))
+
+
+def _user_dependency():
+    from airflow.api_fastapi.core_api.security import get_user
+
+    return Depends(get_user)
 
 
 def base_path() -> str:
@@ -75,6 +101,43 @@ def create_app() -> FastAPI:
                 return RedirectResponse(request.url.path + "/")
             return HTMLResponse(listing_page(relative, listing(root, target)), headers=SAFE_HEADERS)
         return FileResponse(target, media_type=media_type(target), headers=SAFE_HEADERS)
+
+    current_user = _user_dependency()
+
+    @app.post("/dags/{dag_id}/runs/{run_id}/intervention", dependencies=[_may_edit_runs()])
+    def intervene(dag_id: str, run_id: str, body: InterventionRequest, user=current_user) -> JSONResponse:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.airflow.ui.releases import model_files, release_dag_id
+        from switchyard.engine.model import load_model
+        from switchyard.probes.cluster import ClusterReader
+        from switchyard.release.records import ReleaseHistory, intervention_line
+        from switchyard.release.spec import release_spec
+
+        spec = None
+        for path in model_files():
+            if release_dag_id(path.name.removesuffix(".model.yaml")) == dag_id:
+                spec = release_spec(load_model(path))
+        if spec is None:
+            raise HTTPException(404, f"no release DAG {dag_id} (no model for it in the models directory)")
+        conn_id = os.environ.get("SWITCHYARD_KUBERNETES_CONN_ID", "kubernetes_default")
+        core = ClusterReader(kubernetes_conn_id=conn_id).core
+        history = ReleaseHistory(CoreV1Api(core.api_client), spec.app, spec.namespace)
+        name = getattr(user, "get_name", lambda: "")() or getattr(user, "username", "") or "unknown user"
+        try:
+            record = history.request_intervention(run_id, body.action, str(name), body.reason)
+        except ValueError as exc:
+            raise HTTPException(409, str(exc)) from None
+        return JSONResponse(
+            {
+                "release": record.number,
+                "run_id": run_id,
+                "intervention": record.intervention,
+                "says": intervention_line(record.intervention),
+                "note": "the waiting step acts on it at its next sample",
+            },
+            status_code=202,
+        )
 
     return app
 
