@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from switchyard.release.evidence import BEFORE_TRAFFIC_MOVES, GATES, first_failure
-from switchyard.release.records import intervention_line
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +14,8 @@ def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:
     """Collect what the release decided from XCom, log it, and set the run note when possible.
     It always names the app, the version, where traffic is and, for a failed run, the step that
     failed and why — also when the run stopped before it had a plan (lock, plan, pre-checks)."""
+    from switchyard.release.records import intervention_line  # records needs the cluster client
+
     ti, params = context["ti"], context["params"]
     plan = ti.xcom_pull(task_ids="plan") or {}
     abort = ti.xcom_pull(task_ids="abort_standby") or {}

@@ -13,13 +13,11 @@ from typing import Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
-from kubernetes.client import ApiException, BatchV1Api
 
 from switchyard.airflow.artifacts import ArtifactLink
 from switchyard.airflow.operators.base import SwitchyardOperator
 from switchyard.airflow.validation_triggers import CanaryTrigger, LoadTestTrigger
 from switchyard.release import loadtest
-from switchyard.release.switch import TrafficSwitch
 
 # Real seconds the wait may run beyond the load's duration (the pod's start, the last samples).
 DEADLINE_MARGIN_SECONDS = 300
@@ -60,11 +58,13 @@ class LoadTestOperator(SwitchyardOperator):
         return self.plan if isinstance(self.plan, dict) else json.loads(self.plan)
 
     def execute(self, context: Context) -> Any:
+        from kubernetes.client import ApiException, BatchV1Api
+
         spec, plan = self.spec, self._plan()
         standby, live = plan["standby"], plan.get("live", "")
         rps, seconds = float(self.rps), int(float(self.seconds))
         self.renew_lock(context)
-        preview = TrafficSwitch(self.api_client, spec.service, spec.namespace).ensure_preview(standby)
+        preview = self.traffic_switch().ensure_preview(standby)
         run_id = context["run_id"]
         batch = BatchV1Api(self.api_client)
         # A retry loads afresh: the samples of an earlier try were in its trigger, not here. Its Job
@@ -242,10 +242,8 @@ class CanaryOperator(SwitchyardOperator):
         return checkpoints("watch", float(self.minutes), float(self.interval_seconds))
 
     def execute(self, context: Context) -> Any:
-        from kubernetes.client import CoreV1Api
 
         from switchyard.release.canary import CANARY, CANARY_WEIGHT, canary_refusal
-        from switchyard.release.records import ReleaseHistory
 
         spec, plan = self.spec, self._plan()
         percent, checks = float(self.percent), self._checks()
@@ -258,8 +256,8 @@ class CanaryOperator(SwitchyardOperator):
             raise AirflowFailException(refusal)
         self.renew_lock(context)
         standby, run_id = plan["standby"], context["run_id"]
-        preview = TrafficSwitch(self.api_client, spec.service, spec.namespace).ensure_preview(standby)
-        history = ReleaseHistory(CoreV1Api(self.api_client), spec.app, spec.namespace)
+        preview = self.traffic_switch().ensure_preview(standby)
+        history = self.history()
         progress = history.start_checkpoints(run_id, "canary", time.time()) or {
             "started_at": time.time(),
             "results": [],
