@@ -1,6 +1,7 @@
 """End-to-end: releases on Airflow's real runtime, driven only through its public REST API.
 
-One stack per session (``switchyard.localenv.stack``: its own PostgreSQL, ``airflow db migrate``,
+One stack per test file (torn down when its file is done, so no idle Airflow keeps a CPU busy while
+the worker runs other files; ``switchyard.localenv.stack``: its own PostgreSQL, ``airflow db migrate``,
 api-server, scheduler, dag-processor and triggerer with LocalExecutor, and the local environment at
 time scale 60), in a temporary state dir on free ports. Tests trigger runs with conf, poll run and
 task states, answer approvals and read notes, logs and XCom through ``/api/v2``; they read and break
@@ -18,7 +19,7 @@ from e2e_helpers import DAG_ID, Cluster
 from kubernetes import client, config
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(request):
     from switchyard.localenv.stack import Stack, free_port
 
@@ -39,17 +40,17 @@ def stack(request):
             shutil.rmtree(state_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api(stack):
     return stack.api()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kube(stack):
     return client.CoreV1Api(config.new_client_from_config(str(stack.kubeconfig_path)))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def emulator(stack):
     from switchyard.localenv.client import EmulatorClient
 
@@ -65,6 +66,6 @@ def fresh(emulator):
     emulator.replace_behaviours(before)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster(stack, kube):
     return Cluster(kube, client.AppsV1Api(kube.api_client))
