@@ -22,6 +22,8 @@ from typing import Any
 
 from kubernetes.client import ApiClient, ApiException, NetworkingV1Api
 
+from switchyard.release.calls import REQUEST_TIMEOUT
+
 CANARY = "nginx.ingress.kubernetes.io/canary"
 CANARY_WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
 NGINX_CLASSES = ("nginx",)
@@ -93,7 +95,7 @@ class CanaryIngress:
 
     def main(self) -> dict[str, Any] | None:
         """The Ingress sending traffic to the app's Service (not a canary)."""
-        for item in self.api.list_namespaced_ingress(self.namespace).items:
+        for item in self.api.list_namespaced_ingress(self.namespace, _request_timeout=REQUEST_TIMEOUT).items:
             body = self.api_client.sanitize_for_serialization(item)
             annotations = body["metadata"].get("annotations") or {}
             if annotations.get(CANARY) == "true":
@@ -129,21 +131,21 @@ class CanaryIngress:
         body = canary_body(main, preview_service, percent, run_id)
         name = body["metadata"]["name"]
         try:
-            self.api.create_namespaced_ingress(self.namespace, body)
+            self.api.create_namespaced_ingress(self.namespace, body, _request_timeout=REQUEST_TIMEOUT)
             self.log(
                 f"created canary ingress {name}: {percent:g} % of {main['metadata']['name']} to {preview_service}"
             )
         except ApiException as exc:
             if exc.status != 409:
                 raise
-            self.api.replace_namespaced_ingress(name, self.namespace, body)
+            self.api.replace_namespaced_ingress(name, self.namespace, body, _request_timeout=REQUEST_TIMEOUT)
             self.log(f"canary ingress {name} exists: set to {percent:g} % to {preview_service}")
         return name
 
     def remove(self) -> list[str]:
         """Weight 0 first (traffic leaves the standby at once), then delete; names what was removed."""
         removed = []
-        for item in self.api.list_namespaced_ingress(self.namespace).items:
+        for item in self.api.list_namespaced_ingress(self.namespace, _request_timeout=REQUEST_TIMEOUT).items:
             meta = item.metadata
             if (meta.annotations or {}).get(CANARY) != "true" or (meta.labels or {}).get(
                 "app.kubernetes.io/managed-by"
@@ -151,9 +153,14 @@ class CanaryIngress:
                 continue
             try:
                 self.api.patch_namespaced_ingress(
-                    meta.name, self.namespace, {"metadata": {"annotations": {CANARY_WEIGHT: "0"}}}
+                    meta.name,
+                    self.namespace,
+                    {"metadata": {"annotations": {CANARY_WEIGHT: "0"}}},
+                    _request_timeout=REQUEST_TIMEOUT,
                 )
-                self.api.delete_namespaced_ingress(meta.name, self.namespace)
+                self.api.delete_namespaced_ingress(
+                    meta.name, self.namespace, _request_timeout=REQUEST_TIMEOUT
+                )
             except ApiException as exc:
                 if exc.status != 404:
                     raise
