@@ -29,7 +29,68 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 MIN_DEFERRAL_SECONDS = 8.0
 
 
-class ReleaseWatchTrigger(BaseTrigger):
+class ReleaseTriggerParts:
+    """What the release's triggers share, read in their threads: the model and its release spec,
+    the cluster client (the provider's hook), the release record, the lock renewal and the
+    colour's serving entry. Needs ``model_path``, ``colour``, ``run_id``, ``kubernetes_conn_id``."""
+
+    model_path: str
+    colour: str
+    run_id: str
+    kubernetes_conn_id: str
+    log: Any
+
+    @cached_property
+    def model(self) -> Any:
+        from switchyard.engine.model import load_model
+
+        return load_model(self.model_path)
+
+    @cached_property
+    def spec(self) -> Any:
+        from switchyard.release.spec import release_spec
+
+        return release_spec(self.model)
+
+    @cached_property
+    def api_client(self) -> Any:
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+
+        return KubernetesHook(conn_id=self.kubernetes_conn_id).api_client
+
+    @cached_property
+    def history(self) -> Any:
+        from kubernetes.client import CoreV1Api
+
+        from switchyard.release.records import ReleaseHistory
+
+        return ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+
+    def _renew_lock(self) -> None:
+        """Push the release lock forward: a 24-hour bake outlives the lease otherwise."""
+        from kubernetes.client import CoordinationV1Api
+
+        from switchyard.release.lock import ReleaseLock
+
+        try:
+            lock = ReleaseLock(CoordinationV1Api(self.api_client), self.spec.app, self.spec.namespace)
+            self.log.info("release lock: %s", lock.renew(self.run_id))
+        except Exception as exc:  # the lock is a guard, not the work: never fail the wait for it
+            self.log.warning("could not renew the release lock: %s", exc)
+
+    def _serving_entry(self) -> tuple[str, list[str]]:
+        """The first serving tier of the colour and the path traffic takes to it."""
+        from switchyard.engine.facts import FactStore
+        from switchyard.engine.reasoning import shortest_paths
+
+        shape = self.spec.layout
+        component = shape.serving(self.colour)[0]
+        view = shape.live_path(self.colour)
+        path = next((p for p in shortest_paths(view, {}, FactStore()) if p[-1] == component), [component])
+        return component, path
+
+
+class ReleaseWatchTrigger(ReleaseTriggerParts, BaseTrigger):
     def __init__(
         self,
         *,
@@ -85,42 +146,6 @@ class ReleaseWatchTrigger(BaseTrigger):
         )
 
     # ------------------------------------------------------------------ blocking parts (threads)
-    @cached_property
-    def model(self) -> Any:
-        from switchyard.engine.model import load_model
-
-        return load_model(self.model_path)
-
-    @cached_property
-    def spec(self) -> Any:
-        from switchyard.release.spec import release_spec
-
-        return release_spec(self.model)
-
-    @cached_property
-    def history(self) -> Any:
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
-        from kubernetes.client import CoreV1Api
-
-        from switchyard.release.records import ReleaseHistory
-
-        api_client = KubernetesHook(conn_id=self.kubernetes_conn_id).api_client
-        return ReleaseHistory(CoreV1Api(api_client), self.spec.app, self.spec.namespace)
-
-    def _renew_lock(self) -> None:
-        """Push the release lock forward: a 24-hour bake outlives the lease otherwise."""
-        from kubernetes.client import CoordinationV1Api
-
-        from switchyard.release.lock import ReleaseLock
-
-        try:
-            lock = ReleaseLock(
-                CoordinationV1Api(self.history.core.api_client), self.spec.app, self.spec.namespace
-            )
-            self.log.info("release lock: %s", lock.renew(self.run_id))
-        except Exception as exc:  # the lock is a guard, not the work: never fail the bake for it
-            self.log.warning("could not renew the release lock: %s", exc)
-
     def _restore_traffic(self, why: str) -> dict[str, Any]:
         """Put traffic back on the old colour and verify it; what happened, for the record.
 
@@ -131,7 +156,7 @@ class ReleaseWatchTrigger(BaseTrigger):
 
         started = time.time()
         outcome: dict[str, Any] = {"to": self.restore_to, "why": why, "started_at": started, "done": False}
-        switch = switch_for(self.spec, self.history.core.api_client, log=self.log.warning)
+        switch = switch_for(self.spec, self.api_client, log=self.log.warning)
         try:
             live = switch.live_colour()
             if live != self.colour:
@@ -177,17 +202,6 @@ class ReleaseWatchTrigger(BaseTrigger):
             "p99_seconds": m.p99_seconds,
             "at": time.time(),
         }
-
-    def _serving_entry(self) -> tuple[str, list[str]]:
-        """The first serving tier of the colour and the path traffic takes to it."""
-        from switchyard.engine.facts import FactStore
-        from switchyard.engine.reasoning import shortest_paths
-
-        shape = self.spec.layout
-        component = shape.serving(self.colour)[0]
-        view = shape.live_path(self.colour)
-        path = next((p for p in shortest_paths(view, {}, FactStore()) if p[-1] == component), [component])
-        return component, path
 
     def _checkpoint(
         self, index: int, sample: dict[str, Any], breach_reason: str, restored: dict[str, Any] | None

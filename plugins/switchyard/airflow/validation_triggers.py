@@ -15,17 +15,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from functools import cached_property
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from switchyard.airflow.triggers import MIN_DEFERRAL_SECONDS
+from switchyard.airflow.triggers import MIN_DEFERRAL_SECONDS, ReleaseTriggerParts
 
 MAX_SAMPLES_KEPT = 120  # in the event and the record; the verdict is computed over all of them
 
 
-class LoadTestTrigger(BaseTrigger):
+class LoadTestTrigger(ReleaseTriggerParts, BaseTrigger):
     def __init__(
         self,
         *,
@@ -78,24 +77,6 @@ class LoadTestTrigger(BaseTrigger):
         )
 
     # ------------------------------------------------------------------ blocking parts (threads)
-    @cached_property
-    def model(self) -> Any:
-        from switchyard.engine.model import load_model
-
-        return load_model(self.model_path)
-
-    @cached_property
-    def spec(self) -> Any:
-        from switchyard.release.spec import release_spec
-
-        return release_spec(self.model)
-
-    @cached_property
-    def api_client(self) -> Any:
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
-
-        return KubernetesHook(conn_id=self.kubernetes_conn_id).api_client
-
     def _job_state(self) -> str:
         """``loading`` (its pod runs), ``starting``, ``done``, ``failed`` or ``missing``."""
         from kubernetes.client import ApiException, BatchV1Api
@@ -157,16 +138,6 @@ class LoadTestTrigger(BaseTrigger):
             sample[side] = figures
         return sample
 
-    def _serving_entry(self) -> tuple[str, list[str]]:
-        from switchyard.engine.facts import FactStore
-        from switchyard.engine.reasoning import shortest_paths
-
-        shape = self.spec.layout
-        component = shape.serving(self.colour)[0]
-        view = shape.live_path(self.colour)
-        path = next((p for p in shortest_paths(view, {}, FactStore()) if p[-1] == component), [component])
-        return component, path
-
     def _gate(self, result: dict[str, Any], name: str = "load test standby gate") -> dict[str, Any]:
         """The standby gate on the (loaded) colour names the root cause; when only the metrics see
         the problem, the colour's first serving tier is named, marked as metrics evidence."""
@@ -210,14 +181,9 @@ class LoadTestTrigger(BaseTrigger):
         }
 
     def _record(self, result: dict[str, Any], kind: str = "load_test") -> None:
-        from kubernetes.client import CoreV1Api
-
-        from switchyard.release.records import ReleaseHistory
 
         try:
-            ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace).add_checkpoint(
-                self.run_id, kind, result
-            )
+            self.history.add_checkpoint(self.run_id, kind, result)
         except Exception as exc:  # the record is the report, not the test: never fail the wait for it
             self.log.warning("could not record the load test in the release record: %s", exc)
 
@@ -330,11 +296,8 @@ class CanaryTrigger(LoadTestTrigger):
         return path, kwargs
 
     def _recorded(self) -> list[dict[str, Any]]:
-        from kubernetes.client import CoreV1Api
 
-        from switchyard.release.records import ReleaseHistory
-
-        history = ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        history = self.history
         return list(history.checkpoint_progress(self.run_id, "canary").get("results", []))
 
     def _check(self, index: int, sample: dict[str, Any], breach: str) -> dict[str, Any]:
@@ -374,11 +337,8 @@ class CanaryTrigger(LoadTestTrigger):
         return result
 
     def _intervention(self) -> dict[str, Any]:
-        from kubernetes.client import CoreV1Api
 
-        from switchyard.release.records import ReleaseHistory
-
-        history = ReleaseHistory(CoreV1Api(self.api_client), self.spec.app, self.spec.namespace)
+        history = self.history
         try:
             return history.intervention(self.run_id)
         except Exception as exc:  # a failed read must never end a healthy canary
@@ -406,17 +366,6 @@ class CanaryTrigger(LoadTestTrigger):
         }
         self._record(result, "canary")
         return result
-
-    def _renew_lock(self) -> None:
-        from kubernetes.client import CoordinationV1Api
-
-        from switchyard.release.lock import ReleaseLock
-
-        try:
-            lock = ReleaseLock(CoordinationV1Api(self.api_client), self.spec.app, self.spec.namespace)
-            self.log.info("release lock: %s", lock.renew(self.run_id))
-        except Exception as exc:  # the lock is a guard, not the work
-            self.log.warning("could not renew the release lock: %s", exc)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from switchyard.release.checkpoints import breach as over_thresholds
