@@ -43,6 +43,17 @@ def repository_of(image: str) -> str:
 
 
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
+# Container waiting reasons that time does not cure without a change (kubelet's names).
+STUCK_REASONS = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+    }
+)
 
 
 def recolour(
@@ -278,6 +289,23 @@ class Workloads:
                     reasons.append(f"{pod.metadata.name}: not ready (restarts {cs.restart_count})")
         return "; ".join(reasons[:5])
 
+    def failing_pods(self, component: str) -> str:
+        """The pods of a deployment stuck in a state waiting does not cure (crash loop, image pull,
+        bad config), as ``pod: Reason``; empty when none is."""
+        obj = self.read(component)
+        if obj is None:
+            return ""
+        selector = ",".join(f"{k}={v}" for k, v in obj["spec"]["selector"].get("matchLabels", {}).items())
+        pods = self.core.list_namespaced_pod(
+            self.layout.namespace(component), label_selector=selector, _request_timeout=self.request_timeout
+        )
+        return "; ".join(
+            f"{pod.metadata.name}: {cs.state.waiting.reason}"
+            for pod in pods.items
+            for cs in pod.status.container_statuses or []
+            if cs.state and cs.state.waiting and cs.state.waiting.reason in STUCK_REASONS
+        )
+
     def wait_ready(
         self,
         components: list[str],
@@ -286,25 +314,35 @@ class Workloads:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         stale_deadlines: dict[str, str] | None = None,
+        stop_on_stuck_pods: bool = False,
     ) -> dict[str, str]:
         """Wait until every deployment has rolled out; returns component → reason for those that did not.
         Only this rollout is judged: a progress deadline an older rollout exceeded does not count
-        (``stale_deadlines``: component → ``deadline_exceeded_at`` before the change; default: now)."""
+        (``stale_deadlines``: component → ``deadline_exceeded_at`` before the change; default: now).
+        ``stop_on_stuck_pods``: give up on a component at once when one of its pods is stuck
+        (``failing_pods``) rather than wait out the timeout, where a verdict is due now."""
         deadline = clock() + timeout
         pending = {c: "" for c in components}
         stale = {c: deadline_exceeded_at(self.read(c)) for c in components} | (stale_deadlines or {})
+        stuck: dict[str, str] = {}
+        # A rollout often finishes within a second: look again soon, then every ``poll`` seconds.
+        interval = min(0.25, poll)
         while True:
             for component in list(pending):
                 done, reason = self.rollout_status(component, stale[component])
                 if done:
                     self.log(f"{component}: rolled out ({reason})")
                     pending.pop(component)
-                else:
-                    pending[component] = reason
+                    continue
+                pending[component] = reason
+                if stop_on_stuck_pods and (failing := self.failing_pods(component)):
+                    stuck[component] = f"{reason}; {failing}".strip("; ")
+                    pending.pop(component)
             if not pending or clock() >= deadline:
                 break
-            sleep(poll)
-        return {c: f"{r}; {self.pod_trouble(c)}".rstrip("; ") for c, r in pending.items()}
+            sleep(interval)
+            interval = min(interval * 2, poll)
+        return stuck | {c: f"{r}; {self.pod_trouble(c)}".rstrip("; ") for c, r in pending.items()}
 
 
 def hand_over_workers(workloads: Workloads, target: str) -> dict[str, str]:

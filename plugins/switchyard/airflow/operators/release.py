@@ -577,12 +577,16 @@ class TrafficSwitchOperator(SwitchyardOperator):
         workloads = Workloads(self.api_client, spec.layout, log=self.log.info)
         handover = hand_over_workers(workloads, self.target)
         # The queue workers were at 0 on the standby and scale up now: let them finish rolling out
-        # (bounded) so the gate after the switch judges them running, not starting by design.
+        # (bounded) so the gate after the switch judges them running, not starting by design. Traffic
+        # is already on the new colour: a worker pod stuck crash-looping ends the wait at once, so
+        # the gate (and the rollback it calls for) comes now, not after the timeout.
         workers = [w for w in spec.layout.workers if w in spec.layout.components(self.target)]
-        starting = workloads.wait_ready(workers, timeout=float(self.workers_ready_timeout_seconds))
+        starting = workloads.wait_ready(
+            workers, timeout=float(self.workers_ready_timeout_seconds), stop_on_stuck_pods=True
+        )
         if starting:
             self.log.warning(
-                "workers not rolled out after %ss (the gate after the switch will judge them): %s",
+                "workers not rolled out (stuck, or not within %ss; the gate after the switch judges them): %s",
                 self.workers_ready_timeout_seconds,
                 "; ".join(f"{w}: {why}" for w, why in starting.items()),
             )
