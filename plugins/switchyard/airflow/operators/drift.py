@@ -21,6 +21,7 @@ from kubernetes.client import CoordinationV1Api
 from switchyard.airflow.operators.base import SwitchyardOperator, airflow_run_state
 from switchyard.engine.errors import SwitchyardError
 from switchyard.release import drift as dc
+from switchyard.release.calls import retried
 from switchyard.release.colours import layout
 from switchyard.release.lock import ReleaseLock
 from switchyard.release.records import ReleaseHistory
@@ -131,8 +132,8 @@ class DriftCheckOperator(SwitchyardOperator):
     # ---- reads shared by the live checks
     def deployments(self, namespace: str) -> list[dc.LiveDeployment] | dc.Unread:
         try:
-            listed = self.reader.apps.list_namespaced_deployment(
-                namespace, _request_timeout=self.request_timeout
+            listed = retried(
+                self.reader.apps.list_namespaced_deployment, namespace, _request_timeout=self.request_timeout
             )
         except Exception as exc:
             return _unread(exc, f"LIST deployments {namespace}")
