@@ -2,9 +2,9 @@
 
 - **A request timeout on every call.** Each call passes ``_request_timeout`` (a call never waits
   forever on a half-open connection); the classes that call the API (``Switch``, ``Workloads``,
-  ``ReleaseHistory``, ``ReleaseLock``, ``CanaryIngress``) take ``request_timeout`` and default to
-  ``REQUEST_TIMEOUT``. ``release_client`` also sets ``CLIENT_REQUEST_TIMEOUT`` on any call that
-  names none, as a backstop.
+  ``ReleaseHistory``, ``ReleaseLock``) take ``request_timeout`` and default to ``REQUEST_TIMEOUT``
+  (``CanaryIngress`` and the operators pass ``REQUEST_TIMEOUT``). ``release_client`` also sets
+  ``CLIENT_REQUEST_TIMEOUT`` on any call that names none, as a backstop.
 - **Retries only where the call site says so** (``retried``): bounded attempts with backoff, on a
   connection that failed before an answer, a 429 or a 5xx — never on another 4xx (a 403 or 404
   says the same the second time). Only idempotent calls are wrapped: reads (GET, LIST) and merge
