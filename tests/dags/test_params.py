@@ -33,6 +33,7 @@ def test_the_params_the_issue_found_undescribed_are_described():
 def test_each_task_holds_its_own_copy_of_the_params_and_the_dag_serialises():
     """Params share their schema with their copies (parse time), never their value or source, and
     stay plain Params: Airflow serialises no other class."""
+    import copy
     from pathlib import Path
 
     from airflow.sdk import Param
@@ -47,6 +48,12 @@ def test_each_task_holds_its_own_copy_of_the_params_and_the_dag_serialises():
     theirs.resolve(value=5)  # the plan's copy went through three copies (one per __init__ level)
     assert (mine.value, theirs.value) == (120, 5)
     assert (mine.source, theirs.source) == (None, "dag")
+    # the DAG's own params copy themselves directly (share_dag_params), the copies as plain Params
+    copied = copy.deepcopy(dag.params)
+    version = dag.params.get_param("version")
+    assert copied.get_param("version") is not version and type(copied.get_param("version")) is Param
+    assert copied.get_param("version").schema is version.schema
+    assert type(dag.params._ParamsDict__dict).__name__ == "_ParamsSharingSchema"
     serialised = dict(DagSerialization.serialize_dag(dag)["params"])
     assert serialised["grace_seconds"]["default"] == 120
     assert serialised["version"]["schema"]["__var"]["pattern"]

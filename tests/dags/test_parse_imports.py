@@ -1,4 +1,4 @@
-"""Parsing the release DAG file imports only what building the DAGs needs: the dag-processor parses
+"""Parsing a DAG file (the release DAGs, the drift check) imports only what building the DAGs needs: the dag-processor parses
 it every 30 s, so the Kubernetes clients, the provider hooks, boto3 and the engine's diagnosis wait
 for ``execute``. (The parse time itself is a benchmark: ``benchmarks/engine_bench.py dag-parse``.)"""
 
@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # Imported by Airflow itself before a DAG file is parsed, or by nothing at parse time.
@@ -22,6 +24,8 @@ EXECUTE_ONLY = (
     "switchyard.release.workloads",
     "switchyard.release.records",
     "switchyard.release.lock",
+    "switchyard.release.drift",
+    "switchyard.engine.simulate",
     "switchyard.engine.diagnose",
     "switchyard.probes",
 )
@@ -34,7 +38,8 @@ print(json.dumps({"new": sorted(set(sys.modules) - before), "dags": len({id(d) f
 """
 
 
-def test_parsing_the_release_dags_imports_nothing_only_execute_needs(tmp_path):
+@pytest.mark.parametrize("dag_file,at_least", [("release.py", 2), ("drift_check.py", 1)])
+def test_parsing_a_dag_file_imports_nothing_only_execute_needs(tmp_path, dag_file, at_least):
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include"), str(ROOT)]),
@@ -42,13 +47,13 @@ def test_parsing_the_release_dags_imports_nothing_only_execute_needs(tmp_path):
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     }
     out = subprocess.run(
-        [sys.executable, "-c", PARSE, str(ROOT / "dags" / "release.py")],
+        [sys.executable, "-c", PARSE, str(ROOT / "dags" / dag_file)],
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
     parsed = json.loads(out.stdout.strip().splitlines()[-1])
-    assert parsed["dags"] >= 2  # release_acme_shop and rollback_acme_shop at least
+    assert parsed["dags"] >= at_least  # release_acme_shop and rollback_acme_shop; drift_check
     loaded = [m for m in parsed["new"] if any(m == n or m.startswith(f"{n}.") for n in EXECUTE_ONLY)]
     assert loaded == []

@@ -17,9 +17,15 @@ def rbac_cluster(local_env, tmp_path, monkeypatch, airflow_db):
     the Airflow connections at it: ``env = rbac_cluster([RBAC_MANIFEST])``."""
     started = []
 
-    def start(manifests: list[Path]):
+    def start(manifests: list[Path], model: Path | None = None, behaviours: Path | None = None):
         env = start_release_cluster(
-            local_env, tmp_path / "localenv", tmp_path / "artifacts", monkeypatch, rbac=manifests
+            local_env,
+            tmp_path / "localenv",
+            tmp_path / "artifacts",
+            monkeypatch,
+            rbac=manifests,
+            model=model,
+            behaviours=behaviours,
         )
         started.append(env)
         for manifest in manifests:
@@ -29,6 +35,13 @@ def rbac_cluster(local_env, tmp_path, monkeypatch, airflow_db):
     yield start
     for env in started:
         env.stop()
+
+
+@pytest.fixture(scope="session")
+def payments_dag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag().get_dag("release_payments")
 
 
 @pytest.fixture(scope="session")

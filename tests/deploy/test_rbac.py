@@ -21,8 +21,9 @@ import pytest
 from kubernetes import client, config
 
 from switchyard.localenv.rbac import RbacPolicy, Request
-from switchyard.localenv.store import DEPLOYMENTS, SERVICES
+from switchyard.localenv.store import CONFIG_MAPS, DEPLOYMENTS, SERVICES
 from tests.deploy.support import CRD_READER, RBAC_MANIFEST
+from tests.release_cluster import INCLUDE as PAYMENTS
 from tests.release_cluster import single_model_include
 
 FAST = {"grace_seconds": 0, "rollout_timeout_seconds": 60, "watch_minutes": 0, "bake_minutes": 0}
@@ -98,6 +99,21 @@ def test_release_with_migration_onto_existing_standby_switch_and_cleanup_then_ro
     assert refusals(env.rbac) == []
     assert back.state == "success", states(back)
     assert selector(env) == "blue"
+
+
+def test_a_payments_release_through_its_gateway_configmap_is_allowed(rbac_cluster, payments_dag):
+    """The second app, switched by its gateway ConfigMap (release.switch: gateway_configmap), under
+    the same manifest: its own Role's names, the gateway ConfigMap patched by name."""
+    env = rbac_cluster([RBAC_MANIFEST], model=PAYMENTS / "models" / "payments.model.yaml",
+                       behaviours=PAYMENTS / "behaviours" / "payments.yaml")  # fmt: skip
+    run = payments_dag.test(run_conf={"version": "v2", **FAST})
+    assert refusals(env.rbac) == []
+    assert run.state == "success", states(run)
+    used = {(r.verb, r.resource, r.name) for r in env.rbac.allowed}
+    assert ("patch", "configmaps", "api-gateway") in used  # the switch itself
+    gateway = env.cluster.store.get(CONFIG_MAPS, "default", "api-gateway")
+    assert gateway["data"]["upstream"] == "payments-svc-green.default.svc.cluster.local:80"
+    assert not any(r.resource == "secrets" for r in env.rbac.allowed)
 
 
 def test_rollback_after_the_switch_is_allowed(rbac_cluster, release_dag):
@@ -285,28 +301,40 @@ def test_nothing_cluster_wide_and_no_secrets_in_the_roles():
     assert [(r.resources, r.verbs) for r in crd] == [(("customresourcedefinitions",), ("get", "list"))]
 
 
-def test_resource_names_follow_the_model():
-    """The names the Role pins are the ones the DAG derives from the acme-shop model."""
+def test_resource_names_follow_the_models():
+    """The names the Roles pin are the ones the DAGs derive from the models (acme-shop switched by
+    its Service selector, payments by its gateway ConfigMap), and no others."""
     from switchyard.engine.model import load_model
     from switchyard.release.lock import lease_name
     from switchyard.release.records import configmap_name
     from switchyard.release.spec import release_spec
     from switchyard.release.switch import preview_service_name
 
-    spec = release_spec(load_model(RBAC_MANIFEST.parents[1] / "include" / "models" / "acme-shop.model.yaml"))
+    models = RBAC_MANIFEST.parents[1] / "include" / "models"
+    specs = [release_spec(load_model(models / f"{app}.model.yaml")) for app in ("acme-shop", "payments")]
+    assert {s.namespace for s in specs} == {"default"}
     policy = RbacPolicy.load([RBAC_MANIFEST])
-    rules = policy.grants[spec.namespace]
+    rules = policy.grants["default"]
 
     def names(resource: str, verb: str) -> set[str]:
         return {n for r in rules if resource in r.resources and verb in r.verbs for n in r.resource_names}
 
-    per_colour = set(spec.layout.components("blue") + spec.layout.components("green"))
-    previews = {preview_service_name(spec.service, c) for c in ("blue", "green")}
+    per_colour, services, proxies, leases, records, switches = set(), set(), set(), set(), set(), set()
+    for spec in specs:
+        per_colour |= set(spec.layout.components("blue") + spec.layout.components("green"))
+        previews = {preview_service_name(spec.service, c) for c in ("blue", "green")}
+        services |= previews | ({spec.service} if spec.switch == "service_selector" else set())
+        proxies |= {f"{p}:{spec.smoke_port}" for p in previews}
+        leases.add(lease_name(spec.app))
+        records.add(configmap_name(spec.app))
+        if spec.switch == "gateway_configmap":
+            switches.add(spec.gateway["configmap"])
     assert names("deployments", "patch") == per_colour == names("deployments/scale", "patch")
-    assert names("services", "patch") == {spec.service} | previews
-    assert names("services/proxy", "get") == {f"{p}:{spec.smoke_port}" for p in previews}
-    assert names("leases", "update") == {lease_name(spec.app)}
-    assert names("configmaps", "update") == {configmap_name(spec.app)}
+    assert names("services", "patch") == services
+    assert names("services/proxy", "get") == proxies
+    assert names("leases", "update") == leases
+    assert names("configmaps", "update") == records
+    assert names("configmaps", "patch") == switches == {"api-gateway"}  # only the gateway's is patched
     # a rule with resourceNames never matches create: Kubernetes cannot check a name there
-    assert policy.allows(Request("create", "", "services", spec.namespace, None))
-    assert not policy.allows(Request("create", "", "configmaps", spec.namespace, None))
+    assert policy.allows(Request("create", "", "services", "default", None))
+    assert not policy.allows(Request("create", "", "configmaps", "default", None))

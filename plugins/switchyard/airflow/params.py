@@ -10,6 +10,11 @@ The Params stay of class ``Param``: Airflow serialises a DAG's params only when 
 exactly ``airflow.sdk.definitions.param.Param`` (a subclass would be boxed into a Param again and
 fail). So the cheaper copy is given to each instance: ``copy.deepcopy`` looks ``__deepcopy__`` up
 on the object, and a copy made this way carries its own.
+
+``share_dag_params`` goes one step further for the copies Airflow makes of the DAG's own params
+(``copy.deepcopy(dag.params)`` once per ``__init__`` of each task's class hierarchy, ~80 per DAG):
+the mapping inside the DAG's ``ParamsDict`` copies its Params itself, without ``copy.deepcopy``'s
+per-item dispatch (memo, keep-alive), which cost as much as the copies.
 """
 
 from __future__ import annotations
@@ -31,7 +36,25 @@ def shared_schema(param: Param) -> Param:
 
 def _deepcopy_sharing_schema(self: Param, memo: dict[int, Any] | None) -> Param:
     clone = object.__new__(Param)  # no __init__: it would check the value again (and refuse NOTSET)
-    clone.__dict__.update(self.__dict__)
+    state = clone.__dict__
+    state.update(self.__dict__)
+    state["__deepcopy__"] = MethodType(_deepcopy_sharing_schema, clone)  # as shared_schema(clone)
     if not isinstance(self.value, _IMMUTABLE):  # as Airflow's own deep copy does
-        clone.value = copy.deepcopy(self.value, memo)
-    return shared_schema(clone)
+        state["value"] = copy.deepcopy(self.value, memo)
+    return clone
+
+
+class _ParamsSharingSchema(dict):
+    """The mapping inside a DAG's ``ParamsDict``: its deep copy is a plain dict of the Params'
+    schema-sharing copies, made directly."""
+
+    def __deepcopy__(self, memo: dict[int, Any] | None) -> dict[str, Param]:
+        return {name: _deepcopy_sharing_schema(param, memo) for name, param in self.items()}
+
+
+def share_dag_params(params: Any) -> None:
+    """Make the deep copies of a DAG's ``params`` (a ``ParamsDict`` of ``shared_schema`` Params)
+    cheap. Changes nothing when the ``ParamsDict`` is not laid out as expected (another Airflow)."""
+    inner = getattr(params, "_ParamsDict__dict", None)
+    if type(inner) is dict and all(isinstance(p, Param) for p in inner.values()):
+        params._ParamsDict__dict = _ParamsSharingSchema(inner)

@@ -56,7 +56,9 @@ class ReleaseTriggerParts:
     def api_client(self) -> Any:
         from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 
-        return KubernetesHook(conn_id=self.kubernetes_conn_id).api_client
+        from switchyard.release.calls import release_client
+
+        return release_client(KubernetesHook(conn_id=self.kubernetes_conn_id).api_client)
 
     @cached_property
     def history(self) -> Any:

@@ -81,8 +81,15 @@ class LoadTestTrigger(ReleaseTriggerParts, BaseTrigger):
         """``loading`` (its pod runs), ``starting``, ``done``, ``failed`` or ``missing``."""
         from kubernetes.client import ApiException, BatchV1Api
 
+        from switchyard.release.calls import REQUEST_TIMEOUT, retried
+
         try:
-            job = BatchV1Api(self.api_client).read_namespaced_job(self.job, self.namespace)
+            job = retried(
+                BatchV1Api(self.api_client).read_namespaced_job,
+                self.job,
+                self.namespace,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return "missing"
@@ -98,9 +105,11 @@ class LoadTestTrigger(ReleaseTriggerParts, BaseTrigger):
     def _stop_load(self) -> None:
         from kubernetes.client import ApiException, BatchV1Api
 
+        from switchyard.release.calls import REQUEST_TIMEOUT
+
         try:
             BatchV1Api(self.api_client).delete_namespaced_job(
-                self.job, self.namespace, propagation_policy="Background"
+                self.job, self.namespace, propagation_policy="Background", _request_timeout=REQUEST_TIMEOUT
             )
             self.log.info("deleted load generator job %s/%s", self.namespace, self.job)
         except ApiException as exc:

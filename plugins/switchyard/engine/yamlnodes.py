@@ -128,15 +128,38 @@ def read_text(path: Path, what: str = "YAML file") -> str:
         raise YamlError(f"{path}: not UTF-8 text ({exc.reason})") from None
 
 
+# Composed trees by file and text: a model file is read more than once in one process (the model,
+# then its release: section, at DAG parse and again in a task), and composing is most of a read.
+# The file is still read (and bounded) every time; only an unchanged text is not composed again.
+# Trees are never changed once composed (readers convert them, they do not edit them).
+_NODES: dict[tuple[str, str], yaml.Node | None] = {}
+_NODES_KEPT = 64
+_NODES_TEXT_MAX = 256 * 1024  # larger files are composed every time (the cache stays small)
+
+
 def load_node(path: Path) -> yaml.Node | None:
     """Compose one YAML document into a node tree; duplicate mapping keys are an error.
 
     Composed here, iteratively from the parser's events, rather than by ``yaml.compose``: libyaml's
     composer recurses in C (30,000 nested ``[`` crash the process) and aliases expand without bound
     when the tree is converted. Depth and expanded size are checked as the events arrive, so a
-    hostile file is refused after reading no more than the bound.
+    hostile file is refused after reading no more than the bound. A file read before and not
+    changed since is not composed again (``_NODES``).
     """
     text = read_text(path)
+    key = (str(path), text)
+    if key in _NODES:
+        return _NODES[key]
+    node = _compose_file(path, text)
+    if len(text) > _NODES_TEXT_MAX:
+        return node
+    if len(_NODES) >= _NODES_KEPT:
+        _NODES.pop(next(iter(_NODES)))  # the oldest
+    _NODES[key] = node
+    return node
+
+
+def _compose_file(path: Path, text: str) -> yaml.Node | None:
     try:
         node = compose_bounded(text, str(path))
     except yaml.MarkedYAMLError as exc:

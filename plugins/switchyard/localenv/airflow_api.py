@@ -11,6 +11,8 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from switchyard.airflow.notes import api_token
+
 TERMINAL = {"success", "failed"}
 
 
@@ -29,14 +31,7 @@ class AirflowApi:
 
     def _bearer(self) -> str:
         if not self._token or time.monotonic() - self._token_at > 600:
-            request = urllib.request.Request(
-                f"{self.base_url}/auth/token",
-                method="POST",
-                headers={"Content-Type": "application/json"},
-                data=json.dumps({"username": self.username, "password": self.password}).encode(),
-            )
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                self._token = json.load(answer)["access_token"]
+            self._token = api_token(self.base_url, self.username, self.password, timeout=30)
             self._token_at = time.monotonic()
         return self._token
 

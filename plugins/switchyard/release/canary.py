@@ -22,7 +22,7 @@ from typing import Any
 
 from kubernetes.client import ApiClient, ApiException, NetworkingV1Api
 
-from switchyard.release.calls import REQUEST_TIMEOUT
+from switchyard.release.calls import REQUEST_TIMEOUT, retried
 
 CANARY = "nginx.ingress.kubernetes.io/canary"
 CANARY_WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
@@ -95,7 +95,9 @@ class CanaryIngress:
 
     def main(self) -> dict[str, Any] | None:
         """The Ingress sending traffic to the app's Service (not a canary)."""
-        for item in self.api.list_namespaced_ingress(self.namespace, _request_timeout=REQUEST_TIMEOUT).items:
+        for item in retried(
+            self.api.list_namespaced_ingress, self.namespace, _request_timeout=REQUEST_TIMEOUT
+        ).items:
             body = self.api_client.sanitize_for_serialization(item)
             annotations = body["metadata"].get("annotations") or {}
             if annotations.get(CANARY) == "true":
@@ -145,14 +147,17 @@ class CanaryIngress:
     def remove(self) -> list[str]:
         """Weight 0 first (traffic leaves the standby at once), then delete; names what was removed."""
         removed = []
-        for item in self.api.list_namespaced_ingress(self.namespace, _request_timeout=REQUEST_TIMEOUT).items:
+        for item in retried(
+            self.api.list_namespaced_ingress, self.namespace, _request_timeout=REQUEST_TIMEOUT
+        ).items:
             meta = item.metadata
             if (meta.annotations or {}).get(CANARY) != "true" or (meta.labels or {}).get(
                 "app.kubernetes.io/managed-by"
             ) != "switchyard":
                 continue
             try:
-                self.api.patch_namespaced_ingress(
+                retried(  # the weight set to 0: idempotent
+                    self.api.patch_namespaced_ingress,
                     meta.name,
                     self.namespace,
                     {"metadata": {"annotations": {CANARY_WEIGHT: "0"}}},

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kubernetes.client import ApiException, CoordinationV1Api, V1Lease, V1LeaseSpec, V1ObjectMeta
 
-from switchyard.release.calls import REQUEST_TIMEOUT
+from switchyard.release.calls import REQUEST_TIMEOUT, retried
 
 ANNOTATION = "switchyard.io/"
 
@@ -77,8 +77,11 @@ class ReleaseLock:
     def holder(self) -> LockHolder | None:
         try:
             return _holder(
-                self.api.read_namespaced_lease(
-                    self.name, self.namespace, _request_timeout=self.request_timeout
+                retried(
+                    self.api.read_namespaced_lease,
+                    self.name,
+                    self.namespace,
+                    _request_timeout=self.request_timeout,
                 )
             )
         except ApiException as exc:
@@ -120,8 +123,8 @@ class ReleaseLock:
         except ApiException as exc:
             if exc.status != 409:
                 raise
-        current = self.api.read_namespaced_lease(
-            self.name, self.namespace, _request_timeout=self.request_timeout
+        current = retried(
+            self.api.read_namespaced_lease, self.name, self.namespace, _request_timeout=self.request_timeout
         )
         holder = _holder(current)
         if holder.run_id == run_id:
@@ -144,8 +147,11 @@ class ReleaseLock:
                 if exc.status == 409:
                     raise LockHeld(
                         _holder(
-                            self.api.read_namespaced_lease(
-                                self.name, self.namespace, _request_timeout=self.request_timeout
+                            retried(
+                                self.api.read_namespaced_lease,
+                                self.name,
+                                self.namespace,
+                                _request_timeout=self.request_timeout,
                             )
                         ).describe(self.app)
                     ) from None
@@ -157,8 +163,11 @@ class ReleaseLock:
     def _read_held_by(self, run_id: str) -> tuple[V1Lease | None, str]:
         """(the lease, "") when ``run_id`` holds it; (None, why not) otherwise."""
         try:
-            current = self.api.read_namespaced_lease(
-                self.name, self.namespace, _request_timeout=self.request_timeout
+            current = retried(
+                self.api.read_namespaced_lease,
+                self.name,
+                self.namespace,
+                _request_timeout=self.request_timeout,
             )
         except ApiException as exc:
             if exc.status == 404:

@@ -18,7 +18,7 @@ from typing import Any
 
 from kubernetes.client import ApiException, CoreV1Api
 
-from switchyard.release.calls import REQUEST_TIMEOUT
+from switchyard.release.calls import REQUEST_TIMEOUT, retried
 
 KEEP = 10
 STATUSES = ("InProgress", "Active", "Superseded", "Failed", "RolledBack")
@@ -143,8 +143,11 @@ class ReleaseHistory:
 
     def _read(self) -> tuple[list[ReleaseRecord], str | None]:
         try:
-            cm = self.core.read_namespaced_config_map(
-                self.name, self.namespace, _request_timeout=self.request_timeout
+            cm = retried(
+                self.core.read_namespaced_config_map,
+                self.name,
+                self.namespace,
+                _request_timeout=self.request_timeout,
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -163,8 +166,11 @@ class ReleaseHistory:
         """The records that parse, and one line per entry that does not (for views: one broken
         record is shown as unreadable, never hides the others)."""
         try:
-            cm = self.core.read_namespaced_config_map(
-                self.name, self.namespace, _request_timeout=self.request_timeout
+            cm = retried(
+                self.core.read_namespaced_config_map,
+                self.name,
+                self.namespace,
+                _request_timeout=self.request_timeout,
             )
         except ApiException as exc:
             if exc.status == 404:

@@ -16,8 +16,9 @@ data plane converges. ``switch`` patches, then ``verify`` waits until the Servic
 through has exactly the target colour's ready pods as its ready endpoints. It is idempotent:
 already switched → no patch, verified again.
 
-Every API call carries ``_request_timeout``; nothing here retries (a switch step that fails is
-retried by its task, and re-running it converges).
+Every API call carries ``_request_timeout``; reads and the patches that set the switch's one
+value are retried (``switchyard.release.calls.retried``), the creates are not (a switch step that
+fails is retried by its task, and re-running it converges).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes.client import ApiClient, ApiException, CoreV1Api
 
-from switchyard.release.calls import REQUEST_TIMEOUT
+from switchyard.release.calls import REQUEST_TIMEOUT, retried
 from switchyard.release.colours import COLOURS
 from switchyard.release.spec import MECHANISMS
 
@@ -126,8 +127,11 @@ class Switch(ABC):
 
     def backup(self) -> list[dict[str, Any]]:
         """The objects that hold the switch, as plain manifests (the pre-release backup)."""
-        service = self.core.read_namespaced_service(
-            self.service, self.namespace, _request_timeout=self.request_timeout
+        service = retried(
+            self.core.read_namespaced_service,
+            self.service,
+            self.namespace,
+            _request_timeout=self.request_timeout,
         )
         return [self.api_client.sanitize_for_serialization(service)]
 
@@ -182,8 +186,11 @@ class Switch(ABC):
     # ------------------------------------------------------------------ shared reads and writes
     def selector(self, service: str | None = None) -> dict[str, str]:
         """A Service's selector (default: the model's Service)."""
-        found = self.core.read_namespaced_service(
-            service or self.service, self.namespace, _request_timeout=self.request_timeout
+        found = retried(
+            self.core.read_namespaced_service,
+            service or self.service,
+            self.namespace,
+            _request_timeout=self.request_timeout,
         )
         return dict(found.spec.selector or {})
 
@@ -192,8 +199,11 @@ class Switch(ABC):
         if not labels:
             raise ValueError("ready_pods needs a label selector: an empty one would match every pod")
         selector = ",".join(f"{k}={v}" for k, v in labels.items())
-        pods = self.core.list_namespaced_pod(
-            self.namespace, label_selector=selector, _request_timeout=self.request_timeout
+        pods = retried(
+            self.core.list_namespaced_pod,
+            self.namespace,
+            label_selector=selector,
+            _request_timeout=self.request_timeout,
         ).items
         ready = set()
         for pod in pods:
@@ -207,8 +217,11 @@ class Switch(ABC):
     def endpoint_pods(self, service: str | None = None) -> tuple[set[str], set[str]]:
         """(ready, not-ready) pod names behind a Service's Endpoints (none: two empty sets)."""
         try:
-            endpoints = self.core.read_namespaced_endpoints(
-                service or self.service, self.namespace, _request_timeout=self.request_timeout
+            endpoints = retried(
+                self.core.read_namespaced_endpoints,
+                service or self.service,
+                self.namespace,
+                _request_timeout=self.request_timeout,
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -225,8 +238,11 @@ class Switch(ABC):
     def ensure_preview(self, colour: str) -> str:
         """A Service selecting only ``colour`` (seed 001's per-colour route), created from the model's
         Service (its selector, ports and labels) if absent; returns its name."""
-        live = self.core.read_namespaced_service(
-            self.service, self.namespace, _request_timeout=self.request_timeout
+        live = retried(
+            self.core.read_namespaced_service,
+            self.service,
+            self.namespace,
+            _request_timeout=self.request_timeout,
         )
         name = preview_service_name(self.service, colour)
         body = {
@@ -253,7 +269,9 @@ class Switch(ABC):
         except ApiException as exc:
             if exc.status != 409:
                 raise
-            self.core.patch_namespaced_service(
+            # a merge patch setting an absolute selector: the same object however often applied
+            retried(
+                self.core.patch_namespaced_service,
                 name,
                 self.namespace,
                 {"spec": {"selector": body["spec"]["selector"]}},
@@ -291,7 +309,10 @@ class ServiceSelectorSwitch(Switch):
         return f"set the selector of service {self.service} to {self.colour_label}: {colour}"
 
     def _point_at(self, target: str) -> None:
-        self.core.patch_namespaced_service(
+        # Retried: a merge patch that sets the selector to one value is idempotent (applied twice,
+        # or after a 503 that the server had applied, it leaves the same Service).
+        retried(
+            self.core.patch_namespaced_service,
             self.service,
             self.namespace,
             {"spec": {"selector": {self.colour_label: target}}},
@@ -339,8 +360,11 @@ class GatewaySwitch(Switch):
 
     def _value(self) -> str | None:
         try:
-            found = self.core.read_namespaced_config_map(
-                self.configmap, self.namespace, _request_timeout=self.request_timeout
+            found = retried(
+                self.core.read_namespaced_config_map,
+                self.configmap,
+                self.namespace,
+                _request_timeout=self.request_timeout,
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -369,8 +393,11 @@ class GatewaySwitch(Switch):
     def backup(self) -> list[dict[str, Any]]:
         objects = super().backup()
         try:
-            found = self.core.read_namespaced_config_map(
-                self.configmap, self.namespace, _request_timeout=self.request_timeout
+            found = retried(
+                self.core.read_namespaced_config_map,
+                self.configmap,
+                self.namespace,
+                _request_timeout=self.request_timeout,
             )
         except ApiException as exc:
             if exc.status != 404:
@@ -381,9 +408,13 @@ class GatewaySwitch(Switch):
     def _point_at(self, target: str) -> None:
         self.ensure_preview(target)  # the upstream must name a Service that exists
         body = {"data": {self.key: self.upstream_of(target)}}
-        try:
-            self.core.patch_namespaced_config_map(
-                self.configmap, self.namespace, body, _request_timeout=self.request_timeout
+        try:  # retried: the key set to one value, idempotent like the selector patch
+            retried(
+                self.core.patch_namespaced_config_map,
+                self.configmap,
+                self.namespace,
+                body,
+                _request_timeout=self.request_timeout,
             )
         except ApiException as exc:
             if exc.status != 404:

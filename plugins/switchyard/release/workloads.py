@@ -15,7 +15,7 @@ from typing import Any
 
 from kubernetes.client import ApiClient, ApiException, AppsV1Api, CoreV1Api
 
-from switchyard.release.calls import REQUEST_TIMEOUT
+from switchyard.release.calls import REQUEST_TIMEOUT, retried
 from switchyard.release.colours import ColourLayout, colour_of, other
 
 Obj = dict[str, Any]
@@ -162,8 +162,11 @@ class Workloads:
 
     def read(self, component: str) -> Obj | None:
         try:
-            obj = self.apps.read_namespaced_deployment(
-                component, self.layout.namespace(component), _request_timeout=self.request_timeout
+            obj = retried(
+                self.apps.read_namespaced_deployment,
+                component,
+                self.layout.namespace(component),
+                _request_timeout=self.request_timeout,
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -184,8 +187,8 @@ class Workloads:
             except ApiException as exc:
                 if exc.status != 409:
                     raise
-            current = self.apps.read_namespaced_deployment(
-                name, namespace, _request_timeout=self.request_timeout
+            current = retried(
+                self.apps.read_namespaced_deployment, name, namespace, _request_timeout=self.request_timeout
             )
             body = copy.deepcopy(body)
             body["metadata"]["resourceVersion"] = current.metadata.resource_version
@@ -241,22 +244,31 @@ class Workloads:
         """Set replicas; returns the previous count (None when the deployment does not exist)."""
         namespace = self.layout.namespace(component)
         try:
-            current = self.apps.read_namespaced_deployment_scale(
-                component, namespace, _request_timeout=self.request_timeout
+            current = retried(
+                self.apps.read_namespaced_deployment_scale,
+                component,
+                namespace,
+                _request_timeout=self.request_timeout,
             )
         except ApiException as exc:
             if exc.status == 404:
                 return None
             raise
         previous = current.spec.replicas or 0
-        if previous != replicas:
-            self.apps.patch_namespaced_deployment_scale(
-                component, namespace, {"spec": {"replicas": replicas}}, _request_timeout=self.request_timeout
+        if previous != replicas:  # retried: an absolute replica count, idempotent
+            retried(
+                self.apps.patch_namespaced_deployment_scale,
+                component,
+                namespace,
+                {"spec": {"replicas": replicas}},
+                _request_timeout=self.request_timeout,
             )
         return previous
 
     def annotate(self, component: str, annotations: dict[str, str | None]) -> None:
-        self.apps.patch_namespaced_deployment(
+        # retried: a merge patch that sets (or removes) these annotations, idempotent
+        retried(
+            self.apps.patch_namespaced_deployment,
             component,
             self.layout.namespace(component),
             {"metadata": {"annotations": annotations}},
@@ -276,8 +288,11 @@ class Workloads:
         if obj is None:
             return ""
         selector = ",".join(f"{k}={v}" for k, v in obj["spec"]["selector"].get("matchLabels", {}).items())
-        pods = self.core.list_namespaced_pod(
-            self.layout.namespace(component), label_selector=selector, _request_timeout=self.request_timeout
+        pods = retried(
+            self.core.list_namespaced_pod,
+            self.layout.namespace(component),
+            label_selector=selector,
+            _request_timeout=self.request_timeout,
         )
         reasons = []
         for pod in pods.items:

@@ -18,46 +18,6 @@ from switchyard.release.spec import ReleaseSpec, release_spec
 if TYPE_CHECKING:  # the provider's hook pulls in both Kubernetes clients (~0.4 s): execute-time only
     from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 
-# Methods the release path only uses idempotently (reads, replaces, merge patches that set
-# values, deletes). POST (create) is not retried here: its callers handle the 409 of a replay.
-RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
-RETRIED_STATUSES = (429, 500, 502, 503, 504)
-REQUEST_TIMEOUT = (5.0, 30.0)  # connect, read (seconds) for every call without its own timeout
-
-
-def resilient(api_client: Any, attempts: int = 4, backoff_seconds: float = 0.5) -> Any:
-    """The cluster client with bounded retries and a request timeout: an intermittent 5xx, 429 or
-    dropped connection on an idempotent call is retried (``attempts`` in all, exponential
-    backoff, Retry-After honoured) instead of failing the step; no call waits forever."""
-    from urllib3.util.retry import Retry
-
-    rest = api_client.rest_client
-    if getattr(rest, "switchyard_resilient", False):
-        return api_client
-    retry = Retry(
-        total=attempts - 1,
-        connect=attempts - 1,
-        read=attempts - 1,
-        status=attempts - 1,
-        other=0,
-        backoff_factor=backoff_seconds,
-        status_forcelist=RETRIED_STATUSES,
-        allowed_methods=RETRIED_METHODS,
-        raise_on_status=False,  # the last answer reaches the caller as the ApiException it was
-        respect_retry_after_header=True,
-    )
-    rest.pool_manager.connection_pool_kw["retries"] = retry
-    rest.pool_manager.clear()  # pools made before this keep their own retries
-    request = rest.request
-
-    def with_timeout(method, url, *args, _request_timeout=None, **kwargs):
-        return request(method, url, *args, _request_timeout=_request_timeout or REQUEST_TIMEOUT, **kwargs)
-
-    rest.request = with_timeout
-    rest.switchyard_resilient = True
-    return api_client
-
-
 ACTIVE_RUN_STATES = ("queued", "running")
 
 
@@ -112,12 +72,15 @@ class SwitchyardOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> KubernetesHook:
-        """The provider's hook, its client made the release client (``resilient``) before any of
-        the hook's API objects (``core_v1_client``, ``batch_v1_client``...) is built on it."""
+        """The provider's hook, its client made the release client (``release_client``: no hidden
+        retries, a default request timeout) before any of the hook's API objects
+        (``core_v1_client``, ``batch_v1_client``...) is built on it."""
         from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 
+        from switchyard.release.calls import release_client
+
         hook = KubernetesHook(conn_id=self.kubernetes_conn_id)
-        resilient(hook.api_client)
+        release_client(hook.api_client)
         return hook
 
     @cached_property

@@ -12,19 +12,35 @@ import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
-from kubernetes.client import CoordinationV1Api
 
 from switchyard.airflow.operators.base import SwitchyardOperator, airflow_run_state
 from switchyard.engine.errors import SwitchyardError
-from switchyard.release import drift as dc
+from switchyard.release.calls import retried
 from switchyard.release.colours import layout
-from switchyard.release.lock import ReleaseLock
-from switchyard.release.records import ReleaseHistory
-from switchyard.release.spec import ReleaseSpec
+
+if TYPE_CHECKING:
+    from switchyard.release import drift
+    from switchyard.release.lock import ReleaseLock
+    from switchyard.release.records import ReleaseHistory
+    from switchyard.release.spec import ReleaseSpec
+
+
+class _Checks:
+    """``switchyard.release.drift``, imported on first use: it imports the cluster client (through
+    the lock, records and workloads modules) and the engine's simulation, which only ``execute``
+    needs; dags/drift_check.py imports this module at parse (tests/dags/test_parse_imports.py)."""
+
+    def __getattr__(self, name: str) -> Any:
+        from switchyard.release import drift
+
+        return getattr(drift, name)
+
+
+dc: Any = _Checks()
 
 INCLUDE_ENV = (
     "SWITCHYARD_INCLUDE_DIR"  # where models and scenarios are read (default: the project's include/)
@@ -35,7 +51,7 @@ def _as_bool(value: Any) -> bool:
     return value is True or str(value).strip().lower() in ("true", "1", "yes")
 
 
-def _unread(exc: BaseException, what: str) -> dc.Unread:
+def _unread(exc: BaseException, what: str) -> drift.Unread:
     """A failed read as forbidden / not_found / transient, the probes' policy (switchyard.probes.errors)."""
     status = getattr(exc, "status", None)
     if isinstance(status, str):  # a ReadFailed from the probes' read helpers
@@ -97,7 +113,7 @@ class DriftCheckOperator(SwitchyardOperator):
             request_timeout=self.request_timeout,
         )
 
-    def compare(self, context: Context) -> dc.CheckResult:
+    def compare(self, context: Context) -> drift.CheckResult:
         raise NotImplementedError
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -129,10 +145,10 @@ class DriftCheckOperator(SwitchyardOperator):
         return data
 
     # ---- reads shared by the live checks
-    def deployments(self, namespace: str) -> list[dc.LiveDeployment] | dc.Unread:
+    def deployments(self, namespace: str) -> list[drift.LiveDeployment] | drift.Unread:
         try:
-            listed = self.reader.apps.list_namespaced_deployment(
-                namespace, _request_timeout=self.request_timeout
+            listed = retried(
+                self.reader.apps.list_namespaced_deployment, namespace, _request_timeout=self.request_timeout
             )
         except Exception as exc:
             return _unread(exc, f"LIST deployments {namespace}")
@@ -153,11 +169,13 @@ class DriftCheckOperator(SwitchyardOperator):
         return found
 
     def history(self, spec: ReleaseSpec) -> ReleaseHistory:
+        from switchyard.release.records import ReleaseHistory
+
         return ReleaseHistory(
             self.reader.core, spec.app, spec.namespace, request_timeout=self.request_timeout
         )
 
-    def selected_colour(self, spec: ReleaseSpec) -> str | dc.Unread | None:
+    def selected_colour(self, spec: ReleaseSpec) -> str | drift.Unread | None:
         """The colour the app's switch sends traffic to (None: none selected)."""
         switch = self.app_switch(spec)
         try:
@@ -182,7 +200,7 @@ class ModelReasoningCheckOperator(DriftCheckOperator):
 
     check = "model_reasoning"
 
-    def compare(self, context: Context) -> dc.CheckResult:
+    def compare(self, context: Context) -> drift.CheckResult:
         path = Path(self.model_path)
         return dc.model_reasoning(path, path.parents[1] / "scenarios" / self.model_name)
 
@@ -192,7 +210,7 @@ class ModelVsLiveCheckOperator(DriftCheckOperator):
 
     check = "model_vs_live"
 
-    def compare(self, context: Context) -> dc.CheckResult:
+    def compare(self, context: Context) -> drift.CheckResult:
         spec = self.spec
         colour, source = None, "no release record and no colour selected"
         try:
@@ -231,7 +249,11 @@ class RecordVsLiveCheckOperator(DriftCheckOperator):
         super().__init__(**kwargs)
         self.release_stale_locks = release_stale_locks
 
-    def compare(self, context: Context) -> dc.CheckResult:
+    def compare(self, context: Context) -> drift.CheckResult:
+        from kubernetes.client import CoordinationV1Api
+
+        from switchyard.release.lock import ReleaseLock
+
         spec = self.spec
         try:
             records: Any = self.history(spec).read()
@@ -307,7 +329,7 @@ class LiveHealthCheckOperator(DriftCheckOperator):
         super().__init__(**kwargs)
         self.max_probes, self.deadline_seconds = max_probes, deadline_seconds
 
-    def compare(self, context: Context) -> dc.CheckResult:
+    def compare(self, context: Context) -> drift.CheckResult:
         from switchyard.engine.diagnose import diagnose
 
         spec = self.spec
@@ -335,7 +357,7 @@ class LiveHealthCheckOperator(DriftCheckOperator):
 # ---- the report ------------------------------------------------------------------------------
 
 
-def _results(ti: Any, models: list[str]) -> list[dc.CheckResult]:
+def _results(ti: Any, models: list[str]) -> list[drift.CheckResult]:
     results = []
     for index, path in enumerate(models):
         name = dc.model_name_of(path)

@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from switchyard.airflow.artifacts import ArtifactLink, publish_artifact, write_artifact
 from switchyard.airflow.operators.base import ACTIVE_RUN_STATES, SwitchyardOperator, airflow_run_state
 from switchyard.airflow.triggers import MIN_DEFERRAL_SECONDS
-from switchyard.release.calls import REQUEST_TIMEOUT
+from switchyard.release.calls import REQUEST_TIMEOUT, retried
 from switchyard.release.colours import other
 from switchyard.release.evidence import ROLLOUT_INCOMPLETE
 
@@ -760,13 +760,20 @@ class MigrationJobOperator(SwitchyardOperator):
     def _logs(self, namespace: str, job: str) -> str:
         """The Job's pods' logs as text (read raw: the client would hand back a bytes repr)."""
         core = self.core
-        pods = core.list_namespaced_pod(
-            namespace, label_selector=f"job-name={job}", _request_timeout=REQUEST_TIMEOUT
+        pods = retried(
+            core.list_namespaced_pod,
+            namespace,
+            label_selector=f"job-name={job}",
+            _request_timeout=REQUEST_TIMEOUT,
         ).items
         texts = []
         for pod in pods:
-            raw = core.read_namespaced_pod_log(
-                pod.metadata.name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            raw = retried(
+                core.read_namespaced_pod_log,
+                pod.metadata.name,
+                namespace,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
             )
             texts.append(raw.data.decode("utf-8", errors="replace"))
         return "\n".join(texts)

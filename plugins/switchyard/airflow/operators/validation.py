@@ -18,6 +18,7 @@ from switchyard.airflow.artifacts import ArtifactLink
 from switchyard.airflow.operators.base import SwitchyardOperator
 from switchyard.airflow.validation_triggers import CanaryTrigger, LoadTestTrigger
 from switchyard.release import loadtest
+from switchyard.release.calls import REQUEST_TIMEOUT, retried
 
 # Real seconds the wait may run beyond the load's duration (the pod's start, the last samples).
 DEADLINE_MARGIN_SECONDS = 300
@@ -69,14 +70,20 @@ class LoadTestOperator(SwitchyardOperator):
         batch = BatchV1Api(self.api_client)
         # A retry loads afresh: the samples of an earlier try were in its trigger, not here. Its Job
         # (if still loading) goes first, so two generators never add up on the standby.
-        for old in batch.list_namespaced_job(
-            spec.namespace, label_selector=f"{loadtest.STEP_LABEL}={loadtest.LOAD_TEST_STEP},app={spec.app}"
+        for old in retried(
+            batch.list_namespaced_job,
+            spec.namespace,
+            label_selector=f"{loadtest.STEP_LABEL}={loadtest.LOAD_TEST_STEP},app={spec.app}",
+            _request_timeout=REQUEST_TIMEOUT,
         ).items:
             if (old.metadata.annotations or {}).get("switchyard.io/release-run") == run_id:
                 self.log.info("deleting load test job %s of an earlier try", old.metadata.name)
                 try:
                     batch.delete_namespaced_job(
-                        old.metadata.name, spec.namespace, propagation_policy="Background"
+                        old.metadata.name,
+                        spec.namespace,
+                        propagation_policy="Background",
+                        _request_timeout=REQUEST_TIMEOUT,
                     )
                 except ApiException as exc:
                     if exc.status != 404:
@@ -96,7 +103,7 @@ class LoadTestOperator(SwitchyardOperator):
         body["metadata"]["annotations"]["switchyard.io/release-run"] = run_id
         name = body["metadata"]["name"]
         try:
-            batch.create_namespaced_job(spec.namespace, body)
+            batch.create_namespaced_job(spec.namespace, body, _request_timeout=REQUEST_TIMEOUT)
         except ApiException as exc:
             if exc.status != 409:
                 raise
