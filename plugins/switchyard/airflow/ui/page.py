@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 from switchyard.airflow.ui.releases import AppReleases
 from switchyard.engine.notation import chain_text, root_text
+from switchyard.release.canary import canary_line
+from switchyard.release.loadtest import figures_line
 from switchyard.release.records import ReleaseRecord, intervention_line
 
 STATUS_CLASS = {
@@ -48,7 +50,8 @@ figcaption { color: #57606a; font-size: 13px; margin-bottom: 6px; }
 .intervene button { padding: 4px 10px; border-radius: 6px; border: 1px solid #d0d7de; cursor: pointer; }
 .intervene button.abort { background: #ffebe9; color: #a40e26; } .intervene button.promote { background: #dafbe1; color: #116329; }
 .notice { background: #ddf4ff; border: 1px solid #54aeff; border-radius: 6px; padding: 8px 12px; margin: 8px 0; }
-.requested { color: #953800; font-size: 12px; }
+.validation td { font-size: 12px; color: #57606a; border-bottom: 1px solid #d0d7de; }
+.validation b { color: #1f2328; }
 """
 
 
@@ -94,6 +97,26 @@ def _intervene_row(record: ReleaseRecord, dag_id: str, offer: Offer, base_path: 
             "</form>"
         )
     return f'<tr class="intervene" data-run="{escape(record.run_id)}"><td colspan="9">{what}</td></tr>'
+
+
+def _validation_row(record: ReleaseRecord) -> str:
+    """The load test's and the canary's figures beside their thresholds, from the record."""
+    parts = []
+    checkpoints = record.checkpoints or {}
+    load = ((checkpoints.get("load_test") or {}).get("results") or [None])[-1]
+    if isinstance(load, dict):
+        verdict = "passed" if load.get("passed") else "FAILED"
+        parts.append(
+            f'<div class="load-test"><b>Load test {verdict}</b>: '
+            f"{escape(figures_line(load.get('figures') or {}, load.get('thresholds') or {}))}</div>"
+        )
+    checks = [c for c in (checkpoints.get("canary") or {}).get("results") or [] if isinstance(c, dict)]
+    if checks:
+        verdict = "passed" if all(c.get("passed") for c in checks) else "FAILED"
+        parts.append(f'<div class="canary"><b>Canary {verdict}</b>: {escape(canary_line(checks))}</div>')
+    if not parts:
+        return ""
+    return f'<tr class="validation" data-run="{escape(record.run_id)}"><td colspan="9">{"".join(parts)}</td></tr>'
 
 
 def run_href(base_path: str, dag_id: str, run_id: str) -> str:
@@ -175,6 +198,7 @@ def app_section(
         )
         for record in view.records:
             parts.append(_row(record, view, base_path, artifacts))
+            parts.append(_validation_row(record))
             dag_id = record.dag_id or view.dag_id
             offer = (offers or {}).get((dag_id, record.run_id))
             if offer and record.status in ("InProgress", "Active"):
