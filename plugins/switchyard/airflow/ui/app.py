@@ -91,8 +91,9 @@ def create_app() -> FastAPI:
         prefix = base_path()
         links = {v.app: run_artifact_links(artifacts_root(), v, prefix) for v in views}
         # The buttons: for a run whose canary, watch or bake waits now, to a user who may edit
-        # the DAG's runs, each form with its own token (see forms.py).
-        waiting = waiting_runs(sorted({r.dag_id or v.dag_id for v in views for r in v.records}))
+        # the DAG's runs, each form with its own token (see forms.py). Release DAGs only, as the
+        # REST call: a rollback DAG's run is not stepped into here.
+        waiting = waiting_runs(sorted({v.dag_id for v in views}))
         key, editable, offers = form_key(), {}, {}
         for (dag_id, run_id), step in waiting.items():
             if dag_id not in editable:
