@@ -217,6 +217,9 @@ def test_cross_site_tokenless_forged_expired_or_foreign_posts_are_refused(users_
         answer = _post(editor, users_server, path, fields, origin, **headers)
         assert answer.status_code == 403, f"{name}: {answer.status_code} {answer.text[:200]}"
         assert releases.intervention(WAITING) == {}, name
+    # A valid form naming no known action is not recorded either.
+    assert _post(editor, users_server, path, {"token": good, "action": "pause"}).status_code == 400
+    assert releases.intervention(WAITING) == {}
     # Without the cookie there is no user at all.
     assert (
         _post(requests.Session(), users_server, path, {"token": good, "action": "abort"}).status_code == 401

@@ -163,7 +163,10 @@ def create_app() -> FastAPI:
             != "application/x-www-form-urlencoded"
         ):
             problem = problem or "only the Releases view's form may post here"
-        form = parse_qs((await request.body())[:4096].decode("utf-8", "replace"), max_num_fields=8)
+        try:  # the form has three fields; anything much bigger is not ours
+            form = parse_qs((await request.body())[:4096].decode("utf-8", "replace"), max_num_fields=8)
+        except ValueError:
+            form = {}
         field = {k: v[0] for k, v in form.items() if v}
         problem = problem or token_problem(
             form_key(), field.get("token", ""), str(user.get_id()), dag_id, run_id
@@ -173,6 +176,12 @@ def create_app() -> FastAPI:
                 message_page("Refused", problem, prefix), status_code=403, headers=PAGE_HEADERS
             )
         action, reason = field.get("action", ""), field.get("reason", "")[:500]
+        if action not in ("abort", "promote"):
+            return HTMLResponse(
+                message_page("Not recorded", f"unknown action {action[:20]!r}: abort or promote", prefix),
+                status_code=400,
+                headers=PAGE_HEADERS,
+            )
         try:
             await run_in_threadpool(record_intervention, dag_id, run_id, action, user_name(user), reason)
         except LookupError as exc:
