@@ -165,3 +165,21 @@ def test_load_test_and_canary_figures_are_shown_beside_their_thresholds():
     assert "<b>Canary FAILED</b>: 5 %: 1/2 checks passed; last check 2:" in row
     assert "errors 2.00% (&lt; 1.00%, ≤ 1.00% vs live; live 0.00%)" in row
     assert "p99 0.300s (&lt; 5.000s, ≤ 0.250s vs live; live 0.100s)" in row
+
+
+def test_hostile_validation_figures_in_a_record_do_not_break_the_page():
+    record = ReleaseRecord(
+        8,
+        "v2",
+        "green",
+        "Active",
+        "manual__8",
+        checkpoints={
+            "load_test": {"results": [{"figures": "lots", "thresholds": []}]},
+            "canary": {
+                "results": [{"metrics": {"standby": {"error_ratio": "0.5<script>"}}, "thresholds": 3}]
+            },
+        },
+    )
+    html = releases_page([view(records=[record], live_colour="green")], "", {})
+    assert "figures unreadable in the record" in html and "<script>" not in html

@@ -239,10 +239,12 @@ def canary_line(
     (< 5.000s, ≤ 0.250s vs live; live 0.100s)``."""
 
     def pct(value: Any) -> str:
-        return "-" if _finite(value) is None else f"{value:.2%}"
+        number = _finite(value)
+        return "-" if number is None else f"{number:.2%}"
 
     def sec(value: Any) -> str:
-        return "-" if _finite(value) is None else f"{value:.3f}s"
+        number = _finite(value)
+        return "-" if number is None else f"{number:.3f}s"
 
     if not results:
         return "no check ran"

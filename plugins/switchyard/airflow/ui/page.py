@@ -101,6 +101,16 @@ def _intervene_row(record: ReleaseRecord, dag_id: str, offer: Offer, base_path: 
 
 def _validation_row(record: ReleaseRecord) -> str:
     """The load test's and the canary's figures beside their thresholds, from the record."""
+    try:
+        return _validation_figures(record)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # records anyone may edit
+        return (
+            f'<tr class="validation" data-run="{escape(record.run_id)}"><td colspan="9">load test / canary '
+            f"figures unreadable in the record: {escape(type(exc).__name__)}</td></tr>"
+        )
+
+
+def _validation_figures(record: ReleaseRecord) -> str:
     parts = []
     checkpoints = record.checkpoints or {}
     load = ((checkpoints.get("load_test") or {}).get("results") or [None])[-1]
