@@ -25,6 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_BEHAVIOURS = ROOT / "include" / "behaviours" / "acme-shop.yaml"
 DAG_ID = "release_acme_shop"
+JWT_SECRET = "switchyard-releases-view-test-" + "0123456789abcdef" * 3
 
 # The history the page must show (oldest first, as the ConfigMap keeps it).
 CHAIN_V2 = [
@@ -142,7 +143,7 @@ def serve_api(view_env, home: Path, **settings: str):
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API__BASE_URL": base_url,
-        "AIRFLOW__API_AUTH__JWT_SECRET": "switchyard-releases-view-test-" + "0123456789abcdef" * 3,
+        "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
         "SWITCHYARD_ARTIFACTS_DIR": str(view_env.artifacts),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),

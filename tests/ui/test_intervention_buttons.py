@@ -19,12 +19,12 @@ from kubernetes import client, config
 
 from switchyard.airflow.ui.forms import issue_token, key_from_secret
 from switchyard.release.records import ReleaseHistory
-from tests.ui.conftest import serve_api
+from tests.ui.conftest import JWT_SECRET, serve_api
 
 DAG = "release_acme_shop"
 WAITING = "manual__2026-03-06T09:00:00+00:00"  # its bake is deferred
 BUSY = "manual__2026-03-07T09:00:00+00:00"  # InProgress too, but in a task that runs (smoke tests)
-SECRET = "switchyard-buttons-test-secret-" + "fedcba9876543210" * 2
+SECRET = JWT_SECRET  # the form key is derived from it
 PASSWORDS = {"editor": "editor-pass-1", "viewer": "viewer-pass-1"}
 
 
@@ -38,7 +38,6 @@ def users_server(view_env, tmp_path_factory):
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="False",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="editor:user,viewer:viewer",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
-        AIRFLOW__API__SECRET_KEY=SECRET,
     ) as base_url:
         yield base_url
 

@@ -5,9 +5,9 @@ The page is authenticated by Airflow's ``_token`` cookie, which a browser also s
 another site posts to us. Two checks refuse such a POST before anything is recorded:
 
 * a synchronizer token in a hidden field: ``<issued-at>.<HMAC-SHA256>`` over the user, the DAG, the
-  run and the issue time, keyed from Airflow's own secret (``[api] secret_key``, else
-  ``[api_auth] jwt_secret``, which every api-server of a deployment shares), valid for
-  ``TOKEN_SECONDS``. Another site can neither read it from our page nor compute it;
+  run and the issue time, keyed from Airflow's own secret (``[api_auth] jwt_secret``, which every
+  api-server worker and replica must share for logins to work, else ``[api] secret_key``, whose
+  default is made up per process), valid for ``TOKEN_SECONDS``. Another site can neither read it from our page nor compute it;
 * the request's ``Origin`` (or, without one, its ``Referer``) must be this host: the Host the
   request came to, or the host of ``[api] base_url``.
 """
@@ -27,7 +27,7 @@ def form_key() -> bytes:
     """The HMAC key of the form tokens, derived from Airflow's secret (never the secret itself)."""
     from airflow.configuration import conf
 
-    secret = conf.get("api", "secret_key", fallback="") or conf.get("api_auth", "jwt_secret", fallback="")
+    secret = conf.get("api_auth", "jwt_secret", fallback="") or conf.get("api", "secret_key", fallback="")
     if not secret:
         # Neither is configured: the api app generates its own for this process; so do we.
         from airflow.api_fastapi.auth.tokens import get_signing_key
