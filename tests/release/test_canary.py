@@ -110,6 +110,12 @@ def test_a_canary_that_passes_then_the_switch(cluster_env, release_dag):
     assert "acme-shop-ingress-canary" not in _ingresses(cluster_env)  # removed before the switch
     [record] = _history(cluster_env)
     assert record["status"] == "Active" and len(record["checkpoints"]["canary"]["results"]) == 2
+    # The figures beside their thresholds: in each recorded check, the summary and the run note.
+    assert record["checkpoints"]["canary"]["results"][-1]["thresholds"]["max_error_ratio"] > 0
+    summary = _xcom(run, "summary")
+    assert summary["canary"]["passed"] and summary["canary"]["checks"] == 2
+    assert summary["canary"]["line"].startswith("5 %: 2/2 checks passed; last check 2: rate ")
+    assert "; canary 5 %: 2/2 checks passed" in summary["note"] and "vs live; live " in summary["note"]
 
 
 def test_a_canary_aborted_at_its_second_check(cluster_env, release_dag, emulator_for):

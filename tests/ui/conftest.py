@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_BEHAVIOURS = ROOT / "include" / "behaviours" / "acme-shop.yaml"
 DAG_ID = "release_acme_shop"
+JWT_SECRET = "switchyard-releases-view-test-" + "0123456789abcdef" * 3
 
 # The history the page must show (oldest first, as the ConfigMap keeps it).
 CHAIN_V2 = [
@@ -49,6 +51,33 @@ RECORDS = [
     ("manual__2026-03-03T09:00:00+00:00", "v2", "green", "RolledBack", "rds", CHAIN_V2),
     ("manual__2026-03-04T09:00:00+00:00", "v3", "green", "Failed", "external-secrets", CHAIN_V3),
 ]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "no /usr/bin/chromium: `make test` installs Debian's chromium when run as root with apt-get; "
+            "else `apt-get install chromium` (Playwright's own browser download is never used)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @dataclass
@@ -101,10 +130,10 @@ def view_env(tmp_path_factory, airflow_db):
     env.stop()
 
 
-@pytest.fixture(scope="session")
-def api_server(view_env, tmp_path_factory):
-    """``airflow api-server`` on a free loopback port; yields its base URL."""
-    home = tmp_path_factory.mktemp("airflow-home")
+@contextmanager
+def serve_api(view_env, home: Path, **settings: str):
+    """``airflow api-server`` on a free loopback port with ``settings`` added to its environment;
+    yields its base URL."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
@@ -114,10 +143,11 @@ def api_server(view_env, tmp_path_factory):
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API__BASE_URL": base_url,
-        "AIRFLOW__API_AUTH__JWT_SECRET": "switchyard-releases-view-test-" + "0123456789abcdef" * 3,
+        "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
         "SWITCHYARD_ARTIFACTS_DIR": str(view_env.artifacts),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
+        **settings,
     }
     log = (home / "api-server.log").open("w")
     process = subprocess.Popen(
@@ -166,3 +196,10 @@ def api_server(view_env, tmp_path_factory):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def api_server(view_env, tmp_path_factory):
+    """``airflow api-server`` on a free loopback port, every user an admin; yields its base URL."""
+    with serve_api(view_env, tmp_path_factory.mktemp("airflow-home")) as base_url:
+        yield base_url

@@ -105,3 +105,81 @@ def test_record_fields_are_type_checked_when_read():
     ]:
         with pytest.raises(ValueError, match=message):
             ReleaseRecord.from_dict({**good, field: value})
+
+
+def test_load_test_and_canary_figures_are_shown_beside_their_thresholds():
+    """From the record's checkpoints, as the triggers write them (judge / compare + check_thresholds)."""
+    from switchyard.release.canary import check_thresholds, compare
+    from switchyard.release.loadtest import LoadTestSpec, judge
+
+    def sample(rate, ratio, p99, live_p99=0.1):
+        return {
+            "status": "ok",
+            "standby": {"request_rate": rate, "error_ratio": ratio, "p99_seconds": p99, "cpu_ratio": 0.41},
+            "live": {"request_rate": 20.0, "error_ratio": 0.0, "p99_seconds": live_p99},
+        }
+
+    load = judge(
+        [sample(98.0, 0.0, 0.12), sample(101.0, 0.0, 0.14), sample(99.0, 0.0, 0.13)],
+        rps=100,
+        max_error_ratio=0.01,
+        max_p99_seconds=5.0,
+        spec=LoadTestSpec(),
+        colour="green",
+    )
+    limits = {
+        "max_error_ratio": 0.01,
+        "max_p99_seconds": 5.0,
+        "p99_vs_live": 2.0,
+        "p99_floor_seconds": 0.25,
+        "error_ratio_vs_live": 0.01,
+    }
+    checks = []
+    for n, (ratio, p99) in enumerate([(0.0, 0.12), (0.02, 0.3)], start=1):
+        s = sample(1.1, ratio, p99)
+        problems = compare(s["standby"], s["live"], colour="green", **limits)
+        checks.append(
+            {
+                "checkpoint": n,
+                "passed": not problems,
+                "problems": problems,
+                "metrics": {"standby": s["standby"], "live": s["live"], "percent": 5.0},
+                "thresholds": check_thresholds(s["live"], **limits),
+            }
+        )
+    record = ReleaseRecord(
+        7,
+        "v2",
+        "green",
+        "Failed",
+        "manual__7",
+        failed_step="canary",
+        checkpoints={"load_test": {"results": [load]}, "canary": {"results": checks}},
+    )
+    html = releases_page([view(records=[record], live_colour="blue")], "", {})
+    row = html[html.index('<tr class="validation"') :]
+    row = row[: row.index("</tr>")]
+    assert "<b>Load test passed</b>" in row
+    assert "3 samples (≥ 3)" in row and "rate 99.3 RPS (≥ 80.0)" in row
+    assert "errors 0.00% (&lt; 1.00%; live 0.00%)" in row and "CPU 41.00% (&lt; 70.00%)" in row
+    assert "<b>Canary FAILED</b>: 5 %: 1/2 checks passed; last check 2:" in row
+    assert "errors 2.00% (&lt; 1.00%, ≤ 1.00% vs live; live 0.00%)" in row
+    assert "p99 0.300s (&lt; 5.000s, ≤ 0.250s vs live; live 0.100s)" in row
+
+
+def test_hostile_validation_figures_in_a_record_do_not_break_the_page():
+    record = ReleaseRecord(
+        8,
+        "v2",
+        "green",
+        "Active",
+        "manual__8",
+        checkpoints={
+            "load_test": {"results": [{"figures": "lots", "thresholds": []}]},
+            "canary": {
+                "results": [{"metrics": {"standby": {"error_ratio": "0.5<script>"}}, "thresholds": 3}]
+            },
+        },
+    )
+    html = releases_page([view(records=[record], live_colour="green")], "", {})
+    assert "figures unreadable in the record" in html and "<script>" not in html

@@ -6,38 +6,9 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from pathlib import Path
 from urllib.parse import quote
 
-import pytest
-
 from tests.ui.conftest import CHAIN_V3, DAG_ID, RECORDS
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "no /usr/bin/chromium: `make test` installs Debian's chromium when run as root with apt-get; "
-            "else `apt-get install chromium` (Playwright's own browser download is never used)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_releases_page_shows_live_state_history_links_and_failing_chain(api_server, browser, tmp_path):

@@ -310,21 +310,19 @@ class CanaryTrigger(LoadTestTrigger):
         return list(history.checkpoint_progress(self.run_id, "canary").get("results", []))
 
     def _check(self, index: int, sample: dict[str, Any], breach: str) -> dict[str, Any]:
-        from switchyard.release.canary import compare
+        from switchyard.release.canary import check_thresholds, compare
 
         spec, load = self.spec, self.spec.load_test
         standby = sample.get("standby") or {"status": sample.get("status"), "detail": sample.get("detail")}
         problems = [f"metrics: {breach}"] if breach else []
-        problems += compare(
-            standby,
-            sample.get("live") or {},
-            max_error_ratio=spec.max_error_ratio,
-            max_p99_seconds=spec.max_p99_seconds,
-            p99_vs_live=load.max_p99_vs_live,
-            p99_floor_seconds=load.p99_floor_seconds,
-            error_ratio_vs_live=load.max_error_ratio_vs_live,
-            colour=self.colour,
-        )
+        limits = {
+            "max_error_ratio": spec.max_error_ratio,
+            "max_p99_seconds": spec.max_p99_seconds,
+            "p99_vs_live": load.max_p99_vs_live,
+            "p99_floor_seconds": load.p99_floor_seconds,
+            "error_ratio_vs_live": load.max_error_ratio_vs_live,
+        }
+        problems += compare(standby, sample.get("live") or {}, colour=self.colour, **limits)
         label = self.checks[index][1]
         result = {
             "checkpoint": index + 1,
@@ -334,6 +332,7 @@ class CanaryTrigger(LoadTestTrigger):
             "passed": not problems,
             "problems": list(dict.fromkeys(problems)),
             "metrics": {"standby": standby, "live": sample.get("live") or {}, "percent": self.percent},
+            "thresholds": check_thresholds(sample.get("live") or {}, **limits),
         }
         result = self._gate(result, f"canary check {index + 1}")
         self._record(result, "canary")

@@ -214,3 +214,72 @@ def compare(
         if p99 > limit:
             problems.append(f"p99 {p99:.2f}s > {limit:.2f}s ({p99_vs_live:g}× live's {live_p99:.2f}s)")
     return problems
+
+
+def check_thresholds(
+    live: dict[str, Any],
+    *,
+    max_error_ratio: float,
+    max_p99_seconds: float,
+    p99_vs_live: float,
+    p99_floor_seconds: float,
+    error_ratio_vs_live: float,
+) -> dict[str, float]:
+    """The limits one canary check held the standby to (those ``compare`` applies), for the
+    record, the summary and the Releases view to show beside the figures."""
+    limits = {"max_error_ratio": max_error_ratio, "max_p99_seconds": max_p99_seconds}
+    live_ratio, live_p99 = _finite(live.get("error_ratio")), _finite(live.get("p99_seconds"))
+    if live_ratio is not None:
+        limits["max_error_ratio_vs_live"] = live_ratio + error_ratio_vs_live
+    if live_p99 is not None:
+        limits["max_p99_vs_live"] = max(live_p99 * p99_vs_live, p99_floor_seconds)
+    return limits
+
+
+def canary_line(
+    results: list[dict[str, Any]], percent: float | None = None, planned: int | None = None
+) -> str:
+    """The canary's checks and the last check's figures beside its thresholds, e.g.
+    ``5 %: 3/3 checks passed; last: rate 0.4 RPS, errors 0.00% (< 1.00%; live 0.00%), p99 0.120s
+    (< 5.000s, ≤ 0.250s vs live; live 0.100s)``."""
+
+    def pct(value: Any) -> str:
+        number = _finite(value)
+        return "-" if number is None else f"{number:.2%}"
+
+    def sec(value: Any) -> str:
+        number = _finite(value)
+        return "-" if number is None else f"{number:.3f}s"
+
+    if not results:
+        return "no check ran"
+    last = results[-1]
+    metrics = last.get("metrics") or {}
+    if percent is None:
+        percent = _finite(metrics.get("percent"))
+    standby, live, limits = (
+        metrics.get("standby") or {},
+        metrics.get("live") or {},
+        last.get("thresholds") or {},
+    )
+    passed = sum(1 for r in results if r.get("passed"))
+    head = (f"{percent:g} %: " if percent is not None else "") + (
+        f"{passed}/{planned if planned else len(results)} checks passed"
+    )
+    if last.get("intervention"):
+        head += f" ({(last.get('problems') or [''])[0]})"
+    rate = _finite(standby.get("request_rate"))
+    figures = [
+        f"rate {rate:.1f} RPS" if rate is not None else "rate -",
+        f"errors {pct(standby.get('error_ratio'))} (< {pct(limits.get('max_error_ratio'))}"
+        + (
+            f", ≤ {pct(limits['max_error_ratio_vs_live'])} vs live"
+            if "max_error_ratio_vs_live" in limits
+            else ""
+        )
+        + f"; live {pct(live.get('error_ratio'))})",
+        f"p99 {sec(standby.get('p99_seconds'))} (< {sec(limits.get('max_p99_seconds'))}"
+        + (f", ≤ {sec(limits['max_p99_vs_live'])} vs live" if "max_p99_vs_live" in limits else "")
+        + f"; live {sec(live.get('p99_seconds'))})",
+    ]
+    return f"{head}; last check {last.get('checkpoint', len(results))}: " + ", ".join(figures)

@@ -269,3 +269,28 @@ def judge(
         "rps": rps,
         "colour": colour,
     }
+
+
+def figures_line(figures: dict[str, Any], limits: dict[str, Any]) -> str:
+    """The load test's figures beside their thresholds, for the log, the decision and the summary."""
+
+    def pct(value: Any) -> str:
+        return "-" if value is None else f"{value:.2%}"
+
+    def sec(value: Any) -> str:
+        return "-" if value is None else f"{value:.3f}s"
+
+    parts = [
+        f"{figures.get('samples', 0)} samples (≥ {limits.get('min_samples', '?')})",
+        f"rate {figures['request_rate']:.1f} RPS (≥ {limits.get('min_request_rate', 0):.1f})"
+        if figures.get("request_rate") is not None
+        else "rate -",
+        f"errors {pct(figures.get('error_ratio'))} (< {pct(limits.get('max_error_ratio'))}; live "
+        f"{pct(figures.get('live_error_ratio'))})",
+        f"p99 {sec(figures.get('p99_seconds'))} (< {sec(limits.get('max_p99_seconds'))}"
+        + (f", ≤ {sec(limits['max_p99_vs_live'])} vs live" if "max_p99_vs_live" in limits else "")
+        + f"; live {sec(figures.get('live_p99_seconds'))})",
+        f"CPU {pct(figures.get('cpu_ratio'))} (< {pct(limits.get('max_cpu_ratio'))})",
+        f"memory {pct(figures.get('memory_ratio'))} (< {pct(limits.get('max_memory_ratio'))})",
+    ]
+    return ", ".join(parts)

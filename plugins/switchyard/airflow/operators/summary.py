@@ -31,6 +31,7 @@ def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:
         root_cause += f"; chain: {evidence.chain_text()}"
     rollback = ti.xcom_pull(task_ids="rollback") or {}
     load = ti.xcom_pull(task_ids="load_test", key="load_test") or {}
+    canary = ti.xcom_pull(task_ids="canary", key="canary") or {}
     stepped_in = [
         (step, request)
         for step in ("canary", "watch", "bake")
@@ -66,6 +67,15 @@ def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:
             "thresholds": load.get("thresholds") or {},
             "problems": load.get("problems") or [],
         }
+    if canary:
+        checks = canary.get("checks") or []
+        summary["canary"] = {
+            "percent": canary.get("percent"),
+            "passed": bool(checks) and all(c.get("passed") for c in checks),
+            "checks": len(checks),
+            "last": {k: (checks[-1] if checks else {}).get(k) for k in ("metrics", "thresholds", "problems")},
+            "line": canary.get("line", ""),
+        }
     note = (
         f"{summary['app']} {summary['version']}: {outcome}; traffic on {live_now or 'unknown'}"
         + (f" (was {summary['from']})" if plan.get("live") else "")
@@ -75,6 +85,7 @@ def summarise_release(app: str = "", **context: Any) -> dict[str, Any]:
         + (f"; root cause: {root_cause}" if root_cause else "")
         + (f"; reason: {params['reason']}" if params.get("reason") else "")
         + (f"; load test {'passed' if load.get('passed') else 'FAILED'}: {load_line}" if load else "")
+        + (f"; canary {canary.get('line', '')}" if canary else "")
         + "".join(f"; {intervention_line(r)} (during the {step})" for step, r in stepped_in)
     )
     summary["note"] = note[:1000]

@@ -19,6 +19,7 @@ from switchyard.airflow.operators.base import SwitchyardOperator
 from switchyard.airflow.validation_triggers import CanaryTrigger, LoadTestTrigger
 from switchyard.release import loadtest
 from switchyard.release.calls import REQUEST_TIMEOUT, retried
+from switchyard.release.loadtest import figures_line
 
 # Real seconds the wait may run beyond the load's duration (the pod's start, the last samples).
 DEADLINE_MARGIN_SECONDS = 300
@@ -171,31 +172,6 @@ class LoadTestOperator(SwitchyardOperator):
         raise AirflowFailException(f"load test failed — {cause}: {problems} [{shown}]")
 
 
-def figures_line(figures: dict[str, Any], limits: dict[str, Any]) -> str:
-    """The load test's figures beside their thresholds, for the log, the decision and the summary."""
-
-    def pct(value: Any) -> str:
-        return "-" if value is None else f"{value:.2%}"
-
-    def sec(value: Any) -> str:
-        return "-" if value is None else f"{value:.3f}s"
-
-    parts = [
-        f"{figures.get('samples', 0)} samples (≥ {limits.get('min_samples', '?')})",
-        f"rate {figures['request_rate']:.1f} RPS (≥ {limits.get('min_request_rate', 0):.1f})"
-        if figures.get("request_rate") is not None
-        else "rate -",
-        f"errors {pct(figures.get('error_ratio'))} (< {pct(limits.get('max_error_ratio'))}; live "
-        f"{pct(figures.get('live_error_ratio'))})",
-        f"p99 {sec(figures.get('p99_seconds'))} (< {sec(limits.get('max_p99_seconds'))}"
-        + (f", ≤ {sec(limits['max_p99_vs_live'])} vs live" if "max_p99_vs_live" in limits else "")
-        + f"; live {sec(figures.get('live_p99_seconds'))})",
-        f"CPU {pct(figures.get('cpu_ratio'))} (< {pct(limits.get('max_cpu_ratio'))})",
-        f"memory {pct(figures.get('memory_ratio'))} (< {pct(limits.get('max_memory_ratio'))})",
-    ]
-    return ", ".join(parts)
-
-
 class CanaryOperator(SwitchyardOperator):
     """Send ``percent`` of the real traffic to the standby through an ingress-nginx canary Ingress,
     check it against the live colour at every interval for ``minutes`` (in the triggerer), then
@@ -303,12 +279,17 @@ class CanaryOperator(SwitchyardOperator):
 
     def finish(self, context: Context, event: dict[str, Any]) -> Any:
         """Remove the canary Ingress (weight 0 first), publish the checks, pass or fail."""
+        from switchyard.release.canary import canary_line
+
         results = event.get("results") or []
         removed = self._ingress().remove()
         ti = context["ti"]
         ti.xcom_push(key="checkpoints", value=results)
+        # the figures beside their thresholds, for the summary and the run note
+        line = canary_line(results, float(self.percent), len(self._checks()))
         ti.xcom_push(
-            key="canary", value={"percent": float(self.percent), "removed": removed, "checks": results}
+            key="canary",
+            value={"percent": float(self.percent), "removed": removed, "checks": results, "line": line},
         )
         if results and results[-1].get("artifact_url"):
             ti.xcom_push(key="artifact_url", value=results[-1]["artifact_url"])
@@ -331,7 +312,7 @@ class CanaryOperator(SwitchyardOperator):
         if failed is None:
             self.decide(
                 context,
-                f"{len(results)} canary check(s) at {float(self.percent):g} % passed",
+                f"{len(results)} canary check(s) at {float(self.percent):g} % passed: {line}",
                 f"canary ingress removed ({', '.join(removed) or 'none left'}); go on to the switch",
             )
             return {"checks": len(results), "removed": removed}

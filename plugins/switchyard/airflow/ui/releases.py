@@ -138,3 +138,28 @@ def _why(exc: Exception) -> str:
 
     failed = exc if isinstance(exc, ReadFailed) else from_kubernetes(exc, type(exc).__name__)
     return f"{failed.status}: {failed.detail}"
+
+
+# The steps that wait in the triggerer and read a person's abort / promote at every sample.
+WAITING_STEPS = ("canary", "watch", "bake")
+
+
+def waiting_runs(dag_ids: list[str]) -> dict[tuple[str, str], str]:
+    """(dag_id, run_id) → the step it waits in, for the runs whose canary, watch or bake task is
+    deferred now (read from Airflow's database: the only place that knows a trigger holds it)."""
+    if not dag_ids:
+        return {}
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id).where(
+                TaskInstance.dag_id.in_(dag_ids),
+                TaskInstance.task_id.in_(WAITING_STEPS),
+                TaskInstance.state == TaskInstanceState.DEFERRED,
+            )
+        ).all()
+    return {(dag_id, run_id): task_id for dag_id, run_id, task_id in rows}
