@@ -282,20 +282,23 @@ class Workloads:
             return False, "deployment does not exist"
         return rollout_status_of(obj, stale_deadline)
 
-    def pod_trouble(self, component: str) -> str:
-        """Why a deployment's pods are not ready, from their container states (for the log)."""
+    def pods(self, component: str) -> list[Any]:
+        """The pods a deployment selects (none when it does not exist)."""
         obj = self.read(component)
         if obj is None:
-            return ""
+            return []
         selector = ",".join(f"{k}={v}" for k, v in obj["spec"]["selector"].get("matchLabels", {}).items())
-        pods = retried(
+        return retried(
             self.core.list_namespaced_pod,
             self.layout.namespace(component),
             label_selector=selector,
             _request_timeout=self.request_timeout,
-        )
+        ).items
+
+    def pod_trouble(self, component: str) -> str:
+        """Why a deployment's pods are not ready, from their container states (for the log)."""
         reasons = []
-        for pod in pods.items:
+        for pod in self.pods(component):
             for cs in pod.status.container_statuses or []:
                 waiting = cs.state.waiting if cs.state else None
                 if waiting and waiting.reason:
@@ -307,16 +310,9 @@ class Workloads:
     def failing_pods(self, component: str) -> str:
         """The pods of a deployment stuck in a state waiting does not cure (crash loop, image pull,
         bad config), as ``pod: Reason``; empty when none is."""
-        obj = self.read(component)
-        if obj is None:
-            return ""
-        selector = ",".join(f"{k}={v}" for k, v in obj["spec"]["selector"].get("matchLabels", {}).items())
-        pods = self.core.list_namespaced_pod(
-            self.layout.namespace(component), label_selector=selector, _request_timeout=self.request_timeout
-        )
         return "; ".join(
             f"{pod.metadata.name}: {cs.state.waiting.reason}"
-            for pod in pods.items
+            for pod in self.pods(component)
             for cs in pod.status.container_statuses or []
             if cs.state and cs.state.waiting and cs.state.waiting.reason in STUCK_REASONS
         )
