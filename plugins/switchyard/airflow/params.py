@@ -15,23 +15,63 @@ on the object, and a copy made this way carries its own.
 (``copy.deepcopy(dag.params)`` once per ``__init__`` of each task's class hierarchy, ~80 per DAG):
 the mapping inside the DAG's ``ParamsDict`` copies its Params itself, without ``copy.deepcopy``'s
 per-item dispatch (memo, keep-alive), which cost as much as the copies.
+
+Each of these Params also remembers the values it has validated. Airflow validates a Param
+(``Param.resolve``: ``jsonschema.validate``, which checks the schema itself against the JSON Schema
+meta-schema every time) whenever the params are dumped, compared or printed: serialising the release
+DAG resolves every param of every task three times, ~90 % of the serialisation, which the
+dag-processor does at every parse and ``dag.test()`` at every run. A value this schema accepted once
+is accepted again without asking jsonschema; anything else goes through Airflow's own check.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from types import MethodType
 from typing import Any
 
 from airflow.sdk import Param
+from airflow.sdk.definitions.param import NOTSET, ParamValidationError
 
 _IMMUTABLE = (str, int, float, bool, type(None))
 
 
 def shared_schema(param: Param) -> Param:
-    """``param``, whose deep copies share its (read-only) schema and description."""
+    """``param``, whose deep copies share its (read-only) schema and description, and which
+    remembers the values its schema accepted."""
     param.__deepcopy__ = MethodType(_deepcopy_sharing_schema, param)  # type: ignore[method-assign]
+    param.resolve = MethodType(_resolve_remembering, param)  # type: ignore[method-assign]
     return param
+
+
+# (schema, value) pairs, as canonical JSON, that Airflow's check accepted. Bounded: trigger confs add
+# values (versions) over a long-lived process's life.
+_ACCEPTED: set[tuple[str, str]] = set()
+_ACCEPTED_MAX = 4096
+
+
+def _resolve_remembering(self: Param, value: Any = NOTSET, suppress_exception: bool = False) -> Any:
+    """``Param.resolve``, answered from memory for a value this schema accepted before."""
+    final = self.value if value is NOTSET else value
+    try:
+        key = (json.dumps(self.schema, sort_keys=True), json.dumps(final, sort_keys=True))
+    except (TypeError, ValueError):  # not JSON (NOTSET among them): Airflow's check says why
+        key = None
+    if key is not None and key in _ACCEPTED:
+        self.value = final
+        return final
+    try:
+        resolved = Param.resolve(self, value, suppress_exception=False)
+    except ParamValidationError:
+        if suppress_exception:
+            return None
+        raise
+    if key is not None:
+        if len(_ACCEPTED) >= _ACCEPTED_MAX:
+            _ACCEPTED.clear()
+        _ACCEPTED.add(key)
+    return resolved
 
 
 def _deepcopy_sharing_schema(self: Param, memo: dict[int, Any] | None) -> Param:
@@ -39,6 +79,7 @@ def _deepcopy_sharing_schema(self: Param, memo: dict[int, Any] | None) -> Param:
     state = clone.__dict__
     state.update(self.__dict__)
     state["__deepcopy__"] = MethodType(_deepcopy_sharing_schema, clone)  # as shared_schema(clone)
+    state["resolve"] = MethodType(_resolve_remembering, clone)
     if not isinstance(self.value, _IMMUTABLE):  # as Airflow's own deep copy does
         state["value"] = copy.deepcopy(self.value, memo)
     return clone
