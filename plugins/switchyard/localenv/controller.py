@@ -894,7 +894,7 @@ class WorkloadController:
         label_selector = ",".join(f"{k}={v}" for k, v in selector.items())
         return [
             p
-            for p in self.store.list(PODS, service["metadata"]["namespace"], label_selector)
+            for p in self.store.view(PODS, service["metadata"]["namespace"], label_selector)
             if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
         ]
 

@@ -92,14 +92,21 @@ class ObjectStore:
             ]
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
-    def view(self, rt: ResourceType, namespace: str | None = None) -> list[Obj]:
-        """The stored objects themselves, no copies (the controller's hot path; callers hold the lock
-        and must not mutate them: every write replaces an object, so a view stays a snapshot)."""
+    def view(
+        self, rt: ResourceType, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[Obj]:
+        """The stored objects themselves, no copies (the controller's and the traffic model's hot
+        paths, ten times a second: copying every pod there was most of an idle cluster's CPU).
+        Callers must not mutate them: every write replaces an object, so a view stays a snapshot."""
+        labels_match = parse_label_selector(label_selector)
         with self.lock:
             items = [
                 obj
                 for (group, plural, ns, _), obj in self._objects.items()
-                if group == rt.group and plural == rt.plural and (namespace is None or ns == namespace)
+                if group == rt.group
+                and plural == rt.plural
+                and (namespace is None or ns == namespace)
+                and labels_match(obj["metadata"].get("labels") or {})
             ]
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 

@@ -147,7 +147,7 @@ class TrafficModel:
     def _groups(self) -> dict[tuple[str, str, str], list[dict]]:
         """Serving Deployments by (namespace, app, colour); the caller holds the store's lock."""
         groups: dict[tuple[str, str, str], list[dict]] = {}
-        for d in self.store.list(DEPLOYMENTS):
+        for d in self.store.view(DEPLOYMENTS):
             labels = ((d["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
             if (
                 labels.get(SERVES_TRAFFIC_LABEL) == "false"
@@ -174,7 +174,7 @@ class TrafficModel:
         """Share of the app's traffic (0..1) each ingress-nginx canary Ingress sends, by the
         (namespace, app, colour) its backend Service selects."""
         weights: dict[tuple[str, str, str], float] = {}
-        for ingress in self.store.list(INGRESSES):
+        for ingress in self.store.view(INGRESSES):
             annotations = ingress["metadata"].get("annotations") or {}
             if annotations.get(CANARY_ANNOTATION) != "true":
                 continue
@@ -241,13 +241,13 @@ class TrafficModel:
             f"{k}={v}" for k, v in (deployment["spec"]["selector"].get("matchLabels") or {}).items()
         )
         return [
-            p for p in self.store.list(PODS, deployment["metadata"]["namespace"], selector) if pod_ready(p)
+            p for p in self.store.view(PODS, deployment["metadata"]["namespace"], selector) if pod_ready(p)
         ]
 
     def load_rps(self) -> dict[tuple[str, str, str], float]:
         """Requests per second the running load-generator pods send, by (namespace, app, colour)."""
         load: dict[tuple[str, str, str], float] = {}
-        for pod in self.store.list(PODS, None, f"{STEP_LABEL}={LOAD_TEST_STEP}"):
+        for pod in self.store.view(PODS, None, f"{STEP_LABEL}={LOAD_TEST_STEP}"):
             if (pod.get("status") or {}).get("phase") != "Running":
                 continue
             for container in (pod.get("spec") or {}).get("containers") or []:
@@ -274,10 +274,10 @@ class TrafficModel:
 
     def _live_colours(self) -> dict[tuple[str, str], set[str]]:
         live: dict[tuple[str, str], set[str]] = {}
-        services = self.store.list(SERVICES)
+        services = self.store.view(SERVICES)
         by_name = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in services}
         gated: set[tuple[str, str]] = set()  # apps whose requests go through a gateway
-        for configmap in self.store.list(CONFIG_MAPS):
+        for configmap in self.store.view(CONFIG_MAPS):
             key = ((configmap["metadata"].get("annotations")) or {}).get(GATEWAY_KEY_ANNOTATION)
             if not key:
                 continue
