@@ -52,7 +52,7 @@ demo: $(STAMP) postgres
 	@$(PY) -m switchyard.localenv.demo
 
 test: $(STAMP) chromium postgres redis lint
-	@$(PY) -m pytest -n 3 --dist loadfile --no-loadscope-reorder
+	@$(PY) -m pytest -n 4 --dist loadscope --no-loadscope-reorder
 
 # The production topology of docker-compose.yaml as processes on this machine, until Ctrl-C:
 # PostgreSQL, api-server, scheduler, dag-processor, triggerer and the local environment.

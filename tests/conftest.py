@@ -54,8 +54,10 @@ def airflow_db():
 def _dag_test_polls_quickly() -> None:
     """``dag.test()`` sleeps 1 s whenever a pass of its loop finds nothing to run, and a failure
     marks the tasks below it upstream_failed one level per pass: a release stopped early spent 13 of
-    its 17 s asleep there. Its own sleeps (only those: the caller's code is ``DAG.test``) become
-    0.05 s; every other sleep in the process, the operators' polls included, is left alone."""
+    its 17 s asleep there. Its own sleeps (only those: the caller's code is ``DAG.test``) start at
+    0.05 s and double while passes keep finding nothing (back to 1 s): a pass is a few database
+    queries, and at 0.05 s a 30 s wait (a retry delay, an approval) kept a core busy. Every other
+    sleep in the process, the operators' polls included, is left alone."""
     import time
 
     from airflow.sdk import DAG
@@ -63,9 +65,15 @@ def _dag_test_polls_quickly() -> None:
     if getattr(time.sleep, "dag_test_polls_quickly", False):
         return
     dag_test_code, sleep = DAG.test.__code__, time.sleep
+    idle = {"passes": 0, "woke": 0.0}
 
     def quick_sleep(seconds: float) -> None:
-        sleep(min(seconds, 0.05) if sys._getframe(1).f_code is dag_test_code else seconds)
+        if sys._getframe(1).f_code is not dag_test_code:
+            return sleep(seconds)
+        # a pass that ran a task took longer than its queries: start short again
+        idle["passes"] = idle["passes"] + 1 if time.monotonic() - idle["woke"] < 0.2 else 0
+        sleep(min(seconds, 0.05 * 2 ** idle["passes"]))
+        idle["woke"] = time.monotonic()
 
     quick_sleep.dag_test_polls_quickly = True
     time.sleep = quick_sleep
@@ -109,32 +117,55 @@ def release_dag(airflow_db):
 
     bag = DagBag()
     assert bag.import_errors == {}, bag.import_errors
-    return bag.get_dag("release_acme_shop")
+    from release_helpers import retry_quickly
+
+    return retry_quickly(bag.get_dag("release_acme_shop"))
 
 
 @pytest.fixture(scope="session")
 def rollback_dag(release_dag):
     from airflow.dag_processing.dagbag import DagBag
+    from release_helpers import retry_quickly
 
-    return DagBag().get_dag("rollback_acme_shop")
+    return retry_quickly(DagBag().get_dag("rollback_acme_shop"))
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the items
+_yielding_cpu = False
+
+
+def pytest_runtest_setup(item) -> None:
+    """Under xdist, a worker gives way (nice 10) from its first test outside tests/e2e on: the
+    end-to-end files are the longest path of `make test`, and their stacks (started by workers that
+    have not given way) then get the CPU first while the other tests fill what is left."""
+    global _yielding_cpu
+    if not _yielding_cpu and os.environ.get("PYTEST_XDIST_WORKER") and item.path.parent.name != "e2e":
+        os.nice(10)
+        _yielding_cpu = True
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """How `make test` (xdist, ``--dist loadgroup``) shares the tests among its workers.
-
-    * Each end-to-end file is one group: its tests share one Airflow stack (module fixture) and run
-      in order on one worker. They go first: each runs for minutes, so they must start at once on
-      their own workers while the short tests fill the rest around them (`make test` passes
-      --no-loadscope-reorder, which keeps this order).
-    * tests/ui is one group: its tests share one api-server (session fixture).
-    * Every other test is handed out on its own, to whichever worker is free: most whole-release
-      tests wait on the emulated cluster's clock, and a file's tests then wait side by side instead
-      of one after another."""
-    for item in items:
-        folder = item.path.parent.name
-        if folder == "e2e":
-            item.add_marker(pytest.mark.xdist_group(f"e2e-{item.path.stem}"))
-        elif folder == "ui":
-            item.add_marker(pytest.mark.xdist_group("ui"))
+    """The end-to-end files first: each runs for minutes, so they must start at once on their own
+    workers while the short tests fill the rest around them (`make test` passes
+    --no-loadscope-reorder, which keeps this order)."""
     items.sort(key=lambda item: item.path.parent.name != "e2e")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """How `make test` (xdist) shares the tests among its workers: each end-to-end file is one unit
+    (its tests share one Airflow stack, a module fixture, and run in order on one worker), tests/ui
+    is one (its tests share one api-server), and every other test is handed out on its own to
+    whichever worker is free: most whole-release tests wait on the emulated cluster's clock, and a
+    file's tests then wait side by side instead of one after another. (xdist's own ``loadgroup``
+    marks do not group under pytest 9: the node ids it rewrites are not read back.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByStackScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if path.startswith("tests/e2e/"):
+                return path
+            if path.startswith("tests/ui/"):
+                return "tests/ui"
+            return nodeid
+
+    return ByStackScheduling(config, log)

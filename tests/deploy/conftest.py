@@ -40,8 +40,9 @@ def rbac_cluster(local_env, tmp_path, monkeypatch, airflow_db):
 @pytest.fixture(scope="session")
 def payments_dag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
+    from release_helpers import retry_quickly
 
-    return DagBag().get_dag("release_payments")
+    return retry_quickly(DagBag().get_dag("release_payments"))
 
 
 @pytest.fixture(scope="session")

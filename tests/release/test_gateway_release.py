@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from kubernetes import client, config
+from release_helpers import retry_quickly
 
 from tests.release_cluster import INCLUDE, start_release_cluster
 
@@ -43,7 +44,7 @@ def payments_dag(airflow_db):
     assert bag.import_errors == {}, bag.import_errors
     dag = bag.get_dag("release_payments")
     assert dag is not None, sorted(bag.dag_ids)
-    return dag
+    return retry_quickly(dag)
 
 
 def _core(env) -> client.CoreV1Api:
