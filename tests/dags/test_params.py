@@ -57,3 +57,30 @@ def test_each_task_holds_its_own_copy_of_the_params_and_the_dag_serialises():
     serialised = dict(DagSerialization.serialize_dag(dag)["params"])
     assert serialised["grace_seconds"]["default"] == 120
     assert serialised["version"]["schema"]["__var"]["pattern"]
+
+
+def test_a_param_remembers_only_what_its_schema_accepted():
+    """Validation answered from memory (the serialiser resolves every param of every task three
+    times) still refuses what the schema refuses, every time, and never remembers a refusal."""
+    from pathlib import Path
+
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    from dags.release import release_dag
+
+    dag = release_dag(Path(__file__).resolve().parents[2] / "include/models/acme-shop.model.yaml")
+    grace = dag.task_dict["plan"].params.get_param("grace_seconds")
+    assert grace.resolve(value=30) == 30 and grace.resolve(value=30) == 30
+    for _ in range(2):
+        with pytest.raises(ParamValidationError):
+            grace.resolve(value=-1)
+        assert grace.resolve(value=-1, suppress_exception=True) is None
+        with pytest.raises(ParamValidationError):
+            grace.resolve(value={1, 2})  # not JSON: Airflow's own check says so
+    assert grace.value == 30  # a refused value is not kept
+    version = dag.params.get_param("version")
+    with pytest.raises(ParamValidationError):
+        version.resolve(value="v2; rm -rf /")
+    assert version.resolve(value="v2") == "v2"
+    # the same value under another schema is checked on its own
+    assert dag.task_dict["plan"].params.get_param("watch_minutes").resolve(value=30) == 30
