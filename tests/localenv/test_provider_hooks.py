@@ -114,3 +114,37 @@ def _latest(cloudwatch, namespace, metric, dimensions, stat="Minimum"):
     )
     values = result["MetricDataResults"][0]["Values"]
     return values[0] if values else None
+
+
+def test_seeding_again_adopts_what_exists(local_env):
+    """moto's state belongs to the process: a second environment in it, or a create botocore retried
+    after a lost answer on a loaded machine, finds the resource already there and adopts it."""
+    from switchyard.localenv.behaviours import load_behaviours_file
+    from switchyard.localenv.seeding import INITIAL_TAG
+
+    aws = local_env.aws
+    first = aws.records()
+    components = local_env.model.components
+    for name, record in first.items():
+        if name in components:
+            bucket = "acme-shop-stage-media-8f3e9c" if record["type"] == "cloudfront_distribution" else None
+            again = aws.seed_component(components[name], local_env.model.name, bucket)
+            assert (again.type, again.resource, again.aws_id) == (
+                record["type"],
+                record["resource"],
+                record["aws_id"],
+            )
+    assert {r["type"] for r in first.values()} >= {
+        "rds_instance",
+        "elasticache_cluster",
+        "mq_broker",
+        "s3_bucket",
+        "ssm_parameter",
+        "cloudfront_distribution",
+    }
+    behaviours = load_behaviours_file(local_env.behaviours_path)
+    assert aws.seed_images("acme-shop", behaviours, [INITIAL_TAG]) == local_env.images
+    mq = aws.client("mq").list_brokers()["BrokerSummaries"]
+    assert len([b for b in mq if b["BrokerName"] == first["mq"]["resource"]]) == 1
+    cloudfront = aws.client("cloudfront").list_distributions()["DistributionList"]["Items"]
+    assert len(cloudfront) == 1

@@ -22,6 +22,10 @@ Ids AWS generates itself (CloudFront distribution ids, MQ broker ids) cannot be 
 model's id is recorded on the resource — CloudFront: ``Comment`` ``switchyard-resource-id=<id>`` and
 tag ``switchyard:resource-id``; MQ: tag ``switchyard:resource-id`` — and in ``AwsResource.aws_id``
 (written to ``aws-resources.json`` by the environment). ``find_cloudfront_distribution`` resolves it.
+
+Seeding adopts what already exists under the same id: moto's state belongs to the process, not to
+one server, so a second environment in a process finds the first one's resources, and a create that
+botocore retried after a lost response (a loaded machine) finds its own first attempt.
 """
 
 from __future__ import annotations
@@ -189,34 +193,46 @@ class LocalAws:
 
     def _rds(self, rid: str, app: str) -> AwsResource:
         rds = self.client("rds")
-        db = rds.create_db_instance(
-            DBInstanceIdentifier=rid,
-            Engine="mysql",
-            DBInstanceClass="db.t3.medium",
-            AllocatedStorage=20,
-            MasterUsername="admin",
-            MasterUserPassword="local-placeholder-password",
-            DBName="shop",
-            Tags=[{"Key": "app", "Value": app}],
-        )["DBInstance"]
+        db = _create_or_adopt(
+            lambda: rds.create_db_instance(
+                DBInstanceIdentifier=rid,
+                Engine="mysql",
+                DBInstanceClass="db.t3.medium",
+                AllocatedStorage=20,
+                MasterUsername="admin",
+                MasterUserPassword="local-placeholder-password",
+                DBName="shop",
+                Tags=[{"Key": "app", "Value": app}],
+            )["DBInstance"],
+            "DBInstanceAlreadyExists",
+            lambda: rds.describe_db_instances(DBInstanceIdentifier=rid)["DBInstances"][0],
+        )
         self.feeder.set("AWS/RDS", "DatabaseConnections", {"DBInstanceIdentifier": rid}, 120)
         return AwsResource("", "rds_instance", rid, rid, db["DBInstanceArn"])
 
     def _elasticache(self, rid: str, app: str) -> AwsResource:
         cache = self.client("elasticache")
-        cluster = cache.create_cache_cluster(
-            CacheClusterId=rid,
-            Engine="redis",
-            CacheNodeType="cache.t3.micro",
-            NumCacheNodes=1,
-            Tags=[{"Key": "app", "Value": app}],
-        )["CacheCluster"]
-        cache.create_replication_group(
-            ReplicationGroupId=rid,
-            ReplicationGroupDescription=f"{app} cache",
-            Engine="redis",
-            CacheNodeType="cache.t3.micro",
-            NumCacheClusters=1,
+        cluster = _create_or_adopt(
+            lambda: cache.create_cache_cluster(
+                CacheClusterId=rid,
+                Engine="redis",
+                CacheNodeType="cache.t3.micro",
+                NumCacheNodes=1,
+                Tags=[{"Key": "app", "Value": app}],
+            )["CacheCluster"],
+            "CacheClusterAlreadyExists",
+            lambda: cache.describe_cache_clusters(CacheClusterId=rid)["CacheClusters"][0],
+        )
+        _create_or_adopt(
+            lambda: cache.create_replication_group(
+                ReplicationGroupId=rid,
+                ReplicationGroupDescription=f"{app} cache",
+                Engine="redis",
+                CacheNodeType="cache.t3.micro",
+                NumCacheClusters=1,
+            ),
+            "ReplicationGroupAlreadyExists",
+            lambda: None,
         )
         self.feeder.set("AWS/ElastiCache", "CurrConnections", {"CacheClusterId": rid}, 200)
         self.feeder.set("AWS/ElastiCache", "CacheHitRate", {"CacheClusterId": rid}, 95)
@@ -224,6 +240,10 @@ class LocalAws:
 
     def _mq(self, rid: str, app: str) -> AwsResource:
         mq = self.client("mq")
+        # MQ allows two brokers of one name; a second would make the probes' lookup ambiguous
+        for existing in mq.list_brokers().get("BrokerSummaries", []):
+            if existing.get("BrokerName") == rid:
+                return AwsResource("", "mq_broker", rid, existing["BrokerId"], existing["BrokerArn"])
         broker = mq.create_broker(
             BrokerName=rid,
             EngineType="RABBITMQ",
@@ -241,7 +261,13 @@ class LocalAws:
 
     def _s3(self, rid: str, app: str) -> AwsResource:
         s3 = self.client("s3")
-        s3.create_bucket(Bucket=rid, CreateBucketConfiguration={"LocationConstraint": self.region})
+        _create_or_adopt(
+            lambda: s3.create_bucket(
+                Bucket=rid, CreateBucketConfiguration={"LocationConstraint": self.region}
+            ),
+            "BucketAlreadyOwnedByYou",
+            lambda: None,
+        )
         s3.put_bucket_versioning(Bucket=rid, VersioningConfiguration={"Status": "Enabled"})
         for key in ("media/logo.png", "media/banner.jpg", "media/products/sku-1001.jpg"):
             s3.put_object(Bucket=rid, Key=key, Body=b"local placeholder")
@@ -249,11 +275,15 @@ class LocalAws:
 
     def _ssm(self, rid: str, app: str) -> AwsResource:
         ssm = self.client("ssm")
-        ssm.put_parameter(
-            Name=rid,
-            Type="String",
-            Tags=[{"Key": "app", "Value": app}],
-            Value=json.dumps({"APP_ENV": "stage", "APP_NAME": app, "LOG_LEVEL": "info"}),
+        _create_or_adopt(
+            lambda: ssm.put_parameter(
+                Name=rid,
+                Type="String",
+                Tags=[{"Key": "app", "Value": app}],
+                Value=json.dumps({"APP_ENV": "stage", "APP_NAME": app, "LOG_LEVEL": "info"}),
+            ),
+            "ParameterAlreadyExists",
+            lambda: None,
         )
         return AwsResource(
             "",
@@ -266,6 +296,10 @@ class LocalAws:
     def _cloudfront(self, rid: str, app: str, bucket: str | None) -> AwsResource:
         cloudfront = self.client("cloudfront")
         origin = f"{bucket or app}.s3.amazonaws.com"
+        existing = find_cloudfront_distribution(cloudfront, rid)
+        if existing is not None:
+            arn = cloudfront.get_distribution(Id=existing)["Distribution"]["ARN"]
+            return AwsResource("", "cloudfront_distribution", rid, existing, arn)
         created = cloudfront.create_distribution_with_tags(
             DistributionConfigWithTags={
                 "DistributionConfig": {
@@ -304,7 +338,11 @@ class LocalAws:
         """An ECR repository holding every tag the demo uses: the initial tags and each tag of the
         behaviour table, except tags whose behaviour is an image pull failure (they are missing)."""
         ecr = self.client("ecr")
-        ecr.create_repository(repositoryName=repository)
+        _create_or_adopt(
+            lambda: ecr.create_repository(repositoryName=repository),
+            "RepositoryAlreadyExistsException",
+            lambda: None,
+        )
         tags = list(dict.fromkeys(initial_tags + [k for k in behaviours if "/" not in k and ":" not in k]))
         pushed = []
         for tag in tags:
@@ -324,11 +362,15 @@ class LocalAws:
             }
             if behaviour is not None and behaviour.requires_migration:
                 manifest["annotations"]["io.switchyard.requires-migration"] = "true"
-            ecr.put_image(
-                repositoryName=repository,
-                imageTag=tag,
-                imageManifest=json.dumps(manifest),
-                imageManifestMediaType=manifest["mediaType"],
+            _create_or_adopt(
+                lambda manifest=manifest, tag=tag: ecr.put_image(
+                    repositoryName=repository,
+                    imageTag=tag,
+                    imageManifest=json.dumps(manifest),
+                    imageManifestMediaType=manifest["mediaType"],
+                ),
+                "ImageAlreadyExistsException",
+                lambda: None,
             )
             pushed.append(tag)
         self.resources[f"ecr:{repository}"] = AwsResource(
@@ -351,6 +393,18 @@ def find_cloudfront_distribution(client: Any, resource_id: str) -> str | None:
         if item["Id"] == resource_id or item.get("Comment") == f"{RESOURCE_ID_COMMENT}{resource_id}":
             return item["Id"]
     return None
+
+
+def _create_or_adopt(create: Any, exists_code: str, existing: Any) -> Any:
+    """``create()``; when AWS answers that the resource already exists, ``existing()`` instead."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return create()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != exists_code:
+            raise
+        return existing()
 
 
 def _digest(text: str) -> str:
