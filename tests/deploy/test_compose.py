@@ -285,3 +285,15 @@ def test_docker_compose_config_accepts_the_file():
     assert result.returncode == 0, result.stderr
     rendered = json.loads(result.stdout)
     assert set(rendered["services"]) == {"postgres", "localenv", *AIRFLOW_SERVICES}
+
+
+def test_the_scheduler_alone_preloads_the_task_imports(services):
+    """The process that forks the tasks (LocalExecutor: the scheduler) imports what they need once;
+    the local settings that install the preload are mounted where Airflow looks for them."""
+    preloading = {n for n in AIRFLOW_SERVICES if env(services[n]).get("SWITCHYARD_PRELOAD_TASK_IMPORTS")}
+    assert preloading == {"airflow-scheduler"}
+    # the rest of the shared environment is kept beside it
+    assert set(SHARED_SETTINGS) <= set(env(services["airflow-scheduler"]))
+    for name in AIRFLOW_SERVICES:
+        assert "./deploy/config:/opt/airflow/config:ro" in services[name]["volumes"], name
+    assert (ROOT / "deploy" / "config" / "airflow_local_settings.py").is_file()

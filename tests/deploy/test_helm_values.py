@@ -102,3 +102,11 @@ def test_the_version_ranges_start_at_the_tested_lock_and_contain_it():
         assert requirement.specifier.contains(tested), (requirement, tested)
         floors = [s.version for s in requirement.specifier if s.operator == ">="]
         assert floors == [tested], (requirement, tested)
+
+
+def test_the_chart_preloads_the_task_imports_in_the_scheduler():
+    values = yaml.safe_load(VALUES.read_text())
+    assert {"name": "SWITCHYARD_PRELOAD_TASK_IMPORTS", "value": "1"} in values["scheduler"]["env"]
+    local_settings = values["airflowLocalSettings"]
+    assert "from switchyard.airflow.preload import install" in local_settings
+    assert local_settings.rstrip().endswith("install()")

@@ -37,6 +37,7 @@ from switchyard.localenv.connections import airflow_connections, env_vars
 
 ROOT = Path(__file__).resolve().parents[3]
 SETTINGS_FILE = ROOT / "deploy" / "airflow.env"
+PRELOAD_ENV = "SWITCHYARD_PRELOAD_TASK_IMPORTS"  # switchyard.airflow.preload (not imported here)
 DEFAULT_STATE_DIR = ROOT / ".local-env" / "stack"
 BEHAVIOURS = ROOT / "include" / "behaviours" / "acme-shop.yaml"
 POSTGRES_BINARIES = (Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin"))
@@ -252,7 +253,10 @@ class Stack:
             **read_settings(),
             "AIRFLOW_HOME": str(self.airflow_home),
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
+            # deploy/config: airflow_local_settings (docker-compose mounts it as $AIRFLOW_HOME/config)
+            "PYTHONPATH": os.pathsep.join(
+                [str(ROOT / "plugins"), str(ROOT / "include"), str(ROOT / "deploy" / "config")]
+            ),
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
@@ -344,15 +348,23 @@ class Stack:
             raise StackError(f"airflow db migrate failed:\n{(migrate.stdout + migrate.stderr)[-3000:]}")
         airflow = [sys.executable, "-m", "airflow"]
         components = [
-            ("api-server", [*airflow, "api-server", "--host", "127.0.0.1", "--port", str(self.ports["api"])]),
-            ("scheduler", [*airflow, "scheduler"]),
-            ("dag-processor", [*airflow, "dag-processor"]),
-            ("triggerer", [*airflow, "triggerer"]),
+            (
+                "api-server",
+                [*airflow, "api-server", "--host", "127.0.0.1", "--port", str(self.ports["api"])],
+                {},
+            ),
+            ("scheduler", [*airflow, "scheduler"], {PRELOAD_ENV: "1"}),  # LocalExecutor forks tasks here
+            ("dag-processor", [*airflow, "dag-processor"], {}),
+            ("triggerer", [*airflow, "triggerer"], {}),
         ]
         if self.executor == "celery":
             self._start_redis(logs)
             for number in (1, 2):
-                worker_env = {**env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
+                worker_env = {
+                    **env,
+                    "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                    PRELOAD_ENV: "1",  # the worker forks the tasks (switchyard.airflow.preload)
+                }
                 self.processes.append(
                     Process(
                         f"celery-worker-{number}",
@@ -362,8 +374,8 @@ class Stack:
                     )
                 )
                 self.processes[-1].start()
-        for name, argv in components:
-            process = Process(name, argv, env, logs / f"{name}.log")
+        for name, argv, extra_env in components:
+            process = Process(name, argv, {**env, **extra_env}, logs / f"{name}.log")
             process.start()
             self.processes.append(process)
         self._say(f"· waiting for the api-server on {self.url}")
