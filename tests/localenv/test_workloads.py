@@ -338,3 +338,39 @@ def test_an_unfinished_rollout_restarts_its_deadline_when_a_scale_up_makes_progr
     _scale(kube, namespace, 2)
     emulator.advance(60)  # never ready, but a scale-only change of a complete rollout is not judged
     assert progressing()[:2] == ("True", "NewReplicaSetAvailable")
+
+
+def test_an_idle_cluster_is_not_reconciled_until_something_changes(tmp_path):
+    """The controller passes when the store or the behaviours change or the clock reaches the next
+    change (as an informer wakes a real controller), not ten times a second on an idle cluster; a
+    change through the API is still acted on within a tick."""
+    from kubernetes import client, config
+
+    from switchyard.localenv.controller import MAX_QUIET_SECONDS
+    from switchyard.localenv.environment import LocalEnvironment
+
+    with LocalEnvironment(None, with_aws=False, time_scale=60.0, state_dir=tmp_path) as env:
+        api = config.new_client_from_config(config_file=str(env.kubeconfig_path))
+        apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+        controller = env.cluster.controller
+        time.sleep(0.3)
+        passes = controller.ticks
+        time.sleep(1.5)
+        idle = controller.ticks - passes
+        assert idle <= 1.5 / MAX_QUIET_SECONDS + 1  # was 15 at one pass per 0.1 s
+
+        apps.create_namespaced_deployment("default", deployment("web", "shop:v1"))
+        started = time.monotonic()
+        while not core.list_namespaced_pod("default", label_selector="app=web").items:
+            assert time.monotonic() - started < 0.5, "the new Deployment got no pods within 0.5 s"
+            time.sleep(0.02)
+        # and its pods become ready at their simulated start-up time, not at the next quiet pass
+        while (apps.read_namespaced_deployment_status("web", "default").status.ready_replicas or 0) < 2:
+            assert time.monotonic() - started < 5, "the pods did not become ready"
+            time.sleep(0.05)
+
+        env.cluster.behaviours.set("shop:v1", "crash_loop")
+        started = time.monotonic()
+        while apps.read_namespaced_deployment_status("web", "default").status.ready_replicas:
+            assert time.monotonic() - started < 0.5, "a behaviour change was not acted on within 0.5 s"
+            time.sleep(0.02)

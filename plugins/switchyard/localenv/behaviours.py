@@ -162,11 +162,13 @@ class BehaviourTable:
         self._table: dict[str, Behaviour] = {}
         self._scheduled: list[tuple[float, str, Behaviour | None]] = []
         self._events = events or EmulatorLog()
+        self.version = 0  # counts changes: the controller reconciles again when it moves
 
     def set(self, key: str, behaviour: Any) -> Behaviour:
         parsed = Behaviour.parse(behaviour, where=f"behaviour for {key!r}")
         with self._lock:
             self._table[key] = parsed
+            self.version += 1
         self._events.add(
             "behaviour",
             f"{key} → {parsed.kind}"
@@ -178,6 +180,7 @@ class BehaviourTable:
     def remove(self, key: str) -> bool:
         with self._lock:
             found = self._table.pop(key, None) is not None
+            self.version += 1
         if found:
             self._events.add("behaviour", f"{key} → default (healthy)")
         return found
@@ -187,6 +190,7 @@ class BehaviourTable:
         with self._lock:
             self._table = parsed
             self._scheduled.clear()
+            self.version += 1
         self._events.add(
             "behaviour", f"table replaced: {', '.join(f'{k} → {b.kind}' for k, b in parsed.items())}"
         )
@@ -196,6 +200,7 @@ class BehaviourTable:
         parsed = None if behaviour is None else Behaviour.parse(behaviour, where=f"behaviour for {key!r}")
         with self._lock:
             self._scheduled.append((at, key, parsed))
+            self.version += 1
         self._events.add(
             "behaviour", f"{key} → {parsed.kind if parsed else 'default'} scheduled at simulated t={at:.1f}s"
         )

@@ -16,6 +16,7 @@ import hashlib
 import ipaddress
 import json
 import math
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,7 +116,13 @@ class WorkloadController:
         self._rollouts: dict[str, RolloutSim] = {}
         self._derived_endpoints: set[tuple[str, str]] = set()
         self._ips = (str(ip) for ip in ipaddress.ip_network("10.244.0.0/16").hosts())
-        self._ticker = Periodic("localenv-controller", interval, self.tick)
+        self._ticker = Periodic("localenv-controller", interval, self._periodic_tick)
+        # What the last periodic pass saw: no pass is needed until the store or the behaviours
+        # change, the clock reaches the next change, or MAX_QUIET_SECONDS pass (state derived from
+        # elapsed time, such as a crash loop's restart count).
+        self._quiet: tuple[str, int] | None = None
+        self._wake_at: float | None = None
+        self._last_pass = 0.0
         self.backdate = 0.0  # pods created while > 0 are born this many seconds in the past (seeding)
         self.ticks = 0  # reconcile passes so far (a clock jump's cost is counted in these)
 
@@ -151,6 +158,21 @@ class WorkloadController:
                 self.clock.advance(delta)
                 remaining -= delta
                 self.tick()
+
+    def _periodic_tick(self) -> None:
+        """A reconcile pass when something may have changed since the last (as a controller's
+        informer wakes it), else nothing: an idle cluster costs a comparison, not a pass."""
+        with self.store.lock:
+            if (
+                self._quiet == (self.store.resource_version, self.behaviours.version)
+                and (self._wake_at is None or self.clock.now() < self._wake_at)
+                and time.monotonic() - self._last_pass < MAX_QUIET_SECONDS
+            ):
+                return
+            self.tick()
+            self._last_pass = time.monotonic()
+            self._quiet = (self.store.resource_version, self.behaviours.version)
+            self._wake_at = self.next_change(self.clock.now())
 
     def next_change(self, now: float) -> float | None:
         """The earliest simulated time after ``now`` at which a reconcile would change something."""
@@ -1033,6 +1055,9 @@ class WorkloadController:
 
 
 # ----------------------------------------------------------------- pure helpers
+# An idle controller still passes this often (real seconds): states derived from elapsed time alone,
+# such as a crash loop's restart count or an image pull's back-off, are never staler than this.
+MAX_QUIET_SECONDS = 1.0
 _MAX_PASSES = 8  # a rolling update of n pods settles in about 2n passes at one instant
 _STEP_PAST = 1e-3  # a jump lands this far past a change, so float rounding cannot land just before it
 
