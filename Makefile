@@ -15,6 +15,10 @@ VENV_PYTHON := $(if $(wildcard $(PY)),$(call PY_VERSION_OF,$(PY)))
 VENV_IS_WRONG := $(if $(VENV_PYTHON),$(filter-out $(SUPPORTED_PYTHONS),$(VENV_PYTHON)),$(wildcard $(VENV)))
 
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
+# Python caches bytecode in __pycache__/ (git-ignored) even where the machine sets
+# PYTHONDONTWRITEBYTECODE, as container images do: otherwise every test worker rewrites the asserts
+# of every test module (~3 CPU-s each) and every Airflow process compiles our sources, at every start.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test lint bench bench-release lock clean env FORCE
 
@@ -52,7 +56,7 @@ demo: $(STAMP) postgres
 	@$(PY) -m switchyard.localenv.demo
 
 test: $(STAMP) chromium postgres redis lint
-	@$(PY) -m pytest -n 4 --dist loadscope --no-loadscope-reorder
+	@$(PY) -m pytest -n 5 --dist loadscope --no-loadscope-reorder
 
 # The production topology of docker-compose.yaml as processes on this machine, until Ctrl-C:
 # PostgreSQL, api-server, scheduler, dag-processor, triggerer and the local environment.

@@ -143,11 +143,25 @@ def pytest_runtest_setup(item) -> None:
         _yielding_cpu = True
 
 
+# Longest first, so that no long unit starts last and the short tests fill in around the long ones:
+# the end-to-end files (minutes each, one worker apiece), tests/ui (one unit: its tests share one
+# api-server), the whole-release tests (tens of seconds each), then the rest.
+LONGEST_FIRST = (
+    lambda path: path.startswith("tests/e2e/"),
+    lambda path: path.startswith("tests/ui/"),
+    lambda path: path.startswith(("tests/dags/", "tests/release/", "tests/deploy/test_rbac.py")),
+)
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """The end-to-end files first: each runs for minutes, so they must start at once on their own
-    workers while the short tests fill the rest around them (`make test` passes
-    --no-loadscope-reorder, which keeps this order)."""
-    items.sort(key=lambda item: item.path.parent.name != "e2e")
+    """Run order, longest first (LONGEST_FIRST; `make test` passes --no-loadscope-reorder, which
+    keeps it): the end-to-end files start at once on their own workers."""
+
+    def rank(item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return next((n for n, matches in enumerate(LONGEST_FIRST) if matches(path)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)
 
 
 def pytest_xdist_make_scheduler(config, log):
