@@ -35,6 +35,12 @@ HEALTHY = {
     "bake_minutes": 0.5,
     "run_migration": "no",
 }
+# The steps that defer, each with the wait it was configured to hold.
+CONFIGURED_WAITS = {
+    "deploy_standby": HEALTHY["grace_seconds"],
+    "watch": 60 * HEALTHY["watch_minutes"],
+    "bake": 60 * HEALTHY["bake_minutes"],
+}
 
 
 def _seconds(ti: dict) -> float:
@@ -48,12 +54,7 @@ def _seconds(ti: dict) -> float:
 def running_stretches(api, run_id: str, task_id: str) -> float:
     """Seconds a deferring task ran in a worker: from each "Pre Execute" of its log (a process
     started on it) to its "Pausing task as DEFERRED" or its last line."""
-    answer = api.request(
-        "GET",
-        f"/dags/{DAG_ID}/dagRuns/{api._q(run_id)}/taskInstances/{task_id}/logs/1",
-        query={"full_content": "true"},
-    )
-    entries = [e for e in answer.get("content") or [] if isinstance(e, dict) and e.get("timestamp")]
+    entries = [e for e in api.task_log_entries(DAG_ID, run_id, task_id) if e.get("timestamp")]
     total, began, last = 0.0, None, None
     for entry in entries:
         at = datetime.fromisoformat(str(entry["timestamp"]).replace("Z", "+00:00")).timestamp()
@@ -86,10 +87,9 @@ def healthy_release(api, version: str) -> None:
     sampling.set()
     wall = time.monotonic() - started
     tis = api.task_instances(DAG_ID, run_id)
-    waits = HEALTHY["grace_seconds"] + 60 * (HEALTHY["watch_minutes"] + HEALTHY["bake_minutes"])
-    deferring = {"deploy_standby", "watch", "bake"}
-    running = sum(_seconds(ti) for task, ti in tis.items() if task not in deferring)
-    in_workers = {task: running_stretches(api, run_id, task) for task in sorted(deferring)}
+    waits = sum(CONFIGURED_WAITS.values())
+    running = sum(_seconds(ti) for task, ti in tis.items() if task not in CONFIGURED_WAITS)
+    in_workers = {task: running_stretches(api, run_id, task) for task in sorted(CONFIGURED_WAITS)}
     overhead_before = wall - waits - running  # as measured before: deferring steps wholly overhead
     overhead = overhead_before - sum(in_workers.values())
     print(f"healthy release {version}: {final['state']} in {wall:.1f} s wall")
@@ -99,13 +99,8 @@ def healthy_release(api, version: str) -> None:
         + ", ".join(f"{task} {seconds:.1f} s" for task, seconds in in_workers.items())
         + ", beyond that: "
         + ", ".join(
-            f"{task} {_seconds(tis[task]) - seconds - configured:.1f} s"
+            f"{task} {_seconds(tis[task]) - seconds - CONFIGURED_WAITS[task]:.1f} s"
             for task, seconds in in_workers.items()
-            for configured in [
-                {"deploy_standby": HEALTHY["grace_seconds"], "watch": 60 * HEALTHY["watch_minutes"]}.get(
-                    task, 60 * HEALTHY["bake_minutes"]
-                )
-            ]
         )
         + " (defer, the trigger's wait and event, the resume)"
     )

@@ -138,15 +138,25 @@ class AirflowApi:
         return entry.get("value")
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        content = self._task_log_content(dag_id, run_id, task_id, try_number)
+        if isinstance(content, list):
+            return "\n".join(e.get("event", "") if isinstance(e, dict) else str(e) for e in content)
+        return str(content)
+
+    def task_log_entries(
+        self, dag_id: str, run_id: str, task_id: str, try_number: int = 1
+    ) -> list[dict[str, Any]]:
+        """The task's structured log lines (``timestamp``, ``event``, ...); [] for a plain-text log."""
+        content = self._task_log_content(dag_id, run_id, task_id, try_number)
+        return [e for e in content if isinstance(e, dict)] if isinstance(content, list) else []
+
+    def _task_log_content(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> Any:
         answer = self.request(
             "GET",
             f"/dags/{self._q(dag_id)}/dagRuns/{self._q(run_id)}/taskInstances/{self._q(task_id)}/logs/{try_number}",
             query={"full_content": "true"},
         )
-        content = answer.get("content", "")
-        if isinstance(content, list):
-            return "\n".join(e.get("event", "") if isinstance(e, dict) else str(e) for e in content)
-        return str(content)
+        return answer.get("content", "")
 
     # ------------------------------------------------------------------ people and capacity
     def pending_approvals(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
