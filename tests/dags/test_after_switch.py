@@ -122,7 +122,10 @@ def test_a_breach_restores_traffic_first_and_a_shared_cause_found_after_keeps_it
         rds.stop_db_instance(DBInstanceIdentifier="acme-shop-stage-rds")
         emulator.set_behaviour("v2", "http_5xx", rate=1.0)
 
-    acted = when(watch_started(cluster_env, "bake", checkpoints_done=1), break_green_and_rds)
+    # after the second checkpoint: the third is 11 s away (a 30 s bake), time enough for the breach to
+    # be scraped and sampled first. After the first, the second (2.5 s later) was already due on a
+    # loaded machine, and its gate found RDS stopped before any 5xx had been scraped.
+    acted = when(watch_started(cluster_env, "bake", checkpoints_done=2), break_green_and_rds)
     try:
         run = release_dag.test(
             run_conf={**FAST, "version": "v2", "bake_minutes": 0.5, "watch_interval_seconds": 1}

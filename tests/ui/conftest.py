@@ -24,6 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_BEHAVIOURS = ROOT / "include" / "behaviours" / "acme-shop.yaml"
+UP_TIMEOUT_SECONDS = 300
 DAG_ID = "release_acme_shop"
 JWT_SECRET = "switchyard-releases-view-test-" + "0123456789abcdef" * 3
 
@@ -168,7 +169,8 @@ def serve_api(view_env, home: Path, **settings: str):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 90
+    # generous: under `make test` on a loaded 2-core machine it has taken over 90 s to answer
+    deadline = time.monotonic() + UP_TIMEOUT_SECONDS
     try:
         while True:
             if process.poll() is not None:
@@ -183,7 +185,7 @@ def serve_api(view_env, home: Path, **settings: str):
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"api-server not up after 90 s:\n{(home / 'api-server.log').read_text()[-3000:]}"
+                    f"api-server not up after {UP_TIMEOUT_SECONDS} s:\n{(home / 'api-server.log').read_text()[-3000:]}"
                 )
             time.sleep(0.3)
         yield base_url
