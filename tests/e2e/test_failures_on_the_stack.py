@@ -15,7 +15,7 @@ def test_regression_in_the_bake_is_rolled_back_and_a_second_release_meanwhile_is
     conf = {**FAST, "version": "v10-late-regression", "bake_minutes": 0.5}
     run_id = api.trigger(DAG_ID, conf, note="e2e: late regression")["dag_run_id"]
     # the second release comes once the first holds the lock (about 1 s after it was triggered)
-    api.wait_for_task(DAG_ID, run_id, "lock", {"success"}, timeout=300)
+    api.wait_for_task(DAG_ID, run_id, "lock", {"success"}, timeout=300, poll=0.3)
     second = api.trigger(DAG_ID, {**FAST, "version": not_live(cluster, live)}, note="e2e: second")
     api.wait_for_task(DAG_ID, run_id, "bake", {"deferred"}, timeout=300)
     wait_until(bake_started(cluster, run_id, 1), timeout=180, what="bake checkpoint 1")

@@ -63,7 +63,9 @@ def test_approved_release_whose_task_is_killed_between_selector_patch_and_verifi
     version = not_live(cluster, live)
     run_id = api.trigger(DAG_ID, {**FAST, "version": version, "require_approval": True})["dag_run_id"]
     api.wait_for_task(DAG_ID, run_id, "approve", {"deferred", "running"}, timeout=300)
-    wait_until(lambda: api.pending_approvals(DAG_ID, run_id), timeout=180, what="the approval request")
+    wait_until(
+        lambda: api.pending_approvals(DAG_ID, run_id), timeout=180, poll=1, what="the approval request"
+    )
     # The verification's first read of the Service's endpoints hangs, so the kill lands in between.
     emulator.add_fault(
         "latency",
@@ -95,7 +97,9 @@ def test_a_rejected_approval_stops_the_release(api, cluster, fresh):
     live = cluster.colour()
     version = not_live(cluster, live)
     run_id = api.trigger(DAG_ID, {**FAST, "version": version, "require_approval": True})["dag_run_id"]
-    wait_until(lambda: api.pending_approvals(DAG_ID, run_id), timeout=300, what="the approval request")
+    wait_until(
+        lambda: api.pending_approvals(DAG_ID, run_id), timeout=300, poll=1, what="the approval request"
+    )
     time.sleep(8)  # as a person would (see the approval above)
     api.answer_approval(DAG_ID, run_id, "approve", "Reject")
     final = api.wait_for_run(DAG_ID, run_id, timeout=300)
