@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from e2e_helpers import DAG_ID, Cluster
+from e2e_helpers import DAG_ID, STACK_SETTINGS, Cluster
 from kubernetes import client, config
 
 
@@ -27,7 +27,9 @@ def stack(request):
     # PostgreSQL (run as the postgres user when we are root) must reach its data dir.
     state_dir = Path(tempfile.mkdtemp(prefix="switchyard-e2e-"))
     try:
-        with Stack(state_dir=state_dir, time_scale=60.0, quiet=True, api_port=free_port()) as running:
+        with Stack(
+            state_dir=state_dir, time_scale=60.0, quiet=True, api_port=free_port(), settings=STACK_SETTINGS
+        ) as running:
             api = running.api()
             api.wait_for_dag(DAG_ID)
             # The hourly drift check would run at once on a new stack: not what these tests are about.

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_helpers import DAG_ID, FAST, Cluster
+from e2e_helpers import DAG_ID, FAST, STACK_SETTINGS, Cluster
 from kubernetes import client, config
 
 
@@ -22,7 +22,12 @@ def celery_stack(request):
     state_dir = Path(tempfile.mkdtemp(prefix="switchyard-e2e-celery-"))
     try:
         with Stack(
-            state_dir=state_dir, executor="celery", time_scale=60.0, quiet=True, api_port=free_port()
+            state_dir=state_dir,
+            executor="celery",
+            time_scale=60.0,
+            quiet=True,
+            api_port=free_port(),
+            settings=STACK_SETTINGS,
         ) as running:
             api = running.api()
             api.wait_for_dag(DAG_ID)

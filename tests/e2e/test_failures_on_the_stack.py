@@ -25,7 +25,11 @@ def test_regression_in_the_bake_is_rolled_back_and_a_second_release_meanwhile_is
     assert final["state"] == "failed" and states["bake"] == "failed" and states["rollback"] == "success", (
         states
     )
-    assert cluster.colour() == live
+    assert states["cleanup_old_colour"] == "upstream_failed"
+    assert cluster.colour() == live and cluster.replicas()[f"acme-shop-nginx-{OTHER[live]}"] == 0
+    assert f"traffic restored to {live} by the bake" in api.xcom(
+        DAG_ID, run_id, "rollback", "incident_report"
+    )
     record = cluster.record(run_id)
     assert record["status"] == "RolledBack"
     # the bake's trigger put traffic back itself, before the diagnosis and the rollback task

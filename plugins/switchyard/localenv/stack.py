@@ -195,6 +195,8 @@ class Stack:
     time_scale: float = 1.0
     behaviours: Path | None = BEHAVIOURS
     quiet: bool = False
+    # Airflow settings over the shared ones, for every component (the tests' stacks set a few)
+    settings: dict[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
     _lock_file: Any = None
@@ -300,6 +302,7 @@ class Stack:
             env["AIRFLOW__CELERY__RESULT_BACKEND"] = (
                 f"db+postgresql+psycopg2://airflow@127.0.0.1:{self.ports['postgres']}/airflow"
             )
+        env.update(self.settings)
         return env
 
     # ------------------------------------------------------------------ lifecycle
