@@ -109,9 +109,9 @@ def _let_through(folder: Path) -> None:
             ancestor.chmod(mode | stat.S_IXOTH)
 
 
-def _http_ok(url: str) -> bool:
+def _http_ok(url: str, timeout: float = 2) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as answer:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
             return answer.status < 400
     except OSError:
         return False
@@ -401,6 +401,9 @@ class Stack:
             self.processes.append(process)
         self._say(f"· waiting for the api-server on {self.url}")
         _wait("the api-server", lambda: _http_ok(f"{self.url}/api/v2/version"), 180, self.processes)
+        # The execution API builds its versioned routes at its first request (seconds of CPU): made
+        # here, not by the first task's supervisor, whose calls time out meanwhile on a loaded machine.
+        _wait("the execution API", lambda: _http_ok(f"{self.url}/execution/health", 60), 180, self.processes)
         _wait("scheduler, triggerer and dag-processor", self._healthy, 180, self.processes)
         try:  # the api-server that answered is ours (not another Airflow already on this port)
             self.api().request("GET", "/version")
