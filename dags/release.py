@@ -212,24 +212,27 @@ def _catalog():
 
 # The branches: plain functions and BranchPythonOperator rather than @task.branch inside the
 # DAG function (the decorator machinery, built again for every DAG, was a fifth of the parse time).
+# An optional step's branch names the step when it is wanted and always the step after it, which
+# runs once the optional one is done or skipped: no empty "no_<step>" task between them, each of
+# which cost a release a scheduler round trip.
 def dry_run_or_release(params=None) -> str:
     return "dry_run_done" if params["dry_run"] else "deploy_standby"
 
 
-def migration_needed(ti=None) -> str:
-    return "migrate" if ti.xcom_pull(task_ids="plan")["run_migration"] else "no_migration"
+def migration_needed(ti=None) -> list[str]:
+    return (["migrate"] if ti.xcom_pull(task_ids="plan")["run_migration"] else []) + ["smoke_tests"]
 
 
-def load_test_needed(params=None) -> str:
-    return "load_test" if params.get("load_test") == "on" else "no_load_test"
+def load_test_needed(params=None) -> list[str]:
+    return (["load_test"] if params.get("load_test") == "on" else []) + ["canary_needed"]
 
 
-def canary_needed(params=None) -> str:
-    return "canary" if float(params.get("canary_percent") or 0) > 0 else "no_canary"
+def canary_needed(params=None) -> list[str]:
+    return (["canary"] if float(params.get("canary_percent") or 0) > 0 else []) + ["approval_needed"]
 
 
-def approval_needed(params=None) -> str:
-    return "approve" if params["require_approval"] else "no_approval"
+def approval_needed(params=None) -> list[str]:
+    return (["approve"] if params["require_approval"] else []) + ["switch_traffic"]
 
 
 def branch(decide, trigger_rule: str = TriggerRule.ALL_SUCCESS) -> BranchPythonOperator:
@@ -325,7 +328,6 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
         migrate = MigrationJobOperator(
             task_id="migrate", model_path=model, plan=PLAN, retries=0, execution_timeout=timedelta(hours=1)
         )
-        no_migration = EmptyOperator(task_id="no_migration")
         smoke = SmokeTestOperator(
             task_id="smoke_tests",
             model_path=model,
@@ -368,7 +370,6 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
             body="{{ ti.xcom_pull(task_ids='standby_gate', key='verdict')['summary'] }}",
             retries=0,
         )
-        no_approval = EmptyOperator(task_id="no_approval")
         switch = TrafficSwitchOperator(
             task_id="switch_traffic",
             model_path=model,
@@ -431,20 +432,22 @@ def release_dag(model_file: Path, rollback: bool = False) -> DAG:
 
         plan >> pre_checks >> branch(dry_run_or_release) >> [dry_run_done, deploy]
         migration_branch = branch(migration_needed)
-        deploy >> standby_gate >> migration_branch >> [migrate, no_migration] >> smoke
+        deploy >> standby_gate >> migration_branch >> [migrate, smoke]
+        migrate >> smoke
         deploy >> migration_branch  # a standby gate that passed on a failed rollout goes no further
-        # after the optional steps' branches: one of each pair is skipped
+        # each branch below runs after its optional step, done or skipped (see migration_needed)
         approval = branch(approval_needed, TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
         if kind == "rollback":  # back to a version that served: no load test, no canary
             smoke >> approval
         else:
-            load_test, no_load_test = load_test_step(), EmptyOperator(task_id="no_load_test")
-            canary, no_canary = canary_step(), EmptyOperator(task_id="no_canary")
-            validation = smoke >> branch(load_test_needed) >> [load_test, no_load_test]
+            load_test, canary = load_test_step(), canary_step()
             canary_branch = branch(canary_needed, TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
-            validation >> canary_branch >> [canary, no_canary] >> approval
+            smoke >> branch(load_test_needed) >> [load_test, canary_branch]
+            load_test >> canary_branch >> [canary, approval]
+            canary >> approval
             [load_test, canary] >> abort_standby
-        approval >> [approve, no_approval] >> switch
+        approval >> [approve, switch]
+        approve >> switch
         switch >> post_switch_gate >> watch >> bake >> cleanup
         [switch, post_switch_gate, watch, bake] >> rollback
         [deploy, standby_gate, migrate, smoke, approve, switch, rollback] >> abort_standby
