@@ -62,7 +62,7 @@ def test_approved_release_whose_task_is_killed_between_selector_patch_and_verifi
     live = cluster.colour()
     version = not_live(cluster, live)
     run_id = api.trigger(DAG_ID, {**FAST, "version": version, "require_approval": True})["dag_run_id"]
-    api.wait_for_task(DAG_ID, run_id, "approve", {"deferred", "running"}, timeout=300)
+    api.wait_for_task(DAG_ID, run_id, "approve", {"deferred", "running", "awaiting_input"}, timeout=300)
     wait_until(
         lambda: api.pending_approvals(DAG_ID, run_id), timeout=180, poll=1, what="the approval request"
     )

@@ -16,7 +16,7 @@ from tests.ui.conftest import DAG_ID
 def raw_get(base_url: str, path: str) -> tuple[int, dict[str, str], bytes]:
     """GET with the path sent exactly as written."""
     url = urlsplit(base_url)
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)  # a loaded machine
     try:
         connection.putrequest("GET", path, skip_accept_encoding=True)
         connection.endheaders()

@@ -169,9 +169,10 @@ class AirflowApi:
 
     # ------------------------------------------------------------------ people and capacity
     def pending_approvals(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        answer = self.request(
-            "GET", "/dags/~/dagRuns/~/hitlDetails", query={"dag_id": dag_id, "dag_run_id": run_id}
-        )
+        """The run's approvals still waiting for an answer. The run is named in the path: on
+        ``/dags/~/dagRuns/~/hitlDetails`` the API takes no ``dag_id``/``dag_run_id`` query and
+        lists every run's, so a wait for this run's approval could end on another run's."""
+        answer = self.request("GET", f"/dags/{self._q(dag_id)}/dagRuns/{self._q(run_id)}/hitlDetails")
         return [d for d in answer.get("hitl_details", []) if not d.get("response_received")]
 
     def answer_approval(
