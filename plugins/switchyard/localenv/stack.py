@@ -593,12 +593,11 @@ class Stack:
         # Airflow first (tasks end while their API and database are there), the database last.
         # A second Ctrl-C while stopping must not leave the rest running: it is ignored until done.
         with _interrupts_ignored():
-            started = [p for p in reversed(self.processes) if p.name not in LAST_TO_STOP]
-            for process in started:  # SIGTERM to all at once, then wait: not 20 s per component
+            airflow = [p for p in reversed(self.processes) if p.name not in LAST_TO_STOP]
+            last = [p for p in reversed(self.processes) if p.name in LAST_TO_STOP]
+            for process in airflow:  # SIGTERM to all at once, then wait: not 20 s per component
                 process.signal(signal.SIGTERM)
-            for process in started:
-                process.stop()
-            for process in reversed(self.processes):
+            for process in airflow + last:
                 process.stop()
         self.processes.clear()
         if self._lock_file is not None:
