@@ -111,6 +111,31 @@ def test_the_incident_timeline_starts_at_the_switch_with_the_detection_latency()
     )
 
 
+def test_the_incident_timeline_reads_in_time_order():
+    # the restore at the breach is learnt by the rollback after it logged its own start
+    plan = {"version": "v10", "standby": "blue", "live": "green", "live_version": "v2"}
+    timeline = [
+        ("2026-12-02T19:03:49Z", "traffic switched to the new colour"),
+        ("2026-12-02T19:04:07.104+00:00", "rollback started"),
+        ("2026-12-02T19:03:56Z", "traffic restored to green by the bake"),
+        ("", "an entry without a time"),
+        ("2026-12-02T19:04:08Z", "blue scaled to 0"),
+    ]
+    report = incident_report("acme-shop", plan, Evidence("bake"), timeline, "rolled back", "")
+    lines = [
+        line.split(": ", 1)[1]
+        for line in report.splitlines()
+        if line.startswith("- 2026") or line == "- : an entry without a time"
+    ]
+    assert lines == [
+        "traffic switched to the new colour",
+        "traffic restored to green by the bake",
+        "an entry without a time",  # stays after the entry it followed
+        "rollback started",
+        "blue scaled to 0",
+    ]
+
+
 def test_a_decision_stops_the_release_by_its_flag_not_its_wording():
     stopped = XComOf(
         {("smoke_tests", "decision"): {"saw": "HTTP 503 on /health", "decided": "halt", "stops": True}}

@@ -3,6 +3,7 @@ incident report a rollback leaves behind (the runbook's template, filled)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -156,6 +157,17 @@ def _seconds_between(start: str, end: str) -> float | None:
         return None
 
 
+def _chronological(timeline: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Entries in time order: a restore at the breach is known only when the rollback reads it, after
+    the rollback's own start. An entry without a readable time keeps the time of the one before it."""
+    keyed, last = [], dt.datetime.min.replace(tzinfo=dt.UTC)
+    for when, what in timeline:
+        with contextlib.suppress(ValueError, AttributeError):
+            last = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+        keyed.append((last, len(keyed), when, what))
+    return [(when, what) for _, _, when, what in sorted(keyed)]
+
+
 def failure_timeline(
     switched_at: str, evidence: Evidence, checkpoints: list[dict[str, Any]]
 ) -> list[tuple[str, str]]:
@@ -218,7 +230,7 @@ def incident_report(
         f"Evidence: {evidence.reason or '-'}",
         "",
         "## Timeline (UTC)",
-        *[f"- {when}: {what}" for when, what in timeline],
+        *[f"- {when}: {what}" for when, what in _chronological(timeline)],
         "",
         "## Versions",
         f"- failed: {plan.get('version')} on {plan.get('standby')}",
