@@ -362,3 +362,33 @@ def test_a_selector_on_a_colour_with_no_ready_pod_is_paged_as_an_outage(local_en
         "acme-shop", "default", "service default/acme-shop-svc", [record], "blue", deployments
     )
     assert not [f for f in dc.record_vs_live(shape, healthy, NOW).findings if f.kind == "outage"]
+
+
+def test_apps_sharing_a_namespace_do_not_report_each_other_as_unmodelled(tmp_path):
+    """acme-shop and payments both live in `default`: each names its own Deployments, so neither's
+    are unmodelled for the other, while one no model names still is."""
+    import shutil
+
+    from switchyard.airflow.operators.drift import ModelVsLiveCheckOperator
+    from switchyard.engine.model import load_model
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for app in ("acme-shop", "payments"):
+        shutil.copy(ROOT / "include" / "models" / f"{app}.model.yaml", models)
+    (models / "broken.model.yaml").write_text("meta: {name: broken\n")
+    check = ModelVsLiveCheckOperator(task_id="model_vs_live", model_path=str(models / "acme-shop.model.yaml"))
+    neighbours = check.neighbours()
+    assert [m.name for m in neighbours] == ["payments"]  # itself and the unloadable one left out
+
+    live = [
+        dc.LiveDeployment(name, NAMESPACE, f"{name}:v1", replicas=2)
+        for name in ("acme-shop-nginx-blue", "payments-api-blue", "api-gateway", "legacy-reports")
+    ]
+    acme_shop = load_model(models / "acme-shop.model.yaml")
+    alone = {f.object for f in dc.unmodelled_deployments(acme_shop, live)}
+    assert alone == {
+        f"deployment default/{n}" for n in ("payments-api-blue", "api-gateway", "legacy-reports")
+    }
+    beside = dc.unmodelled_deployments(acme_shop, live, neighbours)
+    assert [f.object for f in beside] == ["deployment default/legacy-reports"]

@@ -318,14 +318,26 @@ def kubernetes_namespaces(model: Model) -> list[str]:
     return sorted({namespace_of(c) for c in model.components.values() if c.type in KUBERNETES_TYPES})
 
 
-def unmodelled_deployments(model: Model, listed: Iterable[LiveDeployment]) -> list[Finding]:
-    """Deployments in the model's namespaces that the model does not name (either colour counts as
-    named; an operator's controller is named by the operator; Switchyard's own objects are skipped)."""
-    named = {
+def named_deployments(model: Model) -> set[tuple[str, str]]:
+    """(namespace, name) of every Deployment the model names: either colour, and an operator's
+    controller."""
+    return {
         (namespace_of(c), c.probe_target)
         for c in model.components.values()
         if c.type in ("deployment", "operator")
     }
+
+
+def unmodelled_deployments(
+    model: Model, listed: Iterable[LiveDeployment], neighbours: Iterable[Model] = ()
+) -> list[Finding]:
+    """Deployments in the model's namespaces that the model does not name (either colour counts as
+    named; an operator's controller is named by the operator; Switchyard's own objects are skipped).
+
+    :param neighbours: the other models checked beside it: apps that share a namespace each name
+        their own Deployments, which are not unmodelled for the other
+    """
+    named = named_deployments(model).union(*(named_deployments(m) for m in neighbours))
     findings = []
     for deployment in listed:
         if (deployment.namespace, deployment.name) in named:
@@ -350,6 +362,7 @@ def model_vs_live(
     colour_source: str,
     existence: Mapping[str, tuple[str, Any, str]],
     listed: Mapping[str, list[LiveDeployment] | Unread],
+    neighbours: Iterable[Model] = (),
 ) -> CheckResult:
     """Compare what the model names with what exists.
 
@@ -357,6 +370,7 @@ def model_vs_live(
         it came from (the release record, or the Service when there is no record)
     :param existence: component name → (status, value, detail) of its existence read
     :param listed: namespace → its deployments, or why they could not be listed
+    :param neighbours: the other models checked beside it (their Deployments are theirs)
     """
     result = CheckResult(model.name, "model_vs_live")
     reads, notes = existence_reads(model, colour)
@@ -381,7 +395,7 @@ def model_vs_live(
                 )
             )
             continue
-        result.findings += unmodelled_deployments(model, deployments)
+        result.findings += unmodelled_deployments(model, deployments, neighbours)
     return result
 
 

@@ -19,6 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from switchyard.airflow.operators.base import SwitchyardOperator, airflow_run_state
 from switchyard.engine.errors import SwitchyardError
+from switchyard.engine.model import Model, load_model
 from switchyard.release.calls import retried
 from switchyard.release.colours import layout
 
@@ -233,7 +234,20 @@ class ModelVsLiveCheckOperator(DriftCheckOperator):
             answer = probe.probe(component, fact)
             existence[component.name] = (answer.status, answer.value, answer.detail)
         listed = {ns: self.deployments(ns) for ns in dc.kubernetes_namespaces(self.model)}
-        return dc.model_vs_live(self.model, colour, source, existence, listed)
+        return dc.model_vs_live(self.model, colour, source, existence, listed, self.neighbours())
+
+    def neighbours(self) -> list[Model]:
+        """The other models of the models directory: apps sharing a namespace name their own
+        Deployments. One that does not load is left out here; its own model_reasoning says why."""
+        found = []
+        for path in dc.model_paths(Path(self.model_path).parent):
+            if path.resolve() == Path(self.model_path).resolve():
+                continue
+            try:
+                found.append(load_model(path))
+            except (SwitchyardError, ValueError, OSError) as exc:
+                self.log.warning("model %s not loaded to tell its Deployments apart: %s", path, exc)
+        return found
 
 
 class RecordVsLiveCheckOperator(DriftCheckOperator):
