@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -96,7 +97,11 @@ def lock_pins() -> dict[str, str]:
 def localenv_args(services) -> dict[str, str]:
     command = services["localenv"]["command"]
     assert command[:4] == ["python", "-m", "switchyard.localenv", "up"]
-    return dict(arg.removeprefix("--").split("=", 1) for arg in command[4:])
+    return dict(arg.removeprefix("--").split("=", 1) for arg in command[4:] if not app_arg(arg))
+
+
+def app_arg(arg: str) -> bool:
+    return arg.startswith(("--model=", "--behaviours="))
 
 
 # ------------------------------------------------------------------------------------ services
@@ -188,7 +193,12 @@ def test_volumes_mount_the_checkout_and_share_logs_and_artefacts(compose, servic
     assert {"postgres-db", "airflow-logs", "artifacts"} <= set(compose["volumes"])
     local = {v.split(":")[1] for v in services["localenv"]["volumes"]}
     assert local == {"/opt/airflow/plugins", "/opt/airflow/include"}
-    assert (ROOT / localenv_args(services)["behaviours"]).is_file()
+    # the apps seeded: every model of include/models with its behaviours, as `make stack` seeds them
+    from switchyard.localenv.stack import local_apps, local_env_app_args
+
+    seeded = [arg for arg in services["localenv"]["command"] if app_arg(arg)]
+    assert seeded == local_env_app_args(local_apps(), root=ROOT)
+    assert {Path(a.split("=", 1)[1]).name for a in seeded} >= {"acme-shop.model.yaml", "payments.model.yaml"}
 
 
 # ---------------------------------------------------------------------------------- connections

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from switchyard.localenv.environment import ROOT, LocalEnvironment
+from switchyard.localenv.store import DEPLOYMENTS
 
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed on this machine")
@@ -309,3 +310,36 @@ def test_up_command_refuses_bad_input_without_a_traceback(tmp_path, option, cont
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("✗ cannot start the local environment:") and message in result.stderr
+
+
+def test_several_apps_seeded_side_by_side_each_with_its_own_behaviours(tmp_path):
+    """`make stack` seeds every model: acme-shop first (bare tags, the control API's), payments with
+    the tags of its own file (app: payments), though both files name v2."""
+    from switchyard.localenv.behaviours import ConfigError
+    from switchyard.localenv.stack import local_apps
+
+    apps = local_apps()
+    assert [m.name for m, _ in apps][:2] == ["acme-shop.model.yaml", "payments.model.yaml"]
+    models = [str(m) for m, _ in apps]
+    with LocalEnvironment(models, behaviours=[b for _, b in apps if b], state_dir=tmp_path) as env:
+        names = {d["metadata"]["name"] for d in env.cluster.store.list(DEPLOYMENTS)}
+        assert {"acme-shop-php-fpm-blue", "api-gateway", "payments-api-blue"} <= names
+        registry = f"{env.aws.registry}"
+        behaviour = env.cluster.behaviours.lookup
+        assert behaviour(f"{registry}/acme-shop:v2").requires_migration
+        assert not behaviour(f"{registry}/payments:v2").requires_migration
+        assert behaviour(f"{registry}/payments:v4-crashloop").kind == "crash_loop"
+        assert behaviour(f"{registry}/acme-shop:v4-crashloop").kind == "healthy"
+        env.emulator.set_behaviour("v1", "crash_loop")  # a bare tag: the first app's images
+        assert behaviour(f"{registry}/acme-shop:v1").kind == "crash_loop"
+        assert behaviour(f"{registry}/payments:v1").kind == "healthy"
+        ecr = env.aws.client("ecr")
+        tags = {
+            repo: {i["imageTag"] for i in ecr.list_images(repositoryName=repo)["imageIds"]}
+            for repo in ("acme-shop", "payments")
+        }
+        assert "v4-crashloop" in tags["payments"] and "v4-crashloop" not in tags["acme-shop"]
+        assert "v3-crashloop" in tags["acme-shop"] and "v3-crashloop" not in tags["payments"]
+        assert env.connections()["kubernetes_default"]["extra"]["namespace"] == "default"
+    with pytest.raises(ConfigError, match="app 'payments' is not one of the models seeded"):
+        LocalEnvironment(models[0], behaviours=apps[1][1], state_dir=tmp_path / "other").start()

@@ -23,9 +23,17 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start everything in the foreground; Ctrl-C stops it")
     up.add_argument(
-        "--model", default=str(DEFAULT_MODEL), help="model file to seed from (default: %(default)s)"
+        "--model",
+        action="append",
+        help="model file to seed from; repeat it to seed several apps, the first one's namespace going "
+        f"into the connection files (default: {DEFAULT_MODEL.relative_to(DEFAULT_MODEL.parents[2])})",
     )
-    up.add_argument("--behaviours", help="YAML file: behaviours by image or tag (include/behaviours/...)")
+    up.add_argument(
+        "--behaviours",
+        action="append",
+        help="YAML file: behaviours by image or tag (include/behaviours/...); repeatable, one per app "
+        "(a file's 'app:' names the model it describes, else the first)",
+    )
     up.add_argument("--faults", help="YAML file: API faults to inject from the start")
     up.add_argument(
         "--time-scale",
@@ -78,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_scale <= 0:
         parser.error("--time-scale must be positive")
     env = LocalEnvironment(
-        args.model,
+        args.model or DEFAULT_MODEL,
         behaviours=args.behaviours,
         faults=args.faults,
         time_scale=args.time_scale,

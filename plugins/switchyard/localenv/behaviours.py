@@ -348,11 +348,20 @@ class FaultTable:
 
 def load_behaviours_file(path: str | Path) -> dict[str, Behaviour]:
     """``behaviours:`` mapping of image-or-tag → behaviour, validated."""
+    return load_app_behaviours(path)[1]
+
+
+def load_app_behaviours(path: str | Path) -> tuple[str | None, dict[str, Behaviour]]:
+    """The file's ``app:`` (whose images it describes; None when it does not say) and its
+    ``behaviours:`` mapping of image-or-tag → behaviour, validated."""
     data = _load_yaml(path)
     table = data.get("behaviours", {}) if isinstance(data, dict) else None
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: expected a top-level 'behaviours:' mapping of image or tag to behaviour")
-    return {str(k): Behaviour.parse(v, where=f"{path}: behaviour for {k!r}") for k, v in table.items()}
+    app = data.get("app")
+    if app is not None and not (isinstance(app, str) and app):
+        raise ConfigError(f"{path}: 'app:' must be the name of a model (its ECR repository), got {app!r}")
+    return app, {str(k): Behaviour.parse(v, where=f"{path}: behaviour for {k!r}") for k, v in table.items()}
 
 
 def load_faults_file(path: str | Path) -> list[FaultRule]:

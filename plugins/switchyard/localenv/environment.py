@@ -6,6 +6,12 @@
         env.airflow_env()          # AIRFLOW_CONN_* variables
         env.emulator               # EmulatorClient: behaviours, faults, clock, traffic
 
+``model`` and ``behaviours`` may each be a list: every model is seeded (the first one's namespace
+goes into the connection files). A behaviours file's tags describe the images of the first model,
+or of the model its ``app:`` names; a further model's tags are kept as ``<app>:<tag>`` (its ECR
+repository and tag), so the same tag of two apps can behave differently, while the control API's
+bare tags keep acting on the first model's images.
+
 ``host`` is the address every server binds to (loopback by default; ``0.0.0.0`` in a container)
 and ``advertise_host`` the name clients elsewhere reach them by (the compose service name): it goes
 into the kubeconfig, the connection files and the URLs below. ``rbac`` (a manifest such as
@@ -21,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from switchyard.localenv.aws import ACCOUNT_ID, LocalAws
-from switchyard.localenv.behaviours import load_behaviours_file, load_faults_file
+from switchyard.localenv.behaviours import ConfigError, load_app_behaviours, load_faults_file
 from switchyard.localenv.client import EmulatorClient
 from switchyard.localenv.cluster import Cluster
 from switchyard.localenv.connections import airflow_connections, env_vars, write_files
@@ -39,9 +45,9 @@ DEFAULT_REGION = "eu-central-1"
 class LocalEnvironment:
     def __init__(
         self,
-        model: str | Path | None = DEFAULT_MODEL,
+        model: str | Path | list[str | Path] | None = DEFAULT_MODEL,
         *,
-        behaviours: str | Path | None = None,
+        behaviours: str | Path | list[str | Path] | None = None,
         faults: str | Path | None = None,
         time_scale: float = 1.0,
         state_dir: str | Path | None = None,
@@ -55,8 +61,10 @@ class LocalEnvironment:
         rbac: str | Path | list[str | Path] | None = None,
         restore: bool = False,
     ) -> None:
-        self.model_path = Path(model) if model else None
-        self.behaviours_path = Path(behaviours) if behaviours else None
+        self.model_paths = _paths(model)
+        self.behaviours_paths = _paths(behaviours)
+        self.model_path = self.model_paths[0] if self.model_paths else None  # the first: its namespace
+        self.behaviours_path = self.behaviours_paths[0] if self.behaviours_paths else None
         self.faults_path = Path(faults) if faults else None
         self.time_scale = time_scale
         self.state_dir = (
@@ -70,6 +78,7 @@ class LocalEnvironment:
         self.rbac_paths = [Path(p) for p in ([rbac] if isinstance(rbac, str | Path) else rbac or [])]
         self.rbac: RbacPolicy | None = None
         self.model: Any = None
+        self.models: list[Any] = []
         self.cluster: Cluster | None = None
         self.kube_server: LoopbackServer | None = None
         self.prometheus_server: LoopbackServer | None = None
@@ -86,13 +95,17 @@ class LocalEnvironment:
     def start(self) -> LocalEnvironment:
         started = time.monotonic()
         # Read every input first: a bad file fails before anything listens on a port.
-        behaviours = load_behaviours_file(self.behaviours_path) if self.behaviours_path else {}
         faults = load_faults_file(self.faults_path) if self.faults_path else []
         self.rbac = RbacPolicy.load(self.rbac_paths) if self.rbac_paths else None
-        if self.model_path:
+        if self.model_paths:
             from switchyard.engine.model import load_model
 
-            self.model = load_model(self.model_path)
+            self.models = [load_model(path) for path in self.model_paths]
+            self.model = self.models[0]
+            names = [m.name for m in self.models]
+            if len(set(names)) < len(names):
+                raise ConfigError(f"two models of the same name among {', '.join(names)}")
+        tags_by_app = self._behaviours_by_app()
         region = (self.model.vars.get("region") if self.model else None) or DEFAULT_REGION
         self.cluster = Cluster(time_scale=self.time_scale, region=region)
         if self.rbac is not None:
@@ -115,18 +128,23 @@ class LocalEnvironment:
                 self._ports[1],
                 self.host,
             )
-            for key, behaviour in behaviours.items():
-                self.cluster.behaviours.set(key, behaviour)
+            first = self.model.name if self.model else None
+            for app, tags in tags_by_app.items():
+                for key, behaviour in tags.items():
+                    scoped = app != first and "/" not in key and ":" not in key
+                    self.cluster.behaviours.set(f"{app}:{key}" if scoped else key, behaviour)
             registry = self.aws.registry if self.aws else f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com"
             if self.restore:
                 from switchyard.localenv import snapshot
 
                 self.restored_objects = snapshot.restore(self.cluster.store, self.state_dir)
-            if self.model is not None:
+            for model in self.models:
                 if not self.restored_objects:
-                    self.seed_report = seed_kubernetes(self.cluster, self.model, registry)
+                    seeded = seed_kubernetes(self.cluster, model, registry)
+                    self.seed_report.created += seeded.created
+                    self.seed_report.skipped.update(seeded.skipped)
                 if self.aws:
-                    self._seed_aws(behaviours)
+                    self._seed_aws(model, tags_by_app.get(model.name, {}))
             self.cluster.controller.settle()  # the seeded system has been running for an hour
             for rule in faults:
                 self.cluster.faults.add(rule)
@@ -150,9 +168,23 @@ class LocalEnvironment:
         self.startup_seconds = time.monotonic() - started
         return self
 
-    def _seed_aws(self, behaviours: dict[str, Any]) -> None:
-        assert self.aws is not None and self.model is not None
-        components = self.model.components
+    def _behaviours_by_app(self) -> dict[str | None, dict[str, Any]]:
+        """Each behaviours file's table under the model it describes (``app:``, else the first)."""
+        first = self.model.name if self.model else None
+        known = {m.name for m in self.models}
+        by_app: dict[str | None, dict[str, Any]] = {}
+        for path in self.behaviours_paths:
+            app, table = load_app_behaviours(path)
+            if app is not None and self.models and app not in known:
+                raise ConfigError(
+                    f"{path}: app {app!r} is not one of the models seeded ({', '.join(sorted(known))})"
+                )
+            by_app.setdefault(app or first, {}).update(table)
+        return by_app
+
+    def _seed_aws(self, model: Any, behaviours: dict[str, Any]) -> None:
+        assert self.aws is not None
+        components = model.components
         for component in components.values():
             bucket = next(
                 (
@@ -162,12 +194,14 @@ class LocalEnvironment:
                 ),
                 None,
             )
-            if self.aws.seed_component(component, self.model.name, bucket) is not None:
+            if self.aws.seed_component(component, model.name, bucket) is not None:
                 self.seed_report.created.append(
                     f"aws {component.type} {component.resource or component.name}"
                 )
-        self.images = self.aws.seed_images(self.model.name, behaviours, [INITIAL_TAG])
-        self.seed_report.created.append(f"aws ecr_repository {self.model.name} ({', '.join(self.images)})")
+        images = self.aws.seed_images(model.name, behaviours, [INITIAL_TAG])
+        if model is self.model:
+            self.images = images
+        self.seed_report.created.append(f"aws ecr_repository {model.name} ({', '.join(images)})")
 
     def stop(self) -> None:
         if self._saver is not None:
@@ -244,8 +278,8 @@ class LocalEnvironment:
             if (d.get("status") or {}).get("readyReplicas", 0) == d["spec"].get("replicas", 1)
         )
         lines = [
-            f"model          {self.model.name if self.model else '(none)'}"
-            + (f"  ({self.model_path})" if self.model_path else ""),
+            f"model          {', '.join(m.name for m in self.models) or '(none)'}"
+            + (f"  ({', '.join(str(p) for p in self.model_paths)})" if self.model_paths else ""),
             f"kubernetes     {self.kube_url}  ({len(deployments)} deployments, {ready} ready)",
             f"prometheus     {self.prometheus_url}/api/v1/query",
             f"aws (moto)     {self.aws_endpoint}  region {self.region}" if self.aws else "aws            off",
@@ -253,7 +287,7 @@ class LocalEnvironment:
             f"kubeconfig     {self.kubeconfig_path}",
             f"connections    {self.connections_file}  (env: {self.paths['env']})",
             f"behaviours     {len(cluster.behaviours.snapshot())} set"
-            + (f" from {self.behaviours_path}" if self.behaviours_path else "")
+            + (f" from {', '.join(str(p) for p in self.behaviours_paths)}" if self.behaviours_paths else "")
             + f"; faults {len(cluster.faults.snapshot())} active",
             f"started in     {self.startup_seconds:.1f} s",
         ]
@@ -262,3 +296,9 @@ class LocalEnvironment:
         if self.rbac is not None:
             lines.insert(-1, f"rbac           enforced for {self.rbac.user} from {self.rbac.source}")
         return lines
+
+
+def _paths(value: str | Path | list[str | Path] | None) -> list[Path]:
+    if not value:
+        return []
+    return [Path(v) for v in value] if isinstance(value, list | tuple) else [Path(value)]

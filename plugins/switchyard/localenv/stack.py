@@ -40,9 +40,36 @@ ROOT = Path(__file__).resolve().parents[3]
 SETTINGS_FILE = ROOT / "deploy" / "airflow.env"
 PRELOAD_ENV = "SWITCHYARD_PRELOAD_TASK_IMPORTS"  # switchyard.airflow.preload (not imported here)
 DEFAULT_STATE_DIR = ROOT / ".local-env" / "stack"
-BEHAVIOURS = ROOT / "include" / "behaviours" / "acme-shop.yaml"
+INCLUDE = ROOT / "include"
+FIRST_APP = "acme-shop"  # the demo's: the local environment's connection files take its namespace
 POSTGRES_BINARIES = (Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin"))
 ADMIN = "admin"
+
+
+def local_apps(include: Path = INCLUDE) -> list[tuple[Path, Path | None]]:
+    """Every model of ``include/models`` (acme-shop first) with its ``include/behaviours/<app>.yaml``
+    when there is one: the local environment seeds them all, so every release DAG the UI lists can
+    run against it."""
+    models = sorted(
+        (include / "models").glob("*.model.yaml"),
+        key=lambda p: (p.name != f"{FIRST_APP}.model.yaml", p.name),
+    )
+    apps = []
+    for model in models:
+        behaviours = include / "behaviours" / model.name.replace(".model.yaml", ".yaml")
+        apps.append((model, behaviours if behaviours.is_file() else None))
+    return apps
+
+
+def local_env_app_args(apps: list[tuple[Path, Path | None]], root: Path | None = None) -> list[str]:
+    """The local environment's ``--model``/``--behaviours`` arguments for these apps: absolute paths,
+    or relative to ``root`` as docker-compose.yaml's localenv command writes them."""
+
+    def where(path: Path) -> Path:
+        return path.relative_to(root) if root else path
+
+    args = [f"--model={where(model)}" for model, _ in apps]
+    return args + [f"--behaviours={where(b)}" for _, b in apps if b is not None]
 
 
 class StackError(RuntimeError):
@@ -193,7 +220,8 @@ class Stack:
     executor: str = "local"  # or "celery"
     api_port: int = 0  # 0: 8080 when free, else any free port
     time_scale: float = 1.0
-    behaviours: Path | None = BEHAVIOURS
+    # the apps the local environment seeds: (model, behaviours file or None)
+    apps: list[tuple[Path, Path | None]] = field(default_factory=local_apps)
     quiet: bool = False
     # Airflow settings over the shared ones, for every component (the tests' stacks set a few)
     settings: dict[str, str] = field(default_factory=dict)
@@ -560,8 +588,7 @@ class Stack:
             str(self.time_scale),
             "--restore",
         ]
-        if self.behaviours:
-            argv += ["--behaviours", str(self.behaviours)]
+        argv += local_env_app_args(self.apps)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
             "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
