@@ -343,3 +343,27 @@ def test_several_apps_seeded_side_by_side_each_with_its_own_behaviours(tmp_path)
         assert env.connections()["kubernetes_default"]["extra"]["namespace"] == "default"
     with pytest.raises(ConfigError, match="app 'payments' is not one of the models seeded"):
         LocalEnvironment(models[0], behaviours=apps[1][1], state_dir=tmp_path / "other").start()
+
+
+def test_a_restored_cluster_keeps_its_state_and_gains_a_model_added_since(tmp_path):
+    """A stack's state dir from before payments was seeded: the restart keeps what the cluster held
+    and seeds the model it lacks."""
+    from kubernetes import client, config
+
+    from switchyard.localenv.stack import local_apps
+
+    acme_shop, payments = (str(model) for model, _ in local_apps()[:2])
+
+    def deployments(env: LocalEnvironment) -> dict[str, int]:
+        apps = client.AppsV1Api(config.new_client_from_config(config_file=str(env.kubeconfig_path)))
+        return {d.metadata.name: d.spec.replicas for d in apps.list_namespaced_deployment("default").items}
+
+    with LocalEnvironment(acme_shop, with_aws=False, state_dir=tmp_path, restore=True) as env:
+        apps = client.AppsV1Api(config.new_client_from_config(config_file=str(env.kubeconfig_path)))
+        apps.patch_namespaced_deployment_scale("opensearch", "default", {"spec": {"replicas": 3}})
+        assert "api-gateway" not in deployments(env)
+    with LocalEnvironment([acme_shop, payments], with_aws=False, state_dir=tmp_path, restore=True) as env:
+        assert env.restored_objects
+        live = deployments(env)
+        assert live["opensearch"] == 3  # kept
+        assert live["api-gateway"] == 1 and live["payments-api-blue"] == 2  # seeded

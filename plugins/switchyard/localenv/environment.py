@@ -139,7 +139,8 @@ class LocalEnvironment:
 
                 self.restored_objects = snapshot.restore(self.cluster.store, self.state_dir)
             for model in self.models:
-                if not self.restored_objects:
+                # A restored cluster keeps its state; a model added since is seeded into it.
+                if not self.restored_objects or not self._has_app(model.name):
                     seeded = seed_kubernetes(self.cluster, model, registry)
                     self.seed_report.created += seeded.created
                     self.seed_report.skipped.update(seeded.skipped)
@@ -167,6 +168,15 @@ class LocalEnvironment:
             raise
         self.startup_seconds = time.monotonic() - started
         return self
+
+    def _has_app(self, app: str) -> bool:
+        from switchyard.localenv.store import DEPLOYMENTS
+
+        assert self.cluster is not None
+        return any(
+            (d["metadata"].get("labels") or {}).get("app") == app
+            for d in self.cluster.store.list(DEPLOYMENTS)
+        )
 
     def _behaviours_by_app(self) -> dict[str | None, dict[str, Any]]:
         """Each behaviours file's table under the model it describes (``app:``, else the first)."""
