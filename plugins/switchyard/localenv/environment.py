@@ -75,7 +75,7 @@ class LocalEnvironment:
         self.metrics_period = metrics_period
         self.host = host
         self.public_host = advertise_host or local_host(host)
-        self.rbac_paths = [Path(p) for p in ([rbac] if isinstance(rbac, str | Path) else rbac or [])]
+        self.rbac_paths = _paths(rbac)
         self.rbac: RbacPolicy | None = None
         self.model: Any = None
         self.models: list[Any] = []

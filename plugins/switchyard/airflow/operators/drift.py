@@ -239,9 +239,9 @@ class ModelVsLiveCheckOperator(DriftCheckOperator):
     def neighbours(self) -> list[Model]:
         """The other models of the models directory: apps sharing a namespace name their own
         Deployments. One that does not load is left out here; its own model_reasoning says why."""
-        found = []
-        for path in dc.model_paths(Path(self.model_path).parent):
-            if path.resolve() == Path(self.model_path).resolve():
+        found, itself = [], Path(self.model_path).resolve()
+        for path in dc.model_paths(itself.parent):
+            if path.resolve() == itself:
                 continue
             try:
                 found.append(load_model(path))
